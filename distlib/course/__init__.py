@@ -1,0 +1,1 @@
+"""``distcourse``: the instructor's command line, a thin layer over nbgrader's Python API."""

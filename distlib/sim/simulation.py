@@ -1,0 +1,429 @@
+"""The Simulation runtime: drives :class:`~distlib.node.Node` objects over a simulated network.
+
+Built on simpy: a message in flight is a simpy timeout whose callback delivers it, a timer is a
+timeout whose callback fires it (unless it was cancelled or the node crashed meanwhile). One
+seeded RNG per concern (the network, each node incarnation) makes a run reproducible: the same
+seed gives the same trace, byte for byte. ``sim.env`` is the simpy environment, free for raw
+simpy processes (queueing models, workload generators).
+
+The simulation performs what handlers decide; it never decides protocol behaviour itself.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+from simpy.events import Timeout
+
+from distlib.history import History, Operation
+from distlib.node import CancelTimer, Complete, Invoke, Node, NodeContext, Note, Send, SetTimer
+from distlib.sim.network import Network
+from distlib.trace import Trace, msg_type
+
+__all__ = ["NodeError", "Simulation", "SimulationError"]
+
+
+class SimulationError(Exception):
+    """The simulation was asked to do something impossible (unknown node, bad time, ...)."""
+
+
+class NodeError(SimulationError):
+    """A node's handler raised; the message says which node, which handler and when."""
+
+    def __init__(self, message: str, *, node: str, event: str, time: float) -> None:
+        super().__init__(message)
+        self.node = node
+        self.event = event
+        self.time = time
+
+
+NodeFactory = Callable[[], Node]
+
+
+@dataclass(slots=True)
+class _Slot:
+    """The runtime's bookkeeping for one node name, across crashes."""
+
+    name: str
+    factory: NodeFactory
+    client: bool
+    ctx: NodeContext
+    node: Node | None = None
+    up: bool = False
+    incarnation: int = 0
+    timers: dict[str, int] = field(default_factory=dict)
+    ops: dict[int, Operation] = field(default_factory=dict)
+
+
+class Simulation:
+    """A seeded, simulated distributed system.
+
+    >>> sim = Simulation(seed=1, latency=Uniform(0.01, 0.02), loss=0.1)
+    >>> sim.add_node("a", PingNode)            # a Node class, or any zero-argument factory
+    >>> sim.partition(["a"], ["b", "c"])       # connectivity changes are traced
+    >>> sim.at(2.0, sim.heal)                  # and can be scheduled
+    >>> sim.run(until=5.0)                     # or until=predicate, or run() to quiescence
+    >>> print(sim.trace.listing())
+
+    Network keyword arguments (``latency``, ``loss``, ``duplicate``, ``reorder``,
+    ``reorder_delay``) set every link's default; see :class:`distlib.sim.network.Network`.
+    """
+
+    def __init__(self, *, seed: int = 0, trace: bool = True, **network: Any) -> None:
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise TypeError(f"seed must be an int, not {seed!r}")
+        self.seed = seed
+        self.env = simpy.Environment()
+        self.network = Network(**network)
+        self.trace = Trace(enabled=trace)
+        self.history = History()
+        self.rng = random.Random(f"{seed}/network")
+        self._slots: dict[str, _Slot] = {}
+        self._mid = 0
+        self._timer_token = 0
+        self.stats = {"sent": 0, "delivered": 0, "dropped": 0, "duplicated": 0, "timers": 0}
+
+    # -- building the system --------------------------------------------------------------
+
+    def add_node(self, name: str, factory: NodeFactory | type[Node], *, client: bool = False,
+                 start: bool = True) -> None:
+        """Add a node called ``name``, built by ``factory()`` now and at every restart.
+
+        ``client=True`` marks a client: it is not among the servers' ``peers`` and is not put
+        into a partition group unless named. The node boots (``on_start``) at the current time.
+        """
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a node's name must be a non-empty string, not {name!r}")
+        if name in self._slots:
+            raise SimulationError(f"there is already a node called {name!r}")
+        if not callable(factory):
+            raise TypeError(f"node {name!r}: factory must be a Node class or a callable")
+        ctx = NodeContext(id=name, storage={})
+        self._slots[name] = _Slot(name, factory, client, ctx)
+        if start:
+            self.after(0.0, self._boot, name, "start")
+
+    def add_nodes(self, names: Iterable[str], factory: NodeFactory | type[Node], **kw: Any) -> None:
+        """Add several nodes built by the same factory."""
+        for name in names:
+            self.add_node(name, factory, **kw)
+
+    def add_client(self, name: str, factory: NodeFactory | type[Node]) -> None:
+        """Add a client node (see :class:`distlib.client.Client`)."""
+        self.add_node(name, factory, client=True)
+
+    @property
+    def names(self) -> list[str]:
+        """Every node name (servers and clients), in the order they were added."""
+        return list(self._slots)
+
+    @property
+    def servers(self) -> list[str]:
+        """The names of the non-client nodes."""
+        return [s.name for s in self._slots.values() if not s.client]
+
+    @property
+    def nodes(self) -> dict[str, Node | None]:
+        """Live node objects by name; ``None`` for a node that is down."""
+        return {name: s.node for name, s in self._slots.items()}
+
+    def node(self, name: str) -> Node:
+        """The live node called ``name`` (error if unknown or down)."""
+        slot = self._slot(name)
+        if slot.node is None:
+            raise SimulationError(f"node {name!r} is down at t={self.now:g}")
+        return slot.node
+
+    def storage(self, name: str) -> dict[str, Any]:
+        """The durable storage of node ``name`` (it outlives crashes)."""
+        return self._slot(name).ctx.storage  # type: ignore[return-value]
+
+    def is_up(self, name: str) -> bool:
+        return self._slot(name).up
+
+    @property
+    def now(self) -> float:
+        """The current simulated time, in seconds."""
+        return self.env.now
+
+    def _slot(self, name: str) -> _Slot:
+        try:
+            return self._slots[name]
+        except (KeyError, TypeError):
+            raise SimulationError(
+                f"unknown node {name!r} (known: {', '.join(self._slots) or 'none'})"
+            ) from None
+
+    def _check_names(self, names: Iterable[str], what: str) -> list[str]:
+        names = list(names)
+        unknown = [n for n in names if n not in self._slots]
+        if unknown:
+            raise SimulationError(
+                f"{what} names unknown node(s) {', '.join(map(repr, unknown))} "
+                f"(known: {', '.join(self._slots) or 'none'})"
+            )
+        return names
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` ``delay`` simulated seconds from now."""
+        if not isinstance(delay, int | float) or delay != delay:
+            raise TypeError(f"delay must be a number of seconds, not {delay!r}")
+        if delay < 0:
+            raise SimulationError(f"cannot schedule {getattr(fn, '__name__', fn)} with a negative "
+                                  f"delay ({delay})")
+        ev = Timeout(self.env, delay)
+        ev.callbacks.append(lambda _ev: fn(*args))
+
+    def at(self, time: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` at simulated time ``time`` (not in the past)."""
+        if time < self.now:
+            raise SimulationError(f"cannot schedule at t={time}: it is already t={self.now}")
+        self.after(time - self.now, fn, *args)
+
+    def run(self, until: float | Callable[[], bool] | None = None, *, duration: float | None = None,
+            limit: float | None = None) -> bool:
+        """Run the simulation.
+
+        * ``run(until=5.0)``: up to simulated time 5.0 (absolute); ``run(duration=1.0)``: for one
+          more simulated second;
+        * ``run(until=predicate, limit=t)``: until ``predicate()`` is true (checked after every
+          event) or time ``limit`` passes (default: 1000 s from now). Returns whether it held;
+        * ``run()``: until nothing is left to happen (quiescence). A system whose timers keep
+          firing never quiesces: after ``limit`` (default 1000 s from now) this raises.
+        """
+        env = self.env
+        if duration is not None:
+            if until is not None:
+                raise TypeError("give either until= or duration=, not both")
+            until = self.now + duration
+        if until is None or callable(until):
+            horizon = self.now + 1000.0 if limit is None else limit
+            if horizon < self.now:
+                raise SimulationError(f"limit t={horizon} is in the past (now t={self.now})")
+            pred = until
+            while env._queue:
+                if env.peek() > horizon:
+                    break
+                env.step()
+                if pred is not None and pred():
+                    return True
+            if pred is not None:
+                if env.now < horizon:
+                    env.run(until=horizon)
+                return bool(pred())
+            if env._queue:
+                raise SimulationError(
+                    f"the run did not quiesce by t={horizon:g}: timers keep firing. "
+                    "Pass until=<time> or until=<predicate> instead."
+                )
+            return True
+        if not isinstance(until, int | float):
+            raise TypeError(f"until must be a time, a predicate or None, not {until!r}")
+        if until < self.now:
+            raise SimulationError(f"cannot run until t={until}: it is already t={self.now}")
+        env.run(until=until)
+        return True
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def crash(self, name: str) -> None:
+        """Crash ``name`` now: its object, volatile state and timers are gone; storage stays."""
+        slot = self._slot(name)
+        if not slot.up:
+            raise SimulationError(f"node {name!r} is already down at t={self.now:g}")
+        slot.up = False
+        slot.node = None
+        slot.timers.clear()
+        self.trace.record(self.now, "crash", name, detail="crashed")
+
+    def restart(self, name: str) -> None:
+        """Restart a crashed node: a fresh object from its factory, with its old storage."""
+        slot = self._slot(name)
+        if slot.up:
+            raise SimulationError(f"node {name!r} is up at t={self.now:g}: crash it before restart")
+        self._boot(name, "restart")
+
+    def partition(self, *groups: Iterable[str]) -> None:
+        """Split the servers into groups that cannot reach each other.
+
+        Servers not named form one more group together; clients not named can reach everyone.
+        """
+        seen: dict[str, int] = {}
+        for i, group in enumerate(groups):
+            for n in self._check_names(group, "partition"):
+                if n in seen:
+                    raise SimulationError(f"partition names node {n!r} in two groups")
+                seen[n] = i
+        rest = len(groups)
+        for slot in self._slots.values():
+            if slot.name not in seen and not slot.client:
+                seen[slot.name] = rest
+        self.network.groups = seen
+        shown = " | ".join(",".join(g) for g in (list(g) for g in groups))
+        self.trace.record(self.now, "net", detail=f"partition {shown}")
+
+    def cut(self, src: str, dst: str, *, both: bool = False) -> None:
+        """Cut the link ``src -> dst`` (one way unless ``both=True``)."""
+        self._check_names([src, dst], "cut")
+        self.network.cuts.add((src, dst))
+        if both:
+            self.network.cuts.add((dst, src))
+        self.trace.record(self.now, "net", detail=f"cut {src} {'<->' if both else '->'} {dst}")
+
+    def isolate(self, name: str) -> None:
+        """Disconnect ``name`` from everyone, both ways (until :meth:`reconnect` or heal)."""
+        self._check_names([name], "isolate")
+        self.network.isolated.add(name)
+        self.trace.record(self.now, "net", detail=f"isolate {name}")
+
+    def reconnect(self, name: str) -> None:
+        """Undo :meth:`isolate` for ``name``."""
+        self._check_names([name], "reconnect")
+        self.network.isolated.discard(name)
+        self.trace.record(self.now, "net", detail=f"reconnect {name}")
+
+    def heal(self) -> None:
+        """Remove every partition, cut and isolation."""
+        self.network.groups = None
+        self.network.cuts.clear()
+        self.network.isolated.clear()
+        self.trace.record(self.now, "net", detail="heal")
+
+    # -- the engine -------------------------------------------------------------------------
+
+    def _boot(self, name: str, kind: str) -> None:
+        slot = self._slots[name]
+        if slot.up:
+            return
+        if kind == "restart":
+            slot.incarnation += 1
+        node = slot.factory()
+        if not isinstance(node, Node):
+            raise SimulationError(f"node {name!r}: the factory returned {node!r}, not a Node")
+        ctx = slot.ctx
+        ctx.peers = tuple(s.name for s in self._slots.values() if not s.client and s.name != name)
+        ctx.rng = random.Random(f"{self.seed}/{name}/{slot.incarnation}")
+        ctx.now = self.env.now
+        node.attach(ctx)
+        slot.node = node
+        slot.up = True
+        slot.timers.clear()
+        self.trace.record(self.env.now, kind, name, detail="started" if kind == "start"
+                          else f"restarted (incarnation {slot.incarnation})")
+        self._handle(slot, "on_start", node.on_start)
+
+    def _handle(self, slot: _Slot, what: str, fn: Callable[..., None], *args: Any) -> None:
+        """Run one handler, then perform the actions it recorded."""
+        slot.ctx.now = self.env.now
+        node = slot.node
+        try:
+            fn(*args)
+        except Exception as exc:
+            where = what if not args else f"{what}{args!r}"
+            self.trace.record(self.env.now, "error", slot.name,
+                              detail=f"{where} raised {type(exc).__name__}: {exc}")
+            raise NodeError(
+                f"node {slot.name!r} raised {type(exc).__name__}: {exc} in {where} "
+                f"at t={self.env.now:.6f}",
+                node=slot.name, event=what, time=self.env.now,
+            ) from exc
+        actions = node.take_actions()  # type: ignore[union-attr]
+        if actions:
+            self._perform(slot, actions)
+
+    def _perform(self, slot: _Slot, actions: list[Any]) -> None:
+        name = slot.name
+        for act in actions:
+            cls = act.__class__
+            if cls is Send:
+                self._transmit(name, act.dst, act.msg)
+            elif cls is SetTimer:
+                self._timer_token += 1
+                token = self._timer_token
+                slot.timers[act.name] = token
+                ev = Timeout(self.env, act.delay, (slot, slot.incarnation, act.name, token))
+                ev.callbacks.append(self._fire)
+            elif cls is CancelTimer:
+                slot.timers.pop(act.name, None)
+            elif cls is Note:
+                self.trace.record(self.env.now, "note", name, detail=act.text, data=act.data)
+            elif cls is Invoke:
+                op = self.history.invoke(name, act.f, act.input, time=self.env.now)
+                slot.ops[act.op] = op
+                self.trace.record(self.env.now, "invoke", name, detail=f"op {op.id}: {op.f}"
+                                  f"({'' if op.input is None else repr(op.input)})")
+            elif cls is Complete:
+                op = slot.ops.pop(act.op)
+                self.history.complete(op, act.output, time=self.env.now, status=act.status)
+                self.trace.record(self.env.now, "complete", name,
+                                  detail=f"op {op.id}: {op.f} -> {op.output!r} ({op.status})")
+            else:  # pragma: no cover - Node only records the classes above
+                raise SimulationError(f"node {name!r} recorded an unknown action {act!r}")
+
+    def _fire(self, ev: Timeout) -> None:
+        slot, incarnation, tname, token = ev.value
+        if slot.incarnation != incarnation or not slot.up or slot.timers.get(tname) != token:
+            return  # cancelled, replaced, or the node crashed since
+        del slot.timers[tname]
+        self.stats["timers"] += 1
+        self.trace.record(self.env.now, "timer", slot.name, detail=tname)
+        self._handle(slot, "on_timer", slot.node.on_timer, tname)  # type: ignore[union-attr]
+
+    def _transmit(self, src: str, dst: str, msg: Any) -> None:
+        if dst not in self._slots:
+            known = ", ".join(self._slots)
+            raise SimulationError(
+                f"node {src!r} sent {msg_type(msg)} to unknown node {dst!r} (known: {known})"
+            )
+        self._mid += 1
+        mid = self._mid
+        now = self.env.now
+        trace = self.trace
+        stats = self.stats
+        stats["sent"] += 1
+        trace.record(now, "send", src, dst, mid, msg)
+        net = self.network
+        reason = net.blocked(src, dst)
+        if reason is not None:
+            stats["dropped"] += 1
+            trace.record(now, "drop", src, dst, mid, msg, reason)
+            return
+        link = net.links.get((src, dst), net.default) if net.links else net.default
+        rng = self.rng
+        if link.loss and rng.random() < link.loss:
+            stats["dropped"] += 1
+            trace.record(now, "drop", src, dst, mid, msg, "loss")
+            return
+        delay = link.latency.sample(rng)
+        if link.reorder and rng.random() < link.reorder:
+            delay += link.reorder_delay.sample(rng)
+        ev = Timeout(self.env, delay, (src, dst, mid, msg))
+        ev.callbacks.append(self._deliver)
+        if link.duplicate and rng.random() < link.duplicate:
+            stats["duplicated"] += 1
+            trace.record(now, "dup", src, dst, mid, msg)
+            ev = Timeout(self.env, link.latency.sample(rng), (src, dst, mid, msg))
+            ev.callbacks.append(self._deliver)
+
+    def _deliver(self, ev: Timeout) -> None:
+        src, dst, mid, msg = ev.value
+        slot = self._slots[dst]
+        now = self.env.now
+        if not slot.up:
+            self.stats["dropped"] += 1
+            self.trace.record(now, "drop", src, dst, mid, msg, "node down")
+            return
+        reason = self.network.blocked(src, dst)
+        if reason is not None:
+            self.stats["dropped"] += 1
+            self.trace.record(now, "drop", src, dst, mid, msg, reason)
+            return
+        self.stats["delivered"] += 1
+        self.trace.record(now, "deliver", src, dst, mid, msg)
+        self._handle(slot, "on_message", slot.node.on_message, src, msg)  # type: ignore[union-attr]
