@@ -1,0 +1,1 @@
+"""Checkers that judge runs: invariants of protocols and consistency of histories."""

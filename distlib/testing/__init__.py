@@ -1,0 +1,1 @@
+"""Harnesses that tests and graded notebook cells use to judge protocol implementations."""
