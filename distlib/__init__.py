@@ -59,7 +59,7 @@ def lab_setup(lab: str | None = None, *, quiet: bool = False) -> str:
     import sys
     import warnings
 
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - the kernel may not be the installing Python
         raise RuntimeError(
             f"This course needs Python 3.11 or newer; this kernel runs {sys.version.split()[0]}."
         )

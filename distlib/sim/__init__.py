@@ -1,4 +1,4 @@
-"""The simulated runtime: a seeded network on simpy that drives :class:`distlib.node.Node` objects."""
+"""The simulated runtime: a seeded network on simpy driving :class:`distlib.node.Node` objects."""
 
 from distlib.sim.network import Constant, Exponential, Latency, Link, Network, Uniform
 from distlib.sim.simulation import NodeError, Simulation, SimulationError

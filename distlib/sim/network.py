@@ -167,7 +167,7 @@ class Network:
         return self.links.get((src, dst), self.default)
 
     def blocked(self, src: str, dst: str) -> str | None:
-        """Why ``src -> dst`` cannot carry a message now ("partition", "cut", "isolated"), or None."""
+        """Why ``src -> dst`` is blocked now ("partition", "cut", "isolated"), or None."""
         if src == dst:
             return None
         if self.isolated and (src in self.isolated or dst in self.isolated):
