@@ -38,10 +38,11 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------
-# Actions: what a handler asks the runtime to do.
+# Actions: what a handler asks the runtime to do. (Plain slotted classes rather than frozen
+# ones: a busy simulation creates hundreds of thousands of them, and freezing costs time.)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Send:
     """Send ``msg`` to node ``dst``."""
 
@@ -49,7 +50,7 @@ class Send:
     msg: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetTimer:
     """Fire ``on_timer(name)`` after ``delay`` seconds (replacing a pending timer of that name)."""
 
@@ -57,7 +58,7 @@ class SetTimer:
     delay: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CancelTimer:
     """Forget the pending timer called ``name`` (no error if there is none)."""
 
@@ -197,9 +198,13 @@ class Node:
 
     def broadcast(self, msg: Any, *, to: Iterable[str] | None = None) -> None:
         """Send ``msg`` to every peer (or to the names in ``to``), not to this node."""
+        me = self.id
+        actions = self._actions
         for dst in self.peers if to is None else to:
-            if dst != self.id:
-                self.send(dst, msg)
+            if dst != me:
+                if not isinstance(dst, str):
+                    raise TypeError(f"{me}: broadcast() needs node names, not {dst!r}")
+                actions.append(Send(dst, msg))
 
     def set_timer(self, name: str, delay: float) -> None:
         """Ask for ``on_timer(name)`` after ``delay`` seconds; replaces a timer of the same name."""

@@ -100,7 +100,9 @@ class Trace:
     """An ordered list of events with queries. Runtimes append; everyone else reads."""
 
     def __init__(self, events: Iterable[Event] = (), *, enabled: bool = True) -> None:
-        self.events: list[Event] = list(events)
+        self._events: list[Event] = list(events)
+        # A runtime's own trace records raw tuples (cheap) and builds Events when read.
+        self._raw: list[tuple] | None = None if self._events else []
         self.enabled = enabled
 
     # -- recording (runtimes) ---------------------------------------------------------------
@@ -116,10 +118,25 @@ class Trace:
         detail: str = "",
         data: dict[str, Any] | None = None,
     ) -> None:
+        """Append one event (runtimes only)."""
         if self.enabled:
-            self.events.append(
-                Event(len(self.events), time, kind, node, peer, mid, msg, detail, data)
-            )
+            self.recorder()((time, kind, node, peer, mid, msg, detail, data))
+
+    def recorder(self) -> Callable[[tuple], None]:
+        """A fast append for runtimes, taking ``(time, kind, node, peer, mid, msg, detail,
+        data)`` tuples."""
+        if self._raw is None:
+            raise RuntimeError("a filtered trace is read-only")
+        return self._raw.append
+
+    @property
+    def events(self) -> list[Event]:
+        """The events, in the order they happened."""
+        raw = self._raw
+        if raw is not None and len(self._events) < len(raw):
+            events = self._events
+            events.extend(Event(i, *raw[i]) for i in range(len(events), len(raw)))
+        return self._events
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -127,7 +144,7 @@ class Trace:
         return iter(self.events)
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self._raw) if self._raw is not None else len(self._events)
 
     def __getitem__(self, i: int) -> Event:
         return self.events[i]

@@ -44,6 +44,10 @@ class NodeError(SimulationError):
 NodeFactory = Callable[[], Node]
 
 
+def _ignore(_event: tuple) -> None:
+    """The recorder of a simulation whose trace is off."""
+
+
 @dataclass(slots=True)
 class _Slot:
     """The runtime's bookkeeping for one node name, across crashes."""
@@ -85,7 +89,21 @@ class Simulation:
         self._slots: dict[str, _Slot] = {}
         self._mid = 0
         self._timer_token = 0
-        self.stats = {"sent": 0, "delivered": 0, "dropped": 0, "duplicated": 0, "timers": 0}
+        self._delivered = self._dropped = self._duplicated = self._timers = 0
+        self._deliver_cb = self._deliver  # one bound method each, reused for every event
+        self._fire_cb = self._fire
+        self._log: Callable[[tuple], None] = self.trace.recorder() if trace else _ignore
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counts of messages sent, delivered, dropped, duplicated and timers fired."""
+        return {
+            "sent": self._mid,
+            "delivered": self._delivered,
+            "dropped": self._dropped,
+            "duplicated": self._duplicated,
+            "timers": self._timers,
+        }
 
     # -- building the system --------------------------------------------------------------
 
@@ -336,41 +354,44 @@ class Simulation:
 
     def _handle(self, slot: _Slot, what: str, fn: Callable[..., None], *args: Any) -> None:
         """Run one handler, then perform the actions it recorded."""
-        slot.ctx.now = self.env.now
-        node = slot.node
+        slot.ctx.now = self.env._now
         try:
             fn(*args)
         except Exception as exc:
-            where = what if not args else f"{what}{args!r}"
-            self.trace.record(
-                self.env.now,
-                "error",
-                slot.name,
-                detail=f"{where} raised {type(exc).__name__}: {exc}",
-            )
-            raise NodeError(
-                f"node {slot.name!r} raised {type(exc).__name__}: {exc} in {where} "
-                f"at t={self.env.now:.6f}",
-                node=slot.name,
-                event=what,
-                time=self.env.now,
-            ) from exc
-        actions = node.take_actions()  # type: ignore[union-attr]
+            self._failed(slot, what, args, exc)
+        node = slot.node
+        actions = node._actions  # type: ignore[union-attr]
         if actions:
+            node._actions = []  # type: ignore[union-attr]
             self._perform(slot, actions)
+
+    def _failed(self, slot: _Slot, what: str, args: tuple, exc: Exception) -> None:
+        """Trace a handler's exception and raise it as a NodeError naming node and event."""
+        where = what if not args else f"{what}{args!r}"
+        now = self.env._now
+        self.trace.record(
+            now, "error", slot.name, detail=f"{where} raised {type(exc).__name__}: {exc}"
+        )
+        raise NodeError(
+            f"node {slot.name!r} raised {type(exc).__name__}: {exc} in {where} at t={now:.6f}",
+            node=slot.name,
+            event=what,
+            time=now,
+        ) from exc
 
     def _perform(self, slot: _Slot, actions: list[Any]) -> None:
         name = slot.name
+        transmit = self._transmit
         for act in actions:
             cls = act.__class__
             if cls is Send:
-                self._transmit(name, act.dst, act.msg)
+                transmit(name, act.dst, act.msg)
             elif cls is SetTimer:
                 self._timer_token += 1
                 token = self._timer_token
                 slot.timers[act.name] = token
                 ev = Timeout(self.env, act.delay, (slot, slot.incarnation, act.name, token))
-                ev.callbacks.append(self._fire)
+                ev.callbacks.append(self._fire_cb)
             elif cls is CancelTimer:
                 slot.timers.pop(act.name, None)
             elif cls is Note:
@@ -397,63 +418,74 @@ class Simulation:
                 raise SimulationError(f"node {name!r} recorded an unknown action {act!r}")
 
     def _fire(self, ev: Timeout) -> None:
-        slot, incarnation, tname, token = ev.value
+        slot, incarnation, tname, token = ev._value
         if slot.incarnation != incarnation or not slot.up or slot.timers.get(tname) != token:
             return  # cancelled, replaced, or the node crashed since
         del slot.timers[tname]
-        self.stats["timers"] += 1
-        self.trace.record(self.env.now, "timer", slot.name, detail=tname)
+        self._timers += 1
+        self._log((self.env.now, "timer", slot.name, None, None, None, tname, None))
         self._handle(slot, "on_timer", slot.node.on_timer, tname)  # type: ignore[union-attr]
 
     def _transmit(self, src: str, dst: str, msg: Any) -> None:
+        # The hot path of every run: keep it lean (no per-message closures or dict updates).
         if dst not in self._slots:
             known = ", ".join(self._slots)
             raise SimulationError(
                 f"node {src!r} sent {msg_type(msg)} to unknown node {dst!r} (known: {known})"
             )
-        self._mid += 1
-        mid = self._mid
-        now = self.env.now
-        trace = self.trace
-        stats = self.stats
-        stats["sent"] += 1
-        trace.record(now, "send", src, dst, mid, msg)
+        self._mid = mid = self._mid + 1
+        env = self.env
+        now = env._now
+        log = self._log
+        log((now, "send", src, dst, mid, msg, "", None))
         net = self.network
-        reason = net.blocked(src, dst)
-        if reason is not None:
-            stats["dropped"] += 1
-            trace.record(now, "drop", src, dst, mid, msg, reason)
-            return
+        if net.groups is not None or net.cuts or net.isolated:
+            reason = net.blocked(src, dst)
+            if reason is not None:
+                self._dropped += 1
+                log((now, "drop", src, dst, mid, msg, reason, None))
+                return
         link = net.links.get((src, dst), net.default) if net.links else net.default
         rng = self.rng
         if link.loss and rng.random() < link.loss:
-            stats["dropped"] += 1
-            trace.record(now, "drop", src, dst, mid, msg, "loss")
+            self._dropped += 1
+            log((now, "drop", src, dst, mid, msg, "loss", None))
             return
         delay = link.latency.sample(rng)
         if link.reorder and rng.random() < link.reorder:
             delay += link.reorder_delay.sample(rng)
-        ev = Timeout(self.env, delay, (src, dst, mid, msg))
-        ev.callbacks.append(self._deliver)
+        payload = (src, dst, mid, msg)
+        Timeout(env, delay, payload).callbacks.append(self._deliver_cb)
         if link.duplicate and rng.random() < link.duplicate:
-            stats["duplicated"] += 1
-            trace.record(now, "dup", src, dst, mid, msg)
-            ev = Timeout(self.env, link.latency.sample(rng), (src, dst, mid, msg))
-            ev.callbacks.append(self._deliver)
+            self._duplicated += 1
+            log((now, "dup", src, dst, mid, msg, "", None))
+            Timeout(env, link.latency.sample(rng), payload).callbacks.append(self._deliver_cb)
 
     def _deliver(self, ev: Timeout) -> None:
-        src, dst, mid, msg = ev.value
+        src, dst, mid, msg = ev._value
         slot = self._slots[dst]
-        now = self.env.now
+        now = self.env._now
         if not slot.up:
-            self.stats["dropped"] += 1
-            self.trace.record(now, "drop", src, dst, mid, msg, "node down")
+            self._dropped += 1
+            self._log((now, "drop", src, dst, mid, msg, "node down", None))
             return
-        reason = self.network.blocked(src, dst)
-        if reason is not None:
-            self.stats["dropped"] += 1
-            self.trace.record(now, "drop", src, dst, mid, msg, reason)
-            return
-        self.stats["delivered"] += 1
-        self.trace.record(now, "deliver", src, dst, mid, msg)
-        self._handle(slot, "on_message", slot.node.on_message, src, msg)  # type: ignore[union-attr]
+        net = self.network
+        if net.groups is not None or net.cuts or net.isolated:
+            reason = net.blocked(src, dst)
+            if reason is not None:
+                self._dropped += 1
+                self._log((now, "drop", src, dst, mid, msg, reason, None))
+                return
+        self._delivered += 1
+        self._log((now, "deliver", src, dst, mid, msg, "", None))
+        # Inlined _handle: this runs once per delivered message.
+        node = slot.node
+        slot.ctx.now = now
+        try:
+            node.on_message(src, msg)  # type: ignore[union-attr]
+        except Exception as exc:
+            self._failed(slot, "on_message", (src, msg), exc)
+        actions = node._actions  # type: ignore[union-attr]
+        if actions:
+            node._actions = []  # type: ignore[union-attr]
+            self._perform(slot, actions)

@@ -1,0 +1,415 @@
+"""Tests for distlib.sim.simulation: faults, crashes, determinism, run modes and bad input."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Echo
+
+from distlib import Constant, Exponential, Node, NodeError, Simulation, SimulationError, Uniform
+from distlib.client import Workload
+
+
+class Sink(Node):
+    """Records every delivery; sends a numbered burst to ``target`` at start."""
+
+    def __init__(self, *, target: str | None = None, count: int = 0) -> None:
+        super().__init__()
+        self.target = target
+        self.count = count
+        self.got: list = []
+
+    def on_start(self) -> None:
+        for i in range(self.count):
+            self.send(self.target, i)
+
+    def on_message(self, src, msg) -> None:
+        self.got.append((src, msg))
+
+
+def two_nodes(count: int = 200, seed: int = 0, **net) -> Simulation:
+    sim = Simulation(seed=seed, **net)
+    sim.add_node("a", lambda: Sink(target="b", count=count))
+    sim.add_node("b", Sink)
+    return sim
+
+
+def test_reliable_network_delivers_everything():
+    """With no faults configured every message is delivered exactly once."""
+    sim = two_nodes()
+    sim.run()
+    assert sorted(m for _, m in sim.node("b").got) == list(range(200))
+    assert sim.stats["delivered"] == 200 and sim.stats["dropped"] == 0
+
+
+def test_loss_drops_about_the_configured_fraction():
+    """loss=0.3 drops roughly 30% of messages, each drop traced with reason 'loss'."""
+    sim = two_nodes(count=2000, loss=0.3)
+    sim.run()
+    drops = sim.trace.filter("drop")
+    assert 0.25 < len(drops) / 2000 < 0.35, f"dropped {len(drops)} of 2000 with loss=0.3"
+    assert {e.detail for e in drops} == {"loss"}
+    assert len(sim.node("b").got) == 2000 - len(drops)
+
+
+def test_duplication_delivers_copies():
+    """duplicate=0.5 delivers some messages twice, and each duplication is traced."""
+    sim = two_nodes(count=400, duplicate=0.5)
+    sim.run()
+    dups = len(sim.trace.filter("dup"))
+    assert 150 < dups < 250, f"{dups} duplicates of 400 with duplicate=0.5"
+    assert len(sim.node("b").got) == 400 + dups
+
+
+def test_constant_latency_is_fifo_and_reorder_breaks_it():
+    """Constant latency keeps a link in order; reorder=0.2 makes later messages overtake."""
+    sim = two_nodes(latency=Constant(0.01))
+    sim.run()
+    assert [m for _, m in sim.node("b").got] == list(range(200))
+    sim = two_nodes(latency=Constant(0.01), reorder=0.2, reorder_delay=Uniform(0.2, 2.2))
+    sim.run()
+    got = [m for _, m in sim.node("b").got]
+    assert sorted(got) == list(range(200)) and got != list(range(200))
+
+
+@pytest.mark.parametrize(
+    ("latency", "low", "high"),
+    [
+        (Constant(0.05), 0.05, 0.05),
+        (Uniform(0.01, 0.03), 0.01, 0.03),
+        (Exponential(0.02, minimum=0.005), 0.005, 1.0),
+    ],
+)
+def test_latency_distributions_bound_delivery_times(latency, low, high):
+    """Every delivery time lies within the latency distribution's support."""
+    sim = two_nodes(latency=latency)
+    sim.run()
+    times = [e.time for e in sim.trace.filter("deliver")]
+    assert min(times) >= low - 1e-12 and max(times) <= high + 1e-12
+
+
+def test_exponential_latency_mean_is_about_right():
+    """Exponential(mean, minimum) delays average minimum + mean."""
+    sim = two_nodes(count=3000, latency=Exponential(0.02, minimum=0.01))
+    sim.run()
+    times = [e.time for e in sim.trace.filter("deliver")]
+    assert abs(sum(times) / len(times) - 0.03) < 0.003
+
+
+def test_per_link_override_applies_to_one_link_only():
+    """set_link() changes one link's behaviour and leaves the others at the defaults."""
+    sim = Simulation(seed=1, latency=Constant(0.01))
+    sim.add_node("a", lambda: Sink(target="b", count=50))
+    sim.add_node("c", lambda: Sink(target="b", count=50))
+    sim.add_node("b", Sink)
+    sim.network.set_link("a", "b", loss=1.0)
+    sim.run()
+    senders = {src for src, _ in sim.node("b").got}
+    assert senders == {"c"}, f"only c's messages should arrive, got {senders}"
+
+
+def test_partition_blocks_across_groups_and_heal_restores():
+    """A partition drops messages between groups (reason 'partition'); heal() ends it."""
+    sim = Simulation(seed=2, latency=Constant(0.01))
+    sim.add_nodes(["a", "b", "c"], lambda: Echo(chatty=True))
+    sim.partition(["a"], ["b", "c"])
+    sim.run(until=1.0)
+    drops = sim.trace.filter("drop")
+    assert drops and all(e.detail == "partition" for e in drops)
+    assert all("a" in (e.node, e.peer) for e in drops), "only links to and from a are cut"
+    assert not any(src in ("b", "c") for src, _ in sim.node("a").pongs)
+    sim.heal()
+    sim.run(until=2.0)
+    assert any(src == "b" for src, _ in sim.node("a").pongs), "after heal a hears from b again"
+
+
+def test_unnamed_servers_form_their_own_group():
+    """Servers a partition does not name form one more group together."""
+    sim = Simulation(seed=2, latency=Constant(0.01))
+    sim.add_nodes(["a", "b", "c", "d"], lambda: Echo(chatty=True))
+    sim.partition(["a", "b"])
+    sim.run(until=1.0)
+    talk = {(e.node, e.peer) for e in sim.trace.filter("deliver")}
+    assert ("c", "d") in talk and ("a", "b") in talk
+    assert not talk & {("a", "c"), ("c", "a"), ("b", "d")}
+
+
+def test_one_way_cut():
+    """cut(a, b) blocks a -> b only; b -> a still works."""
+    sim = Simulation(seed=3, latency=Constant(0.01))
+    sim.add_nodes(["a", "b"], lambda: Echo(chatty=True))
+    sim.cut("a", "b")
+    sim.run(until=1.0)
+    delivered = {(e.node, e.peer) for e in sim.trace.filter("deliver")}
+    assert ("b", "a") in delivered and ("a", "b") not in delivered
+    assert {e.detail for e in sim.trace.filter("drop")} == {"cut"}
+
+
+def test_isolate_and_reconnect():
+    """isolate(n) cuts n off both ways until reconnect(n)."""
+    sim = Simulation(seed=3, latency=Constant(0.01))
+    sim.add_nodes(["a", "b", "c"], lambda: Echo(chatty=True))
+    sim.isolate("c")
+    sim.run(until=1.0)
+    assert not sim.trace.filter("deliver", node="c").events
+    sim.reconnect("c")
+    sim.run(until=2.0)
+    assert sim.trace.filter("deliver", node="c", since=1.0).events
+
+
+def test_message_in_flight_is_dropped_when_partition_starts():
+    """A message already in flight when a partition begins is dropped on arrival."""
+    sim = Simulation(seed=0, latency=Constant(1.0))
+    sim.add_node("a", lambda: Sink(target="b", count=1))
+    sim.add_node("b", Sink)
+    sim.at(0.5, sim.partition, ["a"], ["b"])
+    sim.run()
+    assert sim.node("b").got == []
+    assert sim.trace.filter("drop")[0].detail == "partition"
+
+
+def test_crash_loses_volatile_state_and_timers_but_keeps_storage():
+    """After crash and restart a node is a fresh object with its old storage and no old timers."""
+    sim = Simulation(seed=4, latency=Constant(0.01))
+    sim.add_nodes(["a", "b"], lambda: Echo(chatty=True, period=0.1))
+    sim.run(until=0.55)
+    old = sim.node("a")
+    assert old.sent == 5
+    sim.crash("a")
+    assert sim.nodes["a"] is None and not sim.is_up("a")
+    sim.run(until=1.0)
+    assert not sim.trace.filter("timer", node="a", since=0.56).events, "timers die with a crash"
+    sim.restart("a")
+    new = sim.node("a")
+    assert new is not old and new.sent == 0, "volatile fields start afresh"
+    assert sim.storage("a")["boots"] == 2, "storage survives the crash"
+    sim.run(until=1.25)
+    assert new.sent == 2
+
+
+def test_messages_to_a_down_node_are_dropped():
+    """A message that arrives while its destination is down is dropped with reason 'node down'."""
+    sim = Simulation(seed=0, latency=Constant(0.5))
+    sim.add_node("a", lambda: Sink(target="b", count=3))
+    sim.add_node("b", Sink)
+    sim.at(0.1, sim.crash, "b")
+    sim.run()
+    assert [e.detail for e in sim.trace.filter("drop")] == ["node down"] * 3
+
+
+def test_timer_cancel_and_replace():
+    """cancel_timer() stops a timer; setting a timer again replaces the pending one."""
+
+    class T(Node):
+        def on_start(self):
+            self.set_timer("x", 1.0)
+            self.set_timer("x", 2.0)
+            self.set_timer("y", 0.5)
+            self.set_timer("z", 0.7)
+
+        def on_timer(self, name):
+            if name == "y":
+                self.cancel_timer("z")
+
+    sim = Simulation()
+    sim.add_node("t", T)
+    sim.run()
+    fired = [(e.time, e.detail) for e in sim.trace.filter("timer")]
+    assert fired == [(0.5, "y"), (2.0, "x")]
+
+
+def test_run_until_predicate_and_duration():
+    """run(until=predicate) stops as soon as it holds; run(duration=d) advances d seconds."""
+    sim = Simulation(seed=5, latency=Constant(0.01))
+    sim.add_nodes(["a", "b"], lambda: Echo(chatty=True))
+    assert sim.run(until=lambda: len(sim.node("a").pongs) >= 3, limit=10.0)
+    assert len(sim.node("a").pongs) == 3
+    t = sim.now
+    sim.run(duration=0.5)
+    assert sim.now == pytest.approx(t + 0.5)
+    assert not sim.run(until=lambda: False, limit=sim.now + 1.0), "an unmet predicate is False"
+
+
+def test_run_without_until_refuses_a_system_that_never_quiesces():
+    """run() on a system with periodic timers raises a clear error instead of hanging."""
+    sim = Simulation()
+    sim.add_nodes(["a", "b"], lambda: Echo(chatty=True))
+    with pytest.raises(SimulationError, match="did not quiesce"):
+        sim.run(limit=5.0)
+
+
+def test_raw_simpy_processes_share_the_clock():
+    """sim.env runs ordinary simpy processes alongside the nodes."""
+    sim = Simulation()
+    seen = []
+
+    def proc(env):
+        yield env.timeout(1.5)
+        seen.append(env.now)
+
+    sim.env.process(proc(sim.env))
+    sim.run()
+    assert seen == [1.5]
+
+
+def test_clients_record_a_history():
+    """A Workload client's operations land in sim.history with call and return times."""
+
+    class Store(Node):
+        def __init__(self):
+            super().__init__()
+            self.value = None
+
+        def on_message(self, src, msg):
+            kind, arg = msg
+            if kind == "write":
+                self.value = arg
+                self.send(src, ("ok", None))
+            else:
+                self.send(src, ("ok", self.value))
+
+    class KV(Workload):
+        def request(self, op, f, input):
+            self.send("s", (f, input))
+
+        def on_message(self, src, msg):
+            self.finish(msg[1])
+
+    sim = Simulation(seed=1, latency=Constant(0.01))
+    sim.add_node("s", Store)
+    sim.add_client("c", lambda: KV([("write", 1), ("read", None), ("write", 2), ("read", None)]))
+    sim.run()
+    ops = list(sim.history)
+    assert [(o.f, o.input, o.output, o.status) for o in ops] == [
+        ("write", 1, None, "ok"),
+        ("read", None, 1, "ok"),
+        ("write", 2, None, "ok"),
+        ("read", None, 2, "ok"),
+    ]
+    assert all(o.ret == pytest.approx(o.call + 0.02) for o in ops)
+    assert sim.servers == ["s"] and sim.node("s").peers == ()
+
+
+def test_client_timeout_records_unknown_outcome():
+    """An operation with no reply before its timeout ends with status 'unknown'."""
+
+    class KV(Workload):
+        def request(self, op, f, input):
+            self.send("s", (f, input))
+
+        def on_message(self, src, msg):
+            self.finish(msg)
+
+    sim = Simulation()
+    sim.add_node("s", Node)
+    sim.add_client("c", lambda: KV([("read", None)], timeout=0.3))
+    sim.run()
+    (op,) = sim.history
+    assert op.status == "unknown" and op.ret is None
+
+
+# -- bad input ----------------------------------------------------------------------------
+
+
+def test_send_to_unknown_node_names_it():
+    """Sending to a node that does not exist raises an error naming sender and destination."""
+    sim = Simulation()
+    sim.add_node("a", lambda: Sink(target="zz", count=1))
+    with pytest.raises(SimulationError, match="'a' sent int to unknown node 'zz'"):
+        sim.run()
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_loss_probability_outside_unit_interval(value):
+    """A loss probability outside [0, 1] is refused, naming the parameter."""
+    with pytest.raises(ValueError, match=r"loss must be a probability in \[0, 1\]"):
+        Simulation(loss=value)
+    sim = Simulation()
+    with pytest.raises(ValueError, match="loss must be a probability"):
+        sim.network.configure(loss=value)
+
+
+def test_negative_delays_are_refused():
+    """Negative latencies and negative scheduling delays are refused with a clear message."""
+    with pytest.raises(ValueError, match="must not be negative"):
+        Constant(-1)
+    with pytest.raises(ValueError, match="low <= high"):
+        Uniform(0.5, 0.1)
+    sim = Simulation()
+    with pytest.raises(SimulationError, match="negative delay"):
+        sim.after(-1.0, print)
+
+
+def test_partition_naming_unknown_nodes():
+    """A partition that names an unknown node is refused, listing the known ones."""
+    sim = Simulation()
+    sim.add_nodes(["a", "b"], Sink)
+    with pytest.raises(
+        SimulationError, match=r"partition names unknown node\(s\) 'x'.*known: a, b"
+    ):
+        sim.partition(["a"], ["x"])
+    with pytest.raises(SimulationError, match="two groups"):
+        sim.partition(["a"], ["a", "b"])
+
+
+def test_timer_name_not_a_string_inside_a_simulation():
+    """A handler setting a timer with a non-string name fails naming the node and handler."""
+
+    class Bad(Node):
+        def on_start(self):
+            self.set_timer(42, 1.0)
+
+    sim = Simulation()
+    sim.add_node("n1", Bad)
+    with pytest.raises(NodeError, match=r"node 'n1' raised TypeError.*timer name must be a string"):
+        sim.run()
+
+
+def test_handler_exception_is_traced_with_node_and_event():
+    """A raising handler becomes a NodeError; the trace's error event names node and message."""
+
+    class Fragile(Node):
+        def on_message(self, src, msg):
+            raise ZeroDivisionError("boom")
+
+    sim = Simulation(latency=Constant(0.25))
+    sim.add_node("a", lambda: Sink(target="b", count=1))
+    sim.add_node("b", Fragile)
+    with pytest.raises(NodeError) as info:
+        sim.run()
+    assert info.value.node == "b" and info.value.event == "on_message"
+    assert info.value.time == pytest.approx(0.25)
+    (err,) = sim.trace.filter("error")
+    assert err.node == "b" and "on_message('a', 0) raised ZeroDivisionError: boom" in err.detail
+
+
+def test_crash_and_restart_misuse():
+    """Crashing a down node or restarting an up one is an error naming the node."""
+    sim = Simulation()
+    sim.add_node("a", Sink)
+    sim.run()
+    with pytest.raises(SimulationError, match="'a' is up"):
+        sim.restart("a")
+    sim.crash("a")
+    with pytest.raises(SimulationError, match="'a' is already down"):
+        sim.crash("a")
+    with pytest.raises(SimulationError, match="unknown node 'q'"):
+        sim.crash("q")
+
+
+def test_duplicate_node_names_and_bad_factories():
+    """Two nodes with one name, or a factory that does not build a Node, are refused."""
+    sim = Simulation()
+    sim.add_node("a", Sink)
+    with pytest.raises(SimulationError, match="already a node called 'a'"):
+        sim.add_node("a", Sink)
+    sim.add_node("b", lambda: "not a node")
+    with pytest.raises(SimulationError, match="factory returned 'not a node'"):
+        sim.run()
+
+
+def test_run_until_in_the_past():
+    """Running until a time already passed is an error, not a silent no-op."""
+    sim = Simulation()
+    sim.run(until=2.0)
+    with pytest.raises(SimulationError, match="already t=2"):
+        sim.run(until=1.0)
