@@ -38,7 +38,10 @@ MESSAGE_KINDS = frozenset({"send", "deliver", "drop", "dup"})
 
 
 def msg_type(msg: Any) -> str:
-    """A message's type name: the class name, a dict's ``"type"`` or a tuple's leading string."""
+    """A message's type: its class name, a dict's ``"type"``, a tuple's leading string, or the
+    text of a short string message."""
+    if isinstance(msg, str):
+        return msg if len(msg) <= 24 else msg[:21] + "..."
     if isinstance(msg, dict):
         kind = msg.get("type")
         if isinstance(kind, str):

@@ -110,10 +110,16 @@ def test_the_scan_catches_a_forbidden_import(tmp_path, monkeypatch):
         raise AssertionError("the scan missed a forbidden import")
 
 
-def run_python(code: str, *, cwd: Path | None = None, path: list[str] | None = None):
+def run_python(
+    code: str, *, cwd: Path | None = None, path: list[str] | None = None, isolated: bool = False
+):
+    """Run ``code`` in a fresh interpreter; ``isolated`` hides site-packages (and so any
+    installed copy of distlib)."""
     env = {"PYTHONPATH": ":".join(path or [str(ROOT)]), "PATH": "/usr/bin:/bin"}
+    flags = ["-S"] if isolated else []
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+        [sys.executable, *flags, "-c", code],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
     )
 
 
@@ -156,6 +162,6 @@ def test_setup_cell_explains_a_shadowing_distlib(tmp_path):
 
 def test_setup_cell_explains_a_missing_library(tmp_path):
     """With no distlib installed at all the setup cell gives the same plain sentence."""
-    out = run_python(setup_cell("lab01"), cwd=tmp_path, path=[str(tmp_path)])
+    out = run_python(setup_cell("lab01"), cwd=tmp_path, path=[str(tmp_path)], isolated=True)
     assert out.returncode != 0
     assert out.stderr.strip().splitlines()[-1] == f"ImportError: {SHADOW_MESSAGE}"

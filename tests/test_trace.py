@@ -85,7 +85,7 @@ def test_message_counts_per_type_and_node():
 
 
 def test_msg_type_names():
-    """Message types come from dataclass names, dict 'type' keys or a tuple's leading string."""
+    """Message types: dataclass names, dict 'type' keys, a tuple's head, a short string."""
     from dataclasses import dataclass
 
     @dataclass(frozen=True)
@@ -96,6 +96,7 @@ def test_msg_type_names():
     assert msg_type({"type": "append", "x": 1}) == "append"
     assert msg_type(("ping", 3)) == "ping"
     assert msg_type(42) == "int"
+    assert msg_type("hello") == "hello", "a short string message is its own type"
 
 
 def test_listing_shows_the_message_and_reason():

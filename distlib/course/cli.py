@@ -13,7 +13,7 @@ import importlib
 import sys
 
 # Modules that contribute subcommands, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("distlib.course.commands",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,7 +35,7 @@ def spacetime(
     ``nodes`` picks and orders the lines (default: every node, in order of appearance);
     ``since``/``until`` crop the time axis; ``types`` keeps only those message types;
     ``label_messages`` writes each message's type on its arrow (default: when there are at most
-    40 arrows). At most ``max_messages`` arrows are drawn (the earliest ones), so a long run
+    24 arrows). At most ``max_messages`` arrows are drawn (the earliest ones), so a long run
     still draws quickly; crop with since/until to see later parts.
     """
     import matplotlib.pyplot as plt
@@ -68,7 +68,7 @@ def spacetime(
             marks.append((e.kind, e.time, e.node, e.detail))
     arrows = arrows[:max_messages]
     if label_messages is None:
-        label_messages = len(arrows) <= 40
+        label_messages = len(arrows) <= 24
 
     times = [a[0] for a in arrows] + [a[2] for a in arrows] + [m[1] for m in marks]
     lo = since if since is not None else (min(times) if times else 0.0)
