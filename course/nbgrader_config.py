@@ -11,7 +11,7 @@ gradebook live under ``course/`` and are not committed.
 
 from pathlib import Path
 
-from distlib.course.preprocessors import DropWarnings, StripHiddenTests
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
@@ -25,7 +25,8 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
     SaveAutoGrades,
 )
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+
+from distlib.course.preprocessors import DropWarnings, StripHiddenTests
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 

@@ -119,7 +119,11 @@ def run_python(
     flags = ["-S"] if isolated else []
     return subprocess.run(
         [sys.executable, *flags, "-c", code],
-        capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
     )
 
 

@@ -97,8 +97,11 @@ class Course:
 
     def lab_names(self) -> list[str]:
         """Every lab with a source folder in solutions/, in teaching order."""
-        return sorted(p.name for p in self.solutions.iterdir()
-                      if p.is_dir() and not p.name.startswith((".", "_")))
+        return sorted(
+            p.name
+            for p in self.solutions.iterdir()
+            if p.is_dir() and not p.name.startswith((".", "_"))
+        )
 
     def check_lab(self, lab: str) -> str:
         """``lab`` itself if it is a known lab, else a CourseError listing the known ones."""

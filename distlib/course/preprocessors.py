@@ -29,10 +29,7 @@ def is_warning_text(text: str) -> bool:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines or not _WARNING_LINE.match(lines[0]):
         return False
-    for line in lines:
-        if not (_WARNING_LINE.match(line) or line.startswith((" ", "\t"))):
-            return False
-    return True
+    return all(_WARNING_LINE.match(line) or line.startswith((" ", "\t")) for line in lines)
 
 
 def strip_hidden(source: str) -> str:
@@ -69,8 +66,9 @@ class DropWarnings(NbGraderPreprocessor):
                 )
             ]
             if len(kept) != len(cell.outputs):
-                self.log.info("Dropped warning output from cell %s", cell.metadata.nbgrader.get(
-                    "grade_id"))
+                self.log.info(
+                    "Dropped warning output from cell %s", cell.metadata.nbgrader.get("grade_id")
+                )
                 cell.outputs = kept
         return cell, resources
 

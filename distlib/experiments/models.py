@@ -56,9 +56,18 @@ def workload(n: int, seed: int) -> list[tuple]:
     return out
 
 
-def run_model(model: str, *, crash: str | None = None, crash_at: float = 1.0, clients: int = 3,
-              requests: int = 40, seed: int = 0, until: float = 10.0,
-              latency: tuple[float, float] = (0.005, 0.02), think: float = 0.05) -> ModelResult:
+def run_model(
+    model: str,
+    *,
+    crash: str | None = None,
+    crash_at: float = 1.0,
+    clients: int = 3,
+    requests: int = 40,
+    seed: int = 0,
+    until: float = 10.0,
+    latency: tuple[float, float] = (0.005, 0.02),
+    think: float = 0.05,
+) -> ModelResult:
     """Run ``model`` with machines m1 (the server/master), m2, m3; crash ``crash`` at ``crash_at``.
 
     ``latency`` is the (low, high) range of one-way message delays; ``think`` the pause between
@@ -79,7 +88,7 @@ def run_model(model: str, *, crash: str | None = None, crash_at: float = 1.0, cl
         routes = {"get": list(MACHINES), "put": list(MACHINES)}
     for i in range(clients):
         # Each client starts with a different machine, so load is spread where the model allows.
-        shifted = {op: s[i % len(s):] + s[: i % len(s)] for op, s in routes.items()}
+        shifted = {op: s[i % len(s) :] + s[: i % len(s)] for op, s in routes.items()}
         reqs = workload(requests, seed * 100 + i)
         sim.add_client(f"c{i + 1}", lambda r=shifted, q=reqs: ServiceClient(r, q, think=think))
     if crash is not None:
@@ -113,15 +122,22 @@ def stale_reads(history) -> tuple[int, int]:
         if not done:
             continue
         latest = max(done, key=lambda p: p.ret)
-        concurrent = {p.input[1] for p in puts if p.input[0] == op.input and p.call < op.end
-                      and p.ret is not None and p.ret >= latest.ret}
+        concurrent = {
+            p.input[1]
+            for p in puts
+            if p.input[0] == op.input
+            and p.call < op.end
+            and p.ret is not None
+            and p.ret >= latest.ret
+        }
         if op.output != latest.input[1] and op.output not in concurrent:
             stale += 1
     return stale, total
 
 
-def sample_availability(avails: list[float], mode: str, *, trials: int = 100_000,
-                        seed: int = 0) -> float:
+def sample_availability(
+    avails: list[float], mode: str, *, trials: int = 100_000, seed: int = 0
+) -> float:
     """Monte Carlo estimate of a system's availability.
 
     Each trial draws every component up (with its probability) or down, independently; a

@@ -151,8 +151,15 @@ class ServiceClient(Client):
     (the client cannot tell whether a lost put took effect).
     """
 
-    def __init__(self, routes: dict[str, Sequence[str]], requests: Sequence[tuple], *,
-                 timeout: float = 0.1, tries: int = 3, think: float = 0.05) -> None:
+    def __init__(
+        self,
+        routes: dict[str, Sequence[str]],
+        requests: Sequence[tuple],
+        *,
+        timeout: float = 0.1,
+        tries: int = 3,
+        think: float = 0.05,
+    ) -> None:
         super().__init__()
         if timeout <= 0 or tries < 1:
             raise ValueError("timeout must be positive and tries at least 1")
@@ -167,7 +174,7 @@ class ServiceClient(Client):
         self.set_timer("next", self.think)
 
     def _send_current(self) -> None:
-        op, req = self.current  # type: ignore[misc]
+        _op, req = self.current  # type: ignore[misc]
         servers = self.routes[req.op]
         self.send(servers[self.attempt % len(servers)], req)
         self.set_timer("retry", self.timeout)

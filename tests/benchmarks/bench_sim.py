@@ -104,9 +104,14 @@ def child(mode: str) -> None:
 def in_child(mode: str) -> dict:
     """Run a measurement in a fresh interpreter (``import`` runs nothing but the import)."""
     args = ["-c", IMPORT_PROBE] if mode == "import" else [__file__, "--child", mode]
-    out = subprocess.run([sys.executable, *args], capture_output=True,
-                         text=True, check=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -114,13 +119,16 @@ def main() -> None:
     wall, sim = gossip_run()
     delivered = sim.stats["delivered"]
     assert delivered >= 100_000, f"only {delivered} messages delivered"
-    scheduled = (sim.stats["sent"] - sim.stats["dropped"] + sim.stats["duplicated"]
-                 + sim.stats["timers"])
+    scheduled = (
+        sim.stats["sent"] - sim.stats["dropped"] + sim.stats["duplicated"] + sim.stats["timers"]
+    )
     base = min(simpy_baseline(scheduled) for _ in range(3))
     imports = statistics.median(in_child("import")["import_s"] for _ in range(5))
     peak = in_child("memory")["peak_mb"]
-    print(f"# {delivered} messages delivered, {len(sim.trace)} trace events, "
-          f"{scheduled} simpy timeouts, wall {wall:.2f} s, baseline {base:.2f} s")
+    print(
+        f"# {delivered} messages delivered, {len(sim.trace)} trace events, "
+        f"{scheduled} simpy timeouts, wall {wall:.2f} s, baseline {base:.2f} s"
+    )
     print(f"figure: sim_msgs_per_s = {delivered / wall:.0f} msg/s")
     print(f"figure: sim_overhead_vs_simpy = {wall / base:.2f}")
     print(f"figure: import_s = {imports:.3f} s")
