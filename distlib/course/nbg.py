@@ -153,10 +153,33 @@ class Course:
         # nbgrader logs every step at INFO to stderr; distcourse prints its own summary.
         logging.getLogger("traitlets").setLevel(logging.WARNING)
         _tools_on_path()
-        with _chdir(self.course_dir):
+        with _chdir(self.course_dir), self.quiet():
             config = self.config(**overrides)
             coursedir = CourseDirectory(config=config)
             yield NbGraderAPI(coursedir=coursedir, config=config)
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Send nbgrader's and the kernels' chatter on stderr to course/.distcourse.log.
+
+        nbgrader, SQLAlchemy and every kernel it starts write warnings to the terminal that say
+        nothing to an instructor; distcourse prints its own one-line summaries instead.
+        """
+        import sys
+        import warnings
+
+        log = self.course_dir / ".distcourse.log"
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with open(log, "a", encoding="utf-8") as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            os.dup2(fh.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
 
 
 def _tools_on_path() -> None:
