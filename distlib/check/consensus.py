@@ -301,7 +301,7 @@ class ConsensusRecords:
             quorum = self.quorum
         votes: dict[tuple[Any, Any], dict[Any, set[str]]] = defaultdict(lambda: defaultdict(set))
         originals: dict[Any, Any] = {}
-        for acceptor, slot, ballot, value in self.acceptances:
+        for acceptor, slot, ballot, value in sorted(self.acceptances, key=repr):
             votes[(slot, _freeze(ballot))][value].add(acceptor)
             originals[_freeze(ballot)] = ballot
         out: dict[Any, dict[Any, list[tuple[Any, list]]]] = {}
