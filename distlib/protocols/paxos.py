@@ -1,0 +1,462 @@
+"""Single-decree Paxos: a set of nodes chooses one value, despite loss, duplication, reordering,
+partitions and crashes, as long as a majority of acceptors can eventually talk.
+
+The phases, as in Lamport's "Paxos Made Simple" (2001) ("PMS §x" in the comments). The course's
+source article describes them wrongly (as rounds of voting for who becomes proposer and who
+becomes acceptor); what really happens is:
+
+1. **prepare / promise** (phase 1): a proposer picks a proposal number ``n`` and sends
+   :class:`Prepare` to the acceptors. An acceptor that has not promised a higher number promises
+   never again to accept a lower one and replies :class:`Promise`, reporting the highest-numbered
+   proposal it has accepted, if any.
+2. **accept / accepted** (phase 2): with promises from a majority, the proposer sends
+   :class:`Accept` with number ``n`` and a value: the value of the highest-numbered accepted
+   proposal among the promises, or its own value if there is none. An acceptor accepts unless it
+   has promised a higher number, and tells the learners (:class:`Accepted`).
+3. **learn**: a learner learns the value once a majority of acceptors accepted the same
+   proposal number. A learner that missed it asks the others (:class:`WhatWasChosen`).
+
+Roles are combined per node: every node listed in ``acceptors`` is an acceptor, every node in
+``learners`` a learner (default: all servers), and a node given a ``value`` is also a proposer.
+Messages a node sends to itself are handled locally, after the current handler, without the
+network (so the message counts of a run are those of a real deployment with colocated roles).
+
+Proposal numbers are :class:`Ballot` s ``(round, index)``: ``index`` is the proposer's position
+among the sorted server names, so two proposers never use the same number (PMS §2.5). Promises
+and acceptances are written to ``self.storage`` before the reply leaves (PMS §2.5: an acceptor
+remembers them in stable storage); a proposer also stores the highest round it has tried.
+Duelling proposers back off for a random time from ``self.rng`` (PMS §2.4 on progress).
+
+Durable layout (read by :mod:`distlib.check.consensus`): ``storage["promised"]`` a Ballot,
+``storage["accepted"]`` (Ballot, value), ``storage["learned"]`` the learned value,
+``storage["round"]`` the proposer's highest round. Notes: ``propose`` (value), ``accepted``
+(slot 0, ballot, value), ``learned`` (slot 0, value), ``chosen`` (the proposer saw a majority).
+
+Exercises replace one method by subclassing: :meth:`PaxosNode.on_prepare`,
+:meth:`PaxosNode.on_accept` (acceptor) and :meth:`PaxosNode.choose_value` (proposer).
+Deliberately broken variants for the checkers and the lab: :class:`ForgetfulAcceptor`,
+:class:`PromiseBreakingAcceptor` and :class:`ValueIgnoringProposer`.
+
+What this module leaves to others: delivery, timing and crashes are the runtime's; agreement and
+validity are judged by :mod:`distlib.check.consensus`; the replicated log is
+:mod:`distlib.protocols.multipaxos`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, NamedTuple
+
+from distlib.node import Node
+
+__all__ = [
+    "Accept",
+    "Accepted",
+    "Ballot",
+    "Chosen",
+    "ForgetfulAcceptor",
+    "PaxosNode",
+    "Phase",
+    "Prepare",
+    "Promise",
+    "PromiseBreakingAcceptor",
+    "Reject",
+    "ValueIgnoringProposer",
+    "WhatWasChosen",
+]
+
+
+class Ballot(NamedTuple):
+    """A proposal number ``(round, index)``; compared as a tuple, unique per proposer (PMS §2.5)."""
+
+    round: int
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.round}.{self.index}"
+
+
+# --------------------------------------------------------------------------------------------
+# Messages
+
+
+@dataclass(frozen=True, slots=True)
+class Prepare:
+    """Phase 1a: "promise not to accept proposals numbered below ``ballot``"."""
+
+    ballot: Ballot
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """Phase 1b: the promise, with the highest-numbered proposal accepted so far (or None)."""
+
+    ballot: Ballot
+    accepted_ballot: Ballot | None = None
+    accepted_value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """Phase 2a: "accept ``value`` as proposal number ``ballot``"."""
+
+    ballot: Ballot
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """Phase 2b: an acceptor accepted proposal ``ballot`` with ``value`` (sent to learners)."""
+
+    ballot: Ballot
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """An acceptor refuses ``ballot`` because it promised ``promised`` (PMS §2.4's hint)."""
+
+    ballot: Ballot
+    promised: Ballot
+
+
+@dataclass(frozen=True, slots=True)
+class WhatWasChosen:
+    """A learner that has not learned yet asks the others (PMS §2.3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """Reply to :class:`WhatWasChosen` from a node that has learned ``value``."""
+
+    value: Any
+
+
+class Phase(Enum):
+    """Where a proposer is."""
+
+    IDLE = "idle"
+    PREPARING = "preparing"
+    ACCEPTING = "accepting"
+    BACKING_OFF = "backing off"
+    DONE = "done"
+
+
+# --------------------------------------------------------------------------------------------
+# The node
+
+
+class PaxosNode(Node):
+    """A Paxos node: acceptor, learner and (if given a ``value``) proposer.
+
+    Keyword configuration:
+
+    * ``value``: the value this node proposes (``None``: not a proposer);
+    * ``acceptors`` / ``learners``: the names in those roles (default: every server);
+    * ``timeout``: seconds a proposer waits in a phase before trying a higher number;
+    * ``backoff``: base of the randomized back-off between attempts (doubles per failure, up
+      to ``max_backoff``);
+    * ``ask_every``: seconds between a learner's questions while it has not learned;
+    * ``start_delay``: seconds before a proposer's first attempt.
+    """
+
+    def __init__(
+        self,
+        *,
+        value: Any = None,
+        acceptors: Iterable[str] | None = None,
+        learners: Iterable[str] | None = None,
+        timeout: float = 0.1,
+        backoff: float = 0.02,
+        max_backoff: float = 0.5,
+        ask_every: float = 0.3,
+        start_delay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        for name, v in (
+            ("timeout", timeout),
+            ("backoff", backoff),
+            ("max_backoff", max_backoff),
+            ("ask_every", ask_every),
+        ):
+            if not isinstance(v, int | float) or v <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {v!r}")
+        if start_delay < 0:
+            raise ValueError(f"start_delay must not be negative, not {start_delay!r}")
+        self.value = value
+        self.config_acceptors = None if acceptors is None else tuple(acceptors)
+        self.config_learners = None if learners is None else tuple(learners)
+        if self.config_acceptors is not None and not self.config_acceptors:
+            raise ValueError("Paxos needs at least one acceptor")
+        self.timeout = timeout
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.ask_every = ask_every
+        self.start_delay = start_delay
+        # Proposer (volatile).
+        self.phase = Phase.IDLE
+        self.ballot: Ballot | None = None
+        self.promises: dict[str, Promise] = {}
+        self.accepted_by: set[str] = set()
+        self.highest_round_seen = 0
+        self.failures = 0
+        # Learner (volatile): who accepted what, per ballot.
+        self.acceptances: dict[Ballot, dict[str, Any]] = {}
+        self._local: list[tuple[str, Any]] = []
+
+    # -- membership -------------------------------------------------------------------------------
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        """Every server, sorted (the order that numbers proposers)."""
+        return tuple(sorted((self.id, *self.peers)))
+
+    @property
+    def acceptors(self) -> tuple[str, ...]:
+        return self.config_acceptors if self.config_acceptors is not None else self.servers
+
+    @property
+    def learners(self) -> tuple[str, ...]:
+        return self.config_learners if self.config_learners is not None else self.servers
+
+    @property
+    def majority(self) -> int:
+        """PMS §2.2: any two majorities of the acceptors share at least one acceptor."""
+        return len(self.acceptors) // 2 + 1
+
+    @property
+    def is_proposer(self) -> bool:
+        return self.value is not None
+
+    @property
+    def learned(self) -> Any:
+        """The value this node learned, or None."""
+        return self.storage.get("learned")
+
+    # -- plumbing: local delivery for colocated roles -----------------------------------
+
+    def to(self, dst: str, msg: Any) -> None:
+        """Send ``msg``; a message to this node itself is handled locally after this handler."""
+        if dst == self.id:
+            self._local.append((dst, msg))
+        else:
+            self.send(dst, msg)
+
+    def to_all(self, names: Sequence[str], msg: Any) -> None:
+        for dst in names:
+            self.to(dst, msg)
+
+    def _drain(self) -> None:
+        while self._local:
+            _, msg = self._local.pop(0)
+            self.dispatch(self.id, msg)
+
+    # -- handlers ---------------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.storage.setdefault("round", 0)
+        if self.is_proposer and self.learned is None:
+            self.set_timer("proposer", self.start_delay)
+        if self.id in self.learners and self.learned is None:
+            self.set_timer("ask", self.ask_every * (1 + self.rng.random()))
+        self._drain()
+
+    def on_message(self, src: str, msg: Any) -> None:
+        self.dispatch(src, msg)
+        self._drain()
+
+    def on_timer(self, name: str) -> None:
+        if name == "proposer":
+            self.on_proposer_timer()
+        elif name == "ask":
+            self.on_ask_timer()
+        self._drain()
+
+    def dispatch(self, src: str, msg: Any) -> None:
+        """Route one message to the handler of the role it is meant for."""
+        if isinstance(msg, Prepare):
+            if self.id in self.acceptors:
+                self.on_prepare(src, msg)
+        elif isinstance(msg, Accept):
+            if self.id in self.acceptors:
+                self.on_accept(src, msg)
+        elif isinstance(msg, Promise):
+            self.on_promise(src, msg)
+        elif isinstance(msg, Accepted):
+            self.on_accepted(src, msg)
+        elif isinstance(msg, Reject):
+            self.on_reject(src, msg)
+        elif isinstance(msg, WhatWasChosen):
+            if self.learned is not None:
+                self.to(src, Chosen(self.learned))
+        elif isinstance(msg, Chosen):
+            self.learn(msg.value, source=src)
+
+    # -- acceptor ---------------------------------------------------------------------------------
+
+    @property
+    def acceptor_log(self) -> MutableMapping[str, Any]:
+        """Where the acceptor keeps "promised" and "accepted": stable storage (PMS §2.5)."""
+        return self.storage
+
+    def on_prepare(self, src: str, msg: Prepare) -> None:
+        """Phase 1b (PMS §2.2, P1a): promise unless a higher number was already promised."""
+        log = self.acceptor_log
+        promised = log.get("promised")
+        if promised is not None and msg.ballot < promised:
+            self.to(src, Reject(msg.ballot, promised))
+            return
+        log["promised"] = msg.ballot  # PMS §2.5: in stable storage before the reply leaves
+        accepted = log.get("accepted")
+        if accepted is None:
+            self.to(src, Promise(msg.ballot))
+        else:
+            self.to(src, Promise(msg.ballot, accepted[0], accepted[1]))
+
+    def on_accept(self, src: str, msg: Accept) -> None:
+        """Phase 2b (PMS §2.2, P1a): accept unless a higher number was promised."""
+        log = self.acceptor_log
+        promised = log.get("promised")
+        if promised is not None and msg.ballot < promised:
+            self.to(src, Reject(msg.ballot, promised))
+            return
+        log["promised"] = msg.ballot
+        log["accepted"] = (msg.ballot, msg.value)  # PMS §2.5: stable before the reply leaves
+        self.note("accepted", slot=0, ballot=msg.ballot, value=msg.value)
+        self.announce_accepted(src, msg)
+
+    def announce_accepted(self, src: str, msg: Accept) -> None:
+        """Tell the learners, and the proposer so it can stop (PMS §2.3)."""
+        reply = Accepted(msg.ballot, msg.value)
+        self.to_all(self.learners, reply)
+        if src not in self.learners:
+            self.to(src, reply)
+
+    # -- proposer ---------------------------------------------------------------------------------
+
+    def on_proposer_timer(self) -> None:
+        if self.phase in (Phase.PREPARING, Phase.ACCEPTING):
+            self.give_up("timeout")
+        elif self.phase in (Phase.IDLE, Phase.BACKING_OFF) and self.learned is None:
+            self.start_round()
+
+    def start_round(self) -> None:
+        """Phase 1a (PMS §2.2): choose a new, higher proposal number and send Prepare."""
+        round_ = max(self.storage["round"], self.highest_round_seen) + 1
+        self.storage["round"] = round_  # PMS §2.5: never reuse a number, even after a crash
+        self.ballot = Ballot(round_, self.servers.index(self.id))
+        self.phase = Phase.PREPARING
+        self.promises = {}
+        self.accepted_by = set()
+        if self.failures == 0:
+            self.note("propose", value=self.value)
+        self.set_timer("proposer", self.timeout)
+        self.to_all(self.acceptors, Prepare(self.ballot))
+
+    def on_promise(self, src: str, msg: Promise) -> None:
+        if self.phase is not Phase.PREPARING or msg.ballot != self.ballot:
+            return  # a late or duplicate promise
+        self.promises[src] = msg
+        if len(self.promises) >= self.majority:
+            value = self.choose_value(list(self.promises.values()))
+            self.phase = Phase.ACCEPTING
+            self.set_timer("proposer", self.timeout)
+            self.to_all(self.acceptors, Accept(self.ballot, value))
+
+    def choose_value(self, promises: list[Promise]) -> Any:
+        """PMS §2.2 (P2c): the value of the highest-numbered proposal the majority accepted, or
+        this proposer's own value if none of them accepted anything."""
+        best: Promise | None = None
+        for p in promises:
+            if p.accepted_ballot is not None and (
+                best is None or p.accepted_ballot > best.accepted_ballot
+            ):
+                best = p
+        return self.value if best is None else best.accepted_value
+
+    def on_reject(self, src: str, msg: Reject) -> None:
+        self.highest_round_seen = max(self.highest_round_seen, msg.promised.round)
+        if msg.ballot == self.ballot and self.phase in (Phase.PREPARING, Phase.ACCEPTING):
+            self.give_up(f"rejected: {src} promised {msg.promised}")
+
+    def give_up(self, reason: str) -> None:
+        """Abandon this number and retry after a random back-off (PMS §2.4: duelling proposers
+        can prevent progress; randomized waiting lets one of them finish)."""
+        self.failures += 1
+        self.phase = Phase.BACKING_OFF
+        ceiling = min(self.max_backoff, self.backoff * 2 ** min(self.failures, 10))
+        self.set_timer("proposer", ceiling * self.rng.random())
+
+    # -- learner (and the proposer's own count) ----------------------------------------------------
+
+    def on_accepted(self, src: str, msg: Accepted) -> None:
+        if msg.ballot == self.ballot and self.phase is Phase.ACCEPTING:
+            self.accepted_by.add(src)
+            if len(self.accepted_by) >= self.majority:
+                self.note("chosen", value=msg.value, ballot=msg.ballot)
+                self.finish_proposing()
+        if self.id in self.learners:
+            by_acceptor = self.acceptances.setdefault(msg.ballot, {})
+            by_acceptor[src] = msg.value
+            # PMS §2.3: learned once a majority of acceptors accepted the same proposal.
+            if len(by_acceptor) >= self.majority:
+                self.learn(msg.value, source="majority")
+
+    def learn(self, value: Any, *, source: str) -> None:
+        if self.learned is None:
+            self.storage["learned"] = value
+            self.note("learned", slot=0, value=value, source=source)
+            self.cancel_timer("ask")
+            if self.is_proposer:
+                self.finish_proposing()
+        elif self.learned != value:
+            self.note("learned", slot=0, value=value, source=source)  # the checker will object
+
+    def finish_proposing(self) -> None:
+        if self.phase is not Phase.DONE:
+            self.phase = Phase.DONE
+            self.cancel_timer("proposer")
+
+    def on_ask_timer(self) -> None:
+        if self.learned is None:
+            self.to_all([n for n in self.servers if n != self.id], WhatWasChosen())
+            self.set_timer("ask", self.ask_every * (1 + self.rng.random()))
+
+
+# --------------------------------------------------------------------------------------------
+# Deliberately broken variants (for the checkers and the lab)
+
+
+class ForgetfulAcceptor(PaxosNode):
+    """BROKEN: keeps its promise and acceptance in memory only, so a crash erases them.
+
+    After a restart it promises and accepts lower numbers than it promised before the crash,
+    breaking PMS §2.5 (acceptors must remember in stable storage): two values can be chosen.
+    """
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__(**config)
+        self.memory: dict[str, Any] = {}
+
+    @property
+    def acceptor_log(self) -> MutableMapping[str, Any]:
+        return self.memory
+
+
+class PromiseBreakingAcceptor(PaxosNode):
+    """BROKEN: accepts every Accept, ignoring the promises it made (violates PMS §2.2, P1a)."""
+
+    def on_accept(self, src: str, msg: Accept) -> None:
+        self.acceptor_log["accepted"] = (msg.ballot, msg.value)
+        self.note("accepted", slot=0, ballot=msg.ballot, value=msg.value)
+        self.announce_accepted(src, msg)
+
+
+class ValueIgnoringProposer(PaxosNode):
+    """BROKEN: always proposes its own value, ignoring values reported in the promises
+    (violates PMS §2.2, P2c): a later proposer overwrites a value that was already chosen."""
+
+    def choose_value(self, promises: list[Promise]) -> Any:
+        return self.value
