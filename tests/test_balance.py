@@ -67,17 +67,17 @@ def test_least_outstanding_picks_the_minimum_and_breaks_ties_randomly():
 
 
 def test_power_of_two_never_takes_the_single_busiest_server():
-    """Two distinct samples always include a less loaded server than the unique maximum."""
+    """Mitzenmacher 2001: of two distinct samples, the unique busiest server never wins."""
     rng = random.Random(3)
     picks = Counter(power_of_two_choices([5, 5, 9], rng) for _ in range(3000))
     assert picks[2] == 0, f"p2c sent {picks[2]} requests to the busiest server"
 
 
 def test_power_of_two_prefers_the_idle_server_when_it_is_sampled():
-    """With one idle server among four, p2c picks it whenever it is in the sample: half the time."""
+    """Mitzenmacher 2001: an idle server among four is picked whenever sampled, half the time."""
     rng = random.Random(4)
     share = sum(power_of_two_choices([0, 9, 9, 9], rng) == 0 for _ in range(4000)) / 4000
-    # P(server 0 among 2 of 4 sampled) = 1 - (3/4)(2/3) = 1/2 (Mitzenmacher 2001 §1).
+    # P(server 0 among 2 of 4 sampled) = 1 - (3/4)(2/3) = 1/2 (sampling without replacement).
     assert 0.45 < share < 0.55, f"the idle server got {share:.2f} of requests, expected ~0.50"
 
 

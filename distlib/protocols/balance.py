@@ -88,7 +88,7 @@ def power_of_two_choices(outstanding: Sequence[int], rng: Rng, d: int = 2) -> in
     n = _check_state(outstanding)
     if not isinstance(d, int) or isinstance(d, bool) or d < 1:
         raise ValueError(f"d (the number of servers sampled) must be a positive int, not {d!r}")
-    # Mitzenmacher 2001 §1: d random choices, join the least loaded of them.
+    # Mitzenmacher 2001 (the supermarket model): d random choices, join the least loaded.
     sample = rng.sample(range(n), min(d, n))
     best = sample[0]
     for i in sample[1:]:
