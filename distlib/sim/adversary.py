@@ -1,0 +1,304 @@
+"""A hostile network: an adversary that reads, rewrites, replays and forges messages.
+
+:class:`AdversarialSimulation` is a :class:`~distlib.sim.Simulation` with an :class:`Adversary`
+on every link (the Dolev-Yao picture: the attacker *is* the network). Each message a node sends
+passes through the adversary before the network model delays, loses or delivers it, so the
+adversary can
+
+* **record** it (``sim.adversary.captured``),
+* **tamper** with it: rewrite it in flight with a rule added by :meth:`Adversary.tamper`,
+* **replay** a recorded message later (:meth:`AdversarialSimulation.replay`),
+* **forge** a message that claims any sender (:meth:`AdversarialSimulation.inject`).
+
+Injected and replayed messages are marked in the trace with a ``net`` event
+(``adversary: ...``) just before the ``send`` the receiver will see, so a reader of the trace can
+tell the attack from honest traffic; the receiving node cannot.
+
+:func:`run_attack` stages each attack against the small bank of :mod:`distlib.protocols.auth`,
+unauthenticated and authenticated, and :func:`attack_table` summarises who wins.
+
+The core Simulation has no public hook for this yet; the subclass overrides its private
+``_transmit`` method. The hook it stands in for: ``Simulation(..., interceptor=f)`` with
+``f(src, dst, msg) -> msg | None`` called on every send before the network model (None drops the
+message), plus a public ``sim.inject(src, dst, msg)`` that sends a message as if ``src`` had,
+traced as an injection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from distlib.protocols.auth import (
+    AuthBank,
+    AuthTeller,
+    PlainBank,
+    PlainTeller,
+    Reject,
+    Signed,
+    derive_key,
+    keyring,
+    sign,
+    transfer,
+)
+from distlib.sim.network import Uniform
+from distlib.sim.simulation import Simulation, SimulationError
+from distlib.trace import msg_type
+
+__all__ = [
+    "ATTACKS",
+    "AdversarialSimulation",
+    "Adversary",
+    "AttackOutcome",
+    "attack_table",
+    "run_attack",
+]
+
+Match = Callable[[str, str, Any], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Captured:
+    """A message the adversary saw: when, from whom, to whom, and what (before any rewrite)."""
+
+    time: float
+    src: str
+    dst: str
+    msg: Any
+
+
+class Adversary:
+    """Sees every message in flight and rewrites the ones its rules match."""
+
+    def __init__(self) -> None:
+        self.captured: list[Captured] = []
+        self._rules: list[list[Any]] = []  # [match, change, remaining]
+        self.tampered = 0
+
+    def tamper(self, match: Match, change: Callable[[Any], Any], *, times: int = 1) -> None:
+        """Rewrite the next ``times`` messages for which ``match(src, dst, msg)`` holds.
+
+        ``change(msg)`` returns the message to deliver instead (``None`` drops it).
+        """
+        if not isinstance(times, int) or times < 1:
+            raise ValueError(f"times must be a positive int, not {times!r}")
+        self._rules.append([match, change, times])
+
+    def intercept(self, now: float, src: str, dst: str, msg: Any) -> Any:
+        """Called for every honest send: record it, apply the first matching rule."""
+        self.captured.append(Captured(now, src, dst, msg))
+        for rule in self._rules:
+            match, change, remaining = rule
+            if remaining > 0 and match(src, dst, msg):
+                rule[2] -= 1
+                self.tampered += 1
+                return change(msg)
+        return msg
+
+    def find(self, match: Match) -> list[Captured]:
+        """Recorded messages for which ``match(src, dst, msg)`` holds, oldest first."""
+        return [c for c in self.captured if match(c.src, c.dst, c.msg)]
+
+
+class AdversarialSimulation(Simulation):
+    """A Simulation whose network belongs to an :class:`Adversary` (``sim.adversary``)."""
+
+    def __init__(self, *, seed: int = 0, trace: bool = True, **network: Any) -> None:
+        super().__init__(seed=seed, trace=trace, **network)
+        self.adversary = Adversary()
+
+    def _transmit(self, src: str, dst: str, msg: Any) -> None:
+        # Stand-in for an interceptor hook in the core (see the module docstring).
+        out = self.adversary.intercept(self.now, src, dst, msg)
+        if out is None:
+            self.trace.record(
+                self.now, "net", detail=f"adversary: drops {msg_type(msg)} {src}->{dst}"
+            )
+            return
+        if out is not msg:
+            self.trace.record(
+                self.now, "net", detail=f"adversary: rewrites {msg_type(msg)} {src}->{dst}"
+            )
+        super()._transmit(src, dst, out)
+
+    def inject(self, src: str, dst: str, msg: Any, *, what: str = "forges") -> None:
+        """Send ``msg`` to ``dst`` now as if ``src`` had sent it (the receiver cannot tell)."""
+        self._check_names([src, dst], "inject")
+        self.trace.record(self.now, "net", detail=f"adversary: {what} {msg_type(msg)} {src}->{dst}")
+        super()._transmit(src, dst, msg)
+
+    def replay(self, match: Match, *, at: float, copies: int = 1, which: int = 0) -> None:
+        """At time ``at``, send ``copies`` more copies of the ``which``-th recorded match.
+
+        The message is looked up when ``at`` comes, so it may be one sent after this call.
+        """
+
+        def fire() -> None:
+            found = self.adversary.find(match)
+            if len(found) <= which:
+                raise SimulationError(
+                    f"the adversary has recorded {len(found)} matching message(s) by "
+                    f"t={self.now:g}; cannot replay number {which}"
+                )
+            c = found[which]
+            for _ in range(copies):
+                self.inject(c.src, c.dst, c.msg, what="replays")
+
+        self.at(at, fire)
+
+
+# --------------------------------------------------------------------------------------------
+# The attacks on the bank.
+
+ATTACKS = ("tamper", "replay", "forge")
+
+BALANCES = {"alice": 100, "bob": 50, "carol": 20, "mallory": 0}
+ORDERS = (
+    transfer(1, "alice", "bob", 10),
+    transfer(2, "bob", "carol", 5),
+    transfer(3, "carol", "alice", 1),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AttackOutcome:
+    """What happened to the bank under one attack.
+
+    The attack *succeeded* if the bank carried out an order the teller never gave, or carried
+    out a given order more often than it was given (``bogus``). An order the bank refused
+    because it arrived damaged is ``lost``: authentication turns tampering into loss, and loss
+    is a denial of service that authentication does not prevent.
+    """
+
+    attack: str | None
+    authenticated: bool
+    balances: dict[str, int]  # the bank's final balances
+    honest: dict[str, int]  # the balances the same run reaches with no adversary
+    bogus: tuple[dict[str, Any], ...]  # orders carried out that the teller did not give
+    lost: tuple[dict[str, Any], ...]  # orders given that the bank did not carry out
+    rejected: tuple[tuple[float, str, Reject], ...]  # what the authenticated bank refused
+
+    @property
+    def succeeded(self) -> bool:
+        return bool(self.bogus)
+
+
+def _key(order: Any) -> str:
+    return json.dumps(order, sort_keys=True)
+
+
+def _difference(a: list[Any], b: list[Any]) -> tuple[Any, ...]:
+    """The items of ``a`` not matched one-for-one in ``b`` (multiset difference)."""
+    left = Counter(_key(x) for x in b)
+    out = []
+    for x in a:
+        k = _key(x)
+        if left[k]:
+            left[k] -= 1
+        else:
+            out.append(x)
+    return tuple(out)
+
+
+def _is_order(n: int) -> Match:
+    def match(src: str, dst: str, msg: Any) -> bool:
+        payload = msg.payload if isinstance(msg, Signed) else msg
+        return src == "teller" and isinstance(payload, dict) and payload.get("id") == n
+
+    return match
+
+
+def _redirect(msg: Any) -> Any:
+    """Send the money to mallory instead, and more of it."""
+    if isinstance(msg, Signed):
+        changed = dict(msg.payload, to="mallory", amount=90)
+        return dataclasses.replace(msg, payload=changed)  # same tag: no key to make a new one
+    return dict(msg, to="mallory", amount=90)
+
+
+def _bank_sim(authenticated: bool, seed: int, key_seed: int | str) -> AdversarialSimulation:
+    sim = AdversarialSimulation(seed=seed, latency=Uniform(0.01, 0.05))
+    if authenticated:
+        sim.add_node(
+            "bank", lambda: AuthBank(balances=BALANCES, keys=keyring(key_seed, "bank", ["teller"]))
+        )
+        sim.add_node(
+            "teller", lambda: AuthTeller(orders=ORDERS, keys=keyring(key_seed, "teller", ["bank"]))
+        )
+    else:
+        sim.add_node("bank", lambda: PlainBank(balances=BALANCES))
+        sim.add_node("teller", lambda: PlainTeller(orders=ORDERS))
+    return sim
+
+
+def _stage(sim: AdversarialSimulation, attack: str, authenticated: bool) -> None:
+    if attack == "tamper":
+        # Rewrite order 1 in flight: alice pays mallory 90 instead of bob 10.
+        sim.adversary.tamper(_is_order(1), _redirect)
+    elif attack == "replay":
+        # Record order 1 (alice pays bob 10) and play it three more times at t = 5.
+        sim.replay(_is_order(1), at=5.0, copies=3)
+    elif attack == "forge":
+        # Make up an order "from the teller": alice pays mallory 50.
+        order = transfer(99, "alice", "mallory", 50)
+        if authenticated:
+            # The adversary lacks the teller-bank key; its best try is a key of its own.
+            guess = derive_key("mallory's guess", "teller", "bank")
+            forged = Signed("teller", "bank", 99, order, sign(guess, "teller", "bank", 99, order))
+        else:
+            forged = order
+        sim.at(4.0, sim.inject, "teller", "bank", forged)
+    elif attack is not None:
+        raise ValueError(f"unknown attack {attack!r} (known: {', '.join(ATTACKS)})")
+
+
+def run_attack(
+    attack: str | None, *, authenticated: bool, seed: int = 0, key_seed: int | str = 0
+) -> AttackOutcome:
+    """Run the bank (teller sends three orders) under ``attack`` ("tamper", "replay", "forge",
+    or None for an honest run) and report the final balances against the honest ones."""
+
+    def run(which: str | None) -> AdversarialSimulation:
+        sim = _bank_sim(authenticated, seed, key_seed)
+        _stage(sim, which, authenticated)
+        sim.run(until=10.0)
+        return sim
+
+    honest = run(None).node("bank").balances
+    sim = run(attack)
+    bank = sim.node("bank")
+    teller = sim.node("teller")
+    given = [dict(o) for o in teller.orders[: teller.sent]]
+    return AttackOutcome(
+        attack=attack,
+        authenticated=authenticated,
+        balances=dict(bank.balances),
+        honest=dict(honest),
+        bogus=_difference(bank.applied, given),
+        lost=_difference(given, bank.applied),
+        rejected=tuple(getattr(bank, "rejected", ())),
+    )
+
+
+def attack_table(*, seed: int = 0) -> str:
+    """Each attack against the plain and the authenticated bank: who won, and why."""
+    lines = [f"{'attack':<8}  {'plain bank':<52}  authenticated bank"]
+    for attack in ATTACKS:
+        cells = []
+        for auth in (False, True):
+            out = run_attack(attack, authenticated=auth, seed=seed)
+            if out.succeeded:
+                moved = {
+                    k: v - out.honest[k] for k, v in out.balances.items() if v != out.honest[k]
+                }
+                cells.append(f"SUCCEEDED {moved}")
+            else:
+                reasons = ", ".join(sorted({r.name for _, _, r in out.rejected})) or "no effect"
+                lost = f"; {len(out.lost)} order lost" if out.lost else ""
+                cells.append(f"rejected ({reasons}){lost}")
+        lines.append(f"{attack:<8}  {cells[0]:<52}  {cells[1]}")
+    return "\n".join(lines)
