@@ -230,6 +230,7 @@ class MultiPaxosNode(Node):
         self.next_slot = 0
         self.proposals: dict[int, Any] = {}
         self.acks: dict[int, set[str]] = {}
+        self.sent_at: dict[int, float] = {}
         self.waiting: dict[tuple[str, int], str] = {}
         # The state machine (volatile: rebuilt from the chosen log at every start).
         self.applied = 0
@@ -326,6 +327,7 @@ class MultiPaxosNode(Node):
         self.leader = None
         self.proposals.clear()
         self.acks.clear()
+        self.sent_at.clear()
         self.waiting.clear()
         self.cancel_timer("heartbeat")
         self.reset_election_timer()
@@ -411,6 +413,7 @@ class MultiPaxosNode(Node):
     def propose(self, slot: int, value: Any) -> None:
         self.proposals[slot] = value
         self.acks[slot] = set()
+        self.sent_at[slot] = self.now
         self.to_all(self.servers, Accept(self.ballot, slot, value))
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
@@ -423,6 +426,7 @@ class MultiPaxosNode(Node):
             # PMS §2.3: chosen once a majority accepted it; the leader tells the others.
             value = self.proposals.pop(msg.slot)
             del self.acks[msg.slot]
+            self.sent_at.pop(msg.slot, None)
             self.learn(msg.slot, value)
             self.to_all([p for p in self.servers if p != self.id], Learn(((msg.slot, value),)))
 
@@ -432,10 +436,14 @@ class MultiPaxosNode(Node):
             self.step_down(f"{src} promised {msg.promised}")
 
     def send_heartbeats(self) -> None:
-        """Keep followers from starting elections, and re-send Accepts that got no answer."""
+        """Keep followers from starting elections, and re-send Accepts that got no answer for
+        a whole heartbeat period (younger ones may still be on their way)."""
         beat = Heartbeat(self.ballot, self.applied)
         self.to_all([p for p in self.servers if p != self.id], beat)
         for slot, value in sorted(self.proposals.items()):
+            if self.now - self.sent_at.get(slot, self.now) < self.heartbeat:
+                continue
+            self.sent_at[slot] = self.now
             missing = [p for p in self.servers if p not in self.acks[slot]]
             self.to_all(missing, Accept(self.ballot, slot, value))
         self.set_timer("heartbeat", self.heartbeat)

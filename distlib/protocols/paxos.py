@@ -33,7 +33,8 @@ Durable layout (read by :mod:`distlib.check.consensus`): ``storage["promised"]``
 (slot 0, ballot, value), ``learned`` (slot 0, value), ``chosen`` (the proposer saw a majority).
 
 Exercises replace one method by subclassing: :meth:`PaxosNode.on_prepare`,
-:meth:`PaxosNode.on_accept` (acceptor) and :meth:`PaxosNode.choose_value` (proposer).
+:meth:`PaxosNode.on_accept` (acceptor), :meth:`PaxosNode.choose_value` (proposer) and
+:meth:`PaxosNode.count_acceptance` (learner).
 Deliberately broken variants for the checkers and the lab: :class:`ForgetfulAcceptor`,
 :class:`PromiseBreakingAcceptor` and :class:`ValueIgnoringProposer`.
 
@@ -324,11 +325,12 @@ class PaxosNode(Node):
             return
         log["promised"] = msg.ballot
         log["accepted"] = (msg.ballot, msg.value)  # PMS §2.5: stable before the reply leaves
-        self.note("accepted", slot=0, ballot=msg.ballot, value=msg.value)
         self.announce_accepted(src, msg)
 
     def announce_accepted(self, src: str, msg: Accept) -> None:
-        """Tell the learners, and the proposer so it can stop (PMS §2.3)."""
+        """Note the acceptance in the trace (for the checkers), then tell the learners, and the
+        proposer so it can stop (PMS §2.3)."""
+        self.note("accepted", slot=0, ballot=msg.ballot, value=msg.value)
         reply = Accepted(msg.ballot, msg.value)
         self.to_all(self.learners, reply)
         if src not in self.learners:
@@ -398,11 +400,18 @@ class PaxosNode(Node):
                 self.note("chosen", value=msg.value, ballot=msg.ballot)
                 self.finish_proposing()
         if self.id in self.learners:
-            by_acceptor = self.acceptances.setdefault(msg.ballot, {})
-            by_acceptor[src] = msg.value
-            # PMS §2.3: learned once a majority of acceptors accepted the same proposal.
-            if len(by_acceptor) >= self.majority:
-                self.learn(msg.value, source="majority")
+            self.count_acceptance(src, msg)
+
+    def count_acceptance(self, src: str, msg: Accepted) -> None:
+        """Learner: acceptor ``src`` accepted ``msg.value`` as proposal ``msg.ballot``.
+
+        PMS §2.3: the value is chosen, and learned, once a majority of the acceptors accepted
+        the same proposal (the same ballot); a duplicated message counts its acceptor once.
+        """
+        by_acceptor = self.acceptances.setdefault(msg.ballot, {})
+        by_acceptor[src] = msg.value
+        if len(by_acceptor) >= self.majority:
+            self.learn(msg.value, source="majority")
 
     def learn(self, value: Any, *, source: str) -> None:
         if self.learned is None:
@@ -450,7 +459,6 @@ class PromiseBreakingAcceptor(PaxosNode):
 
     def on_accept(self, src: str, msg: Accept) -> None:
         self.acceptor_log["accepted"] = (msg.ballot, msg.value)
-        self.note("accepted", slot=0, ballot=msg.ballot, value=msg.value)
         self.announce_accepted(src, msg)
 
 
