@@ -8,10 +8,12 @@ experiment on its own acceptor, proposer and learner.
 * :func:`majorities`, :func:`disjoint_pairs`: quorum arithmetic, by enumeration;
 * :func:`cluster`, :func:`decide`, :func:`crash_run`: a cluster of acceptor-learners, some of
   them proposers;
-* :func:`promise_scenario`: a scripted run in which only the promise keeps a second value from
-  being chosen;
+* :func:`promise_scenario`, :func:`acceptance_diagram`: a scripted run in which only the promise
+  keeps a second value from being chosen, and its picture;
 * :class:`NaiveRetryNode`, :func:`duel`, :func:`duel_times`: duelling proposers;
-* :func:`multipaxos_run`, :func:`per_command`: a replicated log with a stable leader;
+* :func:`multipaxos_run`, :func:`single_decree`: a replicated log with a stable leader;
+* :func:`boot`, :func:`sent` (from :mod:`distlib.experiments.transactions`): one node fed
+  message by message, for tests;
 * :func:`faulty_run`, :func:`check_runs`: seeded runs under a
   :class:`~distlib.testing.nemesis.Nemesis`, judged by :func:`distlib.check.consensus.check_paxos`.
 
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distlib.check.consensus import check_paxos
+from distlib.experiments.transactions import boot, sent
 from distlib.protocols.multipaxos import NOOP, KVClient, MultiPaxosNode
 from distlib.protocols.paxos import PaxosNode, Phase
 from distlib.sim import Constant, Simulation, Uniform
@@ -36,8 +39,11 @@ from distlib.sim.network import Latency
 from distlib.testing.nemesis import Nemesis
 
 __all__ = [
+    "DUEL_LATENCY",
     "MultiPaxosResult",
     "NaiveRetryNode",
+    "acceptance_diagram",
+    "boot",
     "check_runs",
     "cluster",
     "crash_run",
@@ -50,8 +56,10 @@ __all__ = [
     "majorities",
     "multipaxos_run",
     "names",
-    "per_command",
     "promise_scenario",
+    "rounds",
+    "sent",
+    "single_decree",
 ]
 
 NodeFactory = Callable[..., Any]
@@ -168,6 +176,41 @@ def promise_scenario(node: NodeFactory = PaxosNode, *, until: float = 0.3) -> Si
     return sim
 
 
+def acceptance_diagram(
+    sim: Simulation,
+    *,
+    until: float | None = None,
+    types: Iterable[str] = ("Prepare", "Promise", "Accept", "Reject"),
+    ax: Any = None,
+    title: str | None = None,
+):
+    """A space-time diagram of ``sim`` with only the messages of ``types``, and each
+    acceptance marked at its acceptor as ``value@ballot`` (from the trace's ``accepted``
+    notes). Returns the matplotlib Figure."""
+    nodes = list(sim.servers)
+    fig = sim.trace.diagram(
+        nodes=nodes, until=until, types=list(types), show_notes=False, ax=ax, title=title
+    )
+    ax = fig.axes[0] if ax is None else ax
+    for time, node, text, data in sim.trace.notes():
+        if text != "accepted" or node not in nodes or (until is not None and time > until):
+            continue
+        y = nodes.index(node)
+        ax.plot([time], [y], marker="o", color="tab:purple", ms=6, zorder=6)
+        label = f"{data.get('value')}@{data.get('ballot')}"
+        ax.text(
+            time,
+            y + 0.3,
+            label,
+            fontsize=8,
+            color="tab:purple",
+            ha="center",
+            va="top",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5},
+        )
+    return fig
+
+
 # --------------------------------------------------------------------------------------------
 # Duelling proposers
 
@@ -185,29 +228,43 @@ class NaiveRetryNode(PaxosNode):
         self.set_timer("proposer", 0.0)
 
 
+#: The network of the duels: 9 to 11 ms per message, so that proposers stay in step.
+DUEL_LATENCY = Uniform(0.009, 0.011)
+
+
 def duel(
     seed: int,
     *,
     backoff: bool = True,
-    n: int = 3,
+    n: int = 5,
+    proposers: int = 3,
     limit: float = 5.0,
-    latency: Latency = LATENCY,
+    latency: Latency = DUEL_LATENCY,
     trace: bool = False,
 ) -> tuple[Simulation, float | None]:
-    """Two proposers (n0 and n1) start at the same moment; returns the simulation and the time
-    at which every node learned (None: not by ``limit``)."""
+    """``proposers`` proposers among ``n`` nodes start at the same moment, with the library's
+    randomized back-off or (``backoff=False``) as :class:`NaiveRetryNode` s. Returns the
+    simulation and the time at which every node learned (None: not by ``limit``)."""
     node = PaxosNode if backoff else NaiveRetryNode
-    sim, nodes = cluster(
-        n=n, values=("v0", "v1"), seed=seed, node=node, latency=latency, trace=trace
-    )
+    values = [f"v{i}" for i in range(proposers)]
+    sim, nodes = cluster(n=n, values=values, seed=seed, node=node, latency=latency, trace=trace)
     return sim, decide(sim, nodes, limit=limit)
 
 
+def rounds(sim: Simulation) -> int:
+    """The highest round any node of ``sim`` tried (1: nobody had to retry)."""
+    return max(sim.storage(x).get("round", 0) for x in sim.servers)
+
+
 def duel_times(
-    seeds: Iterable[int], *, backoff: bool = True, limit: float = 5.0, **options: Any
-) -> list[float | None]:
-    """:func:`duel`'s decision time for each seed."""
-    return [duel(seed, backoff=backoff, limit=limit, **options)[1] for seed in seeds]
+    seeds: Iterable[int], *, backoff: bool = True, **options: Any
+) -> list[tuple[float | None, int]]:
+    """(decision time or None, rounds tried) of :func:`duel` for each seed."""
+    out = []
+    for seed in seeds:
+        sim, time = duel(seed, backoff=backoff, **options)
+        out.append((time, rounds(sim)))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,12 +273,14 @@ def duel_times(
 
 @dataclass
 class MultiPaxosResult:
-    """A multi-Paxos run: the simulation, messages by type, commands run, their latencies."""
+    """A multi-Paxos run: the simulation, messages by type, commands run, the client's latency
+    per command, and the delay from the leader receiving a command to its being chosen."""
 
     sim: Simulation
     counts: Counter
     commands: int
     latencies: list[float]
+    decide_delays: list[float]
 
     def per_command(self, kinds: Iterable[str]) -> float:
         """Messages of the given types per client command."""
@@ -232,7 +291,7 @@ def multipaxos_run(
     *, n: int = 3, commands: int = 20, seed: int = 0, latency: Latency | float = 0.01
 ) -> MultiPaxosResult:
     """``n`` multi-Paxos replicas and one client running ``commands`` puts one after the
-    other, once a leader is in place (the client starts at 0.5 s)."""
+    other, once a leader is in place (the client starts at 0.5 s, talking to the leader)."""
     if not isinstance(latency, Latency):
         latency = Constant(latency)
     sim = Simulation(seed=seed, latency=latency)
@@ -248,22 +307,32 @@ def multipaxos_run(
         client = sim.nodes["client"]
         return client is not None and client.done
 
-    done = sim.run(until=finished, limit=10.0)
-    if not done:
+    if not sim.run(until=finished, limit=10.0):
         raise RuntimeError("the multi-Paxos client did not finish")
     check_paxos(sim, allowed=[NOOP]).assert_ok()
     latencies = [op.ret - op.call for op in sim.history if op.ret is not None]
-    return MultiPaxosResult(sim, sim.trace.message_counts(), commands, latencies)
+    # From the leader's receipt of a command to the leader learning it chosen.
+    received: dict[Any, float] = {}
+    delays = []
+    for e in sim.trace.events:
+        if e.kind == "deliver" and e.peer == leader and e.type == "Request":
+            received.setdefault(e.msg.command, e.time)
+        elif e.kind == "note" and e.node == leader and e.detail == "learned":
+            value = (e.data or {}).get("value")
+            if value in received:
+                delays.append(e.time - received.pop(value))
+    return MultiPaxosResult(sim, sim.trace.message_counts(), commands, latencies, delays)
 
 
-def per_command(n: int, *, seed: int = 0) -> dict[str, float]:
-    """Messages of one single-decree Paxos decision with one proposer, by type (the cost of
-    deciding one command with both phases)."""
-    sim, nodes = cluster(n=n, seed=seed, latency=0.01)
+def single_decree(n: int, *, latency: float = 0.01) -> tuple[Counter, float]:
+    """One fault-free single-decree decision with one proposer (n0) among ``n`` nodes: the
+    messages by type, and the time at which the proposer knew its value was chosen."""
+    sim, nodes = cluster(n=n, latency=latency)
     sim.run()
     if not everyone_learned(sim, nodes):
         raise RuntimeError("the fault-free single-decree run did not decide")
-    return dict(sim.trace.message_counts())
+    chosen = next(t for t, _, text, _ in sim.trace.notes("n0") if text == "chosen")
+    return sim.trace.message_counts(), chosen
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,12 +348,14 @@ def faulty_run(
     crashes: int = 3,
     until: float = 0.5,
     spread: float = 0.4,
+    loss: float = 0.2,
+    duplicate: float = 0.1,
     trace: bool = True,
 ) -> tuple[Simulation, bool]:
     """``n`` nodes, the first ``proposers`` of them proposing ``v0``, ``v1``, ... at random
-    times in [0, spread); a :class:`Nemesis` (loss, duplication, reordering, partitions,
-    ``crashes`` crash-restarts) until ``until``. Returns the simulation and whether every node
-    learned within 5 s after the faults ended."""
+    times in [0, spread); a :class:`Nemesis` (loss up to ``loss``, duplication up to
+    ``duplicate``, reordering, partitions, ``crashes`` crash-restarts) until ``until``.
+    Returns the simulation and whether every node learned within 5 s after the faults ended."""
     starts = random.Random(f"{seed}/starts").sample(range(1000), n)
     sim, nodes = cluster(
         n=n,
@@ -294,7 +365,7 @@ def faulty_run(
         start_delays=[spread * s / 1000 for s in starts],
         trace=trace,
     )
-    nemesis = Nemesis(until=until, crashes=crashes)
+    nemesis = Nemesis(until=until, crashes=crashes, loss=loss, duplicate=duplicate)
     nemesis.install(sim)
     sim.run(until=nemesis.heal_time)
     live = sim.run(until=lambda: everyone_learned(sim, nodes), limit=nemesis.heal_time + 5.0)
