@@ -153,7 +153,7 @@ def test_solution_gets_full_marks(graded):
 
 def test_solution_runs_without_errors(graded):
     """No cell of the autograded solution notebook shows an error."""
-    course, lab, source, _ = graded
+    course, lab, _source, _ = graded
     (nb_path,) = (course.autograded / "alice" / lab).glob("*.ipynb")
     errors = []
     for cell in load(nb_path)["cells"]:
@@ -182,7 +182,7 @@ def test_tests_rewritten_to_pass_score_zero(graded):
 
 def test_deleted_test_cell_is_restored_and_graded(graded):
     """A test cell the student deleted is put back at grading and scored."""
-    course, lab, source, victim = graded
+    course, lab, _source, victim = graded
     grades = cell_grades(course, lab, "eve")
     assert victim in grades, f"{lab}: the deleted cell {victim} was not graded"
     score, top = grades[victim]
@@ -208,7 +208,7 @@ def test_no_hidden_tests_in_feedback(graded):
 
 def test_student_copy_has_no_solutions_or_hidden_tests(graded):
     """labs/ holds no solution code and no hidden test line of the lab."""
-    course, lab, source, _ = graded
+    _course, lab, source, _ = graded
     text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "labs" / lab).rglob("*.ipynb"))
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS"):
         assert marker not in text, f"labs/{lab} contains {marker!r}"
@@ -242,7 +242,7 @@ def scratch(tmp_path):
 
 def test_unknown_lab_is_named(scratch):
     """An unknown lab is one clear error listing the known labs."""
-    with pytest.raises(CourseError, match="unknown lab 'lab99'.*known labs: lab01-models"):
+    with pytest.raises(CourseError, match=r"unknown lab 'lab99'.*known labs: lab01-models"):
         grade(scratch, "lab99")
 
 
