@@ -453,8 +453,8 @@ class TimedEvent:
     """One event of one node with its timestamps.
 
     ``kind`` is "send", "receive" or "local"; ``time`` is the true (simulated) time, ``wall`` the
-    node's physical clock reading if known; ``peer`` the other end of a message; ``seq`` the
-    trace position of the event it comes from.
+    node's physical clock reading if known; ``peer`` the other end of a message and ``mid`` its
+    number in the trace (when known); ``seq`` the trace position of the event it comes from.
     """
 
     seq: int
@@ -465,6 +465,7 @@ class TimedEvent:
     vector: VectorClock
     peer: str | None = None
     wall: float | None = None
+    mid: int | None = None
 
     def happens_before(self, other: TimedEvent) -> bool:
         """True when this event happened before ``other`` (by their vector timestamps)."""
@@ -504,7 +505,9 @@ def timestamps(
             vector[node] = vector.get(node, VectorClock()).increment(node)  # Mattern 1989 §4
             stamps[e.mid] = (lamport[node].time, vector[node])
             out.append(
-                TimedEvent(e.seq, e.time, node, "send", lamport[node].time, vector[node], e.peer)
+                TimedEvent(
+                    e.seq, e.time, node, "send", lamport[node].time, vector[node], e.peer, mid=e.mid
+                )
             )
         elif e.kind == "deliver":
             node = e.peer
@@ -517,7 +520,16 @@ def timestamps(
             lamport[node] = lamport.get(node, LamportClock()).receive(lt)  # Lamport 1978, IR2(b)
             vector[node] = vector.get(node, VectorClock()).receive(vt, node)  # Mattern 1989 §4
             out.append(
-                TimedEvent(e.seq, e.time, node, "receive", lamport[node].time, vector[node], e.node)
+                TimedEvent(
+                    e.seq,
+                    e.time,
+                    node,
+                    "receive",
+                    lamport[node].time,
+                    vector[node],
+                    e.node,
+                    mid=e.mid,
+                )
             )
         elif local is not None and e.node is not None and local(e):
             node = e.node
