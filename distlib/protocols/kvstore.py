@@ -42,6 +42,7 @@ __all__ = [
     "RandomKVClient",
     "SingleServerStore",
     "Update",
+    "precedes",
     "run_kv",
     "stale_read_fraction",
     "stale_reads",
@@ -122,8 +123,9 @@ class KVClient(Workload):
 
     If a request gets no answer within ``retry`` seconds it is sent again, with the same request
     number, to the next server in ``servers`` (``retry=None``: never). A redirect is followed at
-    once. An operation still unanswered after ``timeout`` ends with status "unknown". A refusal
-    without redirect ends a read with "fail" and a write with "unknown" (it may have happened).
+    once; a "not primary" refusal without a hint moves on to the next server after ``backoff``
+    seconds. An operation still unanswered after ``timeout`` ends with status "unknown". Any other
+    refusal ends a read with "fail" and a write with "unknown" (it may have taken effect).
     """
 
     def __init__(
@@ -135,6 +137,7 @@ class KVClient(Workload):
         retry: float | None = None,
         think: float = 0.0,
         choose: str = "sticky",
+        backoff: float = 0.02,
         register_key: Any = REGISTER_KEY,
     ) -> None:
         super().__init__(ops, timeout=timeout, think=think)
@@ -147,8 +150,11 @@ class KVClient(Workload):
             raise ValueError(f"retry must be a positive number of seconds or None, not {retry}")
         for f, input in self.todo:
             wire_request(f, input, register_key=register_key)  # fail early on a bad operation
+        if not backoff > 0:
+            raise ValueError(f"backoff must be a positive number of seconds, not {backoff}")
         self.servers = servers
         self.retry = retry
+        self.backoff = backoff
         self.choose = choose
         self.register_key = register_key
         self.target = servers[0]
@@ -176,6 +182,8 @@ class KVClient(Workload):
         if name == "retry" and self.current is not None:
             self.target = self._next_server()
             self._send_current()
+        elif name == "resend" and self.current is not None:
+            self._send_current()
         else:
             super().on_timer(name)
 
@@ -186,14 +194,18 @@ class KVClient(Workload):
         if msg.ok:
             self.target = src
             self.finish(msg.value if is_read(f) else None)
-        elif msg.redirect is not None or msg.error == "not primary":
-            self.target = msg.redirect if msg.redirect is not None else self._next_server()
+        elif msg.redirect is not None and msg.redirect != src:
+            self.target = msg.redirect
             self._send_current()
+        elif msg.error == "not primary":
+            self.target = self._next_server()
+            self.set_timer("resend", self.backoff)
         else:
             self.finish(None, status="fail" if is_read(f) else "unknown")
 
     def finish(self, output: Any, status: str = "ok") -> None:
         self.cancel_timer("retry")
+        self.cancel_timer("resend")
         super().finish(output, status)
 
 
@@ -345,14 +357,27 @@ def _key_of(op: Any) -> Any:
     return op.input[0]
 
 
+def precedes(a: Any, b: Any) -> bool:
+    """Did operation ``a`` complete before ``b`` was invoked?
+
+    Strictly earlier in time, or at the same instant by the same client: a client that starts
+    its next operation as soon as a reply arrives invokes it at the reply's time, yet certainly
+    after it.
+    """
+    if a.ret is None:
+        return False
+    return a.ret < b.call or (a.ret == b.call and a.client == b.client)
+
+
 def stale_reads(history: Iterable[Any], *, initial: Any = None) -> list[Any]:
     """The reads that returned a value older than the latest write completed before they began.
 
     For each successful read (``read`` or ``get``) let W be the write to the same key with the
     latest completion among those that completed before the read was invoked. The read is stale
     when it returned the ``initial`` value though W exists, or the value of a write that itself
-    completed before W was invoked (so W certainly replaced it). A linearizable history has no
-    stale reads; one without stale reads may still not be linearizable.
+    completed before W was invoked (so W certainly replaced it); "before" is :func:`precedes`.
+    A linearizable history has no stale reads; one without stale reads may still not be
+    linearizable.
 
     Written values must be unique per key (as :class:`RandomKVClient` writes them). Failed
     writes are ignored; writes with unknown outcome may have taken effect at any time after
@@ -379,7 +404,7 @@ def stale_reads(history: Iterable[Any], *, initial: Any = None) -> list[Any]:
         if op.f not in ("read", "get") or op.status != "ok":
             continue
         key = _key_of(op)
-        before = [w for w in done_writes.get(key, []) if w.ret < op.call]
+        before = [w for w in done_writes.get(key, []) if precedes(w, op)]
         if not before:
             continue
         latest = max(before, key=lambda w: w.ret)
@@ -387,7 +412,7 @@ def stale_reads(history: Iterable[Any], *, initial: Any = None) -> list[Any]:
             stale.append(op)
             continue
         source = writes.get((key, op.output))
-        if source is not None and source.ret is not None and source.ret < latest.call:
+        if source is not None and precedes(source, latest):
             stale.append(op)
     return stale
 
