@@ -46,6 +46,7 @@ __all__ = [
     "run_kv",
     "stale_read_fraction",
     "stale_reads",
+    "wire_request",
 ]
 
 #: The key that register operations ("read"/"write") use on the wire.
@@ -101,7 +102,7 @@ def wire_request(f: str, input: Any, *, register_key: Any = REGISTER_KEY) -> tup
     raise ValueError(f"unknown operation {f!r}: use read/write (a register) or get/put (a map)")
 
 
-def is_read(f: str) -> bool:
+def _is_read(f: str) -> bool:
     return f in ("read", "get")
 
 
@@ -193,7 +194,7 @@ class KVClient(Workload):
         f, _ = self._open[self.current]
         if msg.ok:
             self.target = src
-            self.finish(msg.value if is_read(f) else None)
+            self.finish(msg.value if _is_read(f) else None)
         elif msg.redirect is not None and msg.redirect != src:
             self.target = msg.redirect
             self._send_current()
@@ -201,7 +202,7 @@ class KVClient(Workload):
             self.target = self._next_server()
             self.set_timer("resend", self.backoff)
         else:
-            self.finish(None, status="fail" if is_read(f) else "unknown")
+            self.finish(None, status="fail" if _is_read(f) else "unknown")
 
     def finish(self, output: Any, status: str = "ok") -> None:
         self.cancel_timer("retry")

@@ -443,9 +443,12 @@ class PrimaryBackup(Node):
             self.commit += 1
             entry = self.log[self.commit - 1]
             for client, req in self.waiting_writes.pop(self.commit, []):
-                self.note(f"ack put {entry.key}={entry.value}", epoch=self.epoch, index=self.commit)
-                self.send(client, ClientReply(req, True))
+                self._acknowledge(client, req, entry, self.commit)
         self._serve_reads()
+
+    def _acknowledge(self, client: str, req: int, entry: Entry, index: int) -> None:
+        self.note(f"ack put {entry.key}={entry.value}", epoch=self.epoch, index=index)
+        self.send(client, ClientReply(req, True))
 
     def _serve_reads(self) -> None:
         if not self.waiting_reads or self.commit < self.base:
@@ -541,7 +544,7 @@ class PrimaryBackup(Node):
                         self._replicate_to(peer)
                 # Asynchronous: the entry goes out with the next heartbeat, in the background.
             if index <= self.commit:
-                self.send(src, ClientReply(msg.req, True))  # a retry of a done write
+                self._acknowledge(src, msg.req, self.log[index - 1], index)  # a retried write
             else:
                 self.waiting_writes.setdefault(index, []).append((src, msg.req))
                 self._advance_commit()
