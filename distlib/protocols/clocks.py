@@ -196,7 +196,7 @@ class VectorClock:
         counts = self.as_dict()
         # Mattern 1989 §4: before each event a process increments its own component.
         counts[node] = counts.get(node, 0) + 1
-        return VectorClock(counts)
+        return VectorClock._trusted(counts)
 
     def merge(self, other: VectorClock) -> VectorClock:
         """The pointwise maximum of two clocks (what a receiver learns from a message)."""
@@ -205,7 +205,14 @@ class VectorClock:
         # Mattern 1989 §4: on receipt, take the componentwise maximum with the message's vector.
         for node, count in other._entries:
             counts[node] = max(counts.get(node, 0), count)
-        return VectorClock(counts)
+        return VectorClock._trusted(counts)
+
+    @classmethod
+    def _trusted(cls, counts: dict[str, int]) -> VectorClock:
+        """Build from counts already known to be valid (skips the checks of ``__init__``)."""
+        clock = object.__new__(cls)
+        object.__setattr__(clock, "_entries", tuple(sorted(counts.items())))
+        return clock
 
     def receive(self, stamp: VectorClock, node: str) -> VectorClock:
         """The clock of ``node`` after receiving a message stamped ``stamp``: merge, then tick."""
