@@ -155,8 +155,7 @@ def _chaos(sim):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_safe_sync_replication_is_linearizable_under_chaos(seed):
-    """Safe failover with synchronous replication stays linearizable through crashes,
-    partitions, loss and duplication (VR §4, Raft §5.4)."""
+    """VR §4, Raft §5.4: safe sync failover stays linearizable through a storm of faults."""
     sim = _pb_run(seed, _chaos, clients=3, ops=15)
     assert split_brain(sim.trace) == []
     assert linearizable(sim.history), f"seed {seed}: not linearizable:\n{sim.history.listing()}"
@@ -294,8 +293,7 @@ def test_sequential_quorum_history_is_linearizable(seed):
 
 
 def test_a_half_done_write_can_flicker():
-    """Quorum reads do not write back before answering, so a write that timed out after
-    reaching one replica can be read and then missed (N=3, R=1, W=3, 4 servers, seed 12)."""
+    """A write that timed out half-done is seen by one read and missed by the next (seed 12)."""
     sim = run_kv(
         lambda: QuorumNode(3, 1, 3),
         servers=["s1", "s2", "s3", "s4"],
