@@ -17,11 +17,9 @@ tell the attack from honest traffic; the receiving node cannot.
 :func:`run_attack` stages each attack against the small bank of :mod:`distlib.protocols.auth`,
 unauthenticated and authenticated, and :func:`attack_table` summarises who wins.
 
-The core Simulation has no public hook for this yet; the subclass overrides its private
-``_transmit`` method. The hook it stands in for: ``Simulation(..., interceptor=f)`` with
-``f(src, dst, msg) -> msg | None`` called on every send before the network model (None drops the
-message), plus a public ``sim.inject(src, dst, msg)`` that sends a message as if ``src`` had,
-traced as an injection.
+It is built on the core's two hooks: ``sim.interceptor`` (called on every send before the
+network model; it may rewrite or drop the message) and ``sim.inject`` (a message that claims any
+sender, marked in the trace).
 """
 
 from __future__ import annotations
@@ -47,7 +45,6 @@ from distlib.protocols.auth import (
 )
 from distlib.sim.network import Uniform
 from distlib.sim.simulation import Simulation, SimulationError
-from distlib.trace import msg_type
 
 __all__ = [
     "ATTACKS",
@@ -110,26 +107,11 @@ class AdversarialSimulation(Simulation):
     def __init__(self, *, seed: int = 0, trace: bool = True, **network: Any) -> None:
         super().__init__(seed=seed, trace=trace, **network)
         self.adversary = Adversary()
-
-    def _transmit(self, src: str, dst: str, msg: Any) -> None:
-        # Stand-in for an interceptor hook in the core (see the module docstring).
-        out = self.adversary.intercept(self.now, src, dst, msg)
-        if out is None:
-            self.trace.record(
-                self.now, "net", detail=f"adversary: drops {msg_type(msg)} {src}->{dst}"
-            )
-            return
-        if out is not msg:
-            self.trace.record(
-                self.now, "net", detail=f"adversary: rewrites {msg_type(msg)} {src}->{dst}"
-            )
-        super()._transmit(src, dst, out)
+        self.interceptor = lambda src, dst, msg: self.adversary.intercept(self.now, src, dst, msg)
 
     def inject(self, src: str, dst: str, msg: Any, *, what: str = "forges") -> None:
         """Send ``msg`` to ``dst`` now as if ``src`` had sent it (the receiver cannot tell)."""
-        self._check_names([src, dst], "inject")
-        self.trace.record(self.now, "net", detail=f"adversary: {what} {msg_type(msg)} {src}->{dst}")
-        super()._transmit(src, dst, msg)
+        super().inject(src, dst, msg, reason=f"adversary: {what}")
 
     def replay(self, match: Match, *, at: float, copies: int = 1, which: int = 0) -> None:
         """At time ``at``, send ``copies`` more copies of the ``which``-th recorded match.
