@@ -33,8 +33,8 @@ Durable layout (read by :mod:`distlib.check.consensus`): ``storage["promised"]``
 (slot 0, ballot, value), ``learned`` (slot 0, value), ``chosen`` (the proposer saw a majority).
 
 Exercises replace one method by subclassing: :meth:`PaxosNode.on_prepare`,
-:meth:`PaxosNode.on_accept` (acceptor), :meth:`PaxosNode.choose_value` (proposer) and
-:meth:`PaxosNode.count_acceptance` (learner).
+:meth:`PaxosNode.on_accept` (acceptor), :meth:`PaxosNode.next_ballot` and
+:meth:`PaxosNode.choose_value` (proposer), :meth:`PaxosNode.count_acceptance` (learner).
 Deliberately broken variants for the checkers and the lab: :class:`ForgetfulAcceptor`,
 :class:`PromiseBreakingAcceptor` and :class:`ValueIgnoringProposer`.
 
@@ -346,9 +346,7 @@ class PaxosNode(Node):
 
     def start_round(self) -> None:
         """Phase 1a (PMS §2.2): choose a new, higher proposal number and send Prepare."""
-        round_ = max(self.storage["round"], self.highest_round_seen) + 1
-        self.storage["round"] = round_  # PMS §2.5: never reuse a number, even after a crash
-        self.ballot = Ballot(round_, self.servers.index(self.id))
+        self.ballot = self.next_ballot()
         self.phase = Phase.PREPARING
         self.promises = {}
         self.accepted_by = set()
@@ -356,6 +354,14 @@ class PaxosNode(Node):
             self.note("propose", value=self.value)
         self.set_timer("proposer", self.timeout)
         self.to_all(self.acceptors, Prepare(self.ballot))
+
+    def next_ballot(self) -> Ballot:
+        """PMS §2.5: a proposal number higher than any this proposer has used or heard of, unique
+        to it (its index among the servers breaks ties), and never reused after a crash (the
+        round is in stable storage before the number is used)."""
+        round_ = max(self.storage["round"], self.highest_round_seen) + 1
+        self.storage["round"] = round_
+        return Ballot(round_, self.servers.index(self.id))
 
     def on_promise(self, src: str, msg: Promise) -> None:
         if self.phase is not Phase.PREPARING or msg.ballot != self.ballot:
