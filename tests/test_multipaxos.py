@@ -211,6 +211,18 @@ def test_stable_leader_runs_phase_one_once():
     check_paxos(sim, allowed=[NOOP]).assert_ok()
 
 
+def test_leader_resends_only_accepts_outstanding_for_a_heartbeat():
+    """PMS §3: on a reliable network each command costs one Accept per other replica; the
+    heartbeat re-sends only Accepts that went a whole heartbeat period without an answer."""
+    sim = Simulation(seed=3, latency=Uniform(0.009, 0.011))
+    sim.add_nodes(SERVERS, MultiPaxosNode)
+    sim.run(until=0.5)
+    sim.add_client("c0", lambda: KVClient(OPS, servers=SERVERS))
+    assert sim.run(until=lambda: sim.nodes["c0"] is not None and sim.nodes["c0"].done, limit=5.0)
+    chosen = len(sim.storage("n0")["chosen"])
+    assert sim.trace.message_counts()["Accept"] == chosen * (len(SERVERS) - 1)
+
+
 def test_client_history_matches_the_log():
     """Each reply is what executing the chosen log in slot order gives, so puts and gets are
     linearizable."""

@@ -214,6 +214,22 @@ def test_learner_learns_on_a_majority_with_the_same_ballot():
     assert c.learned == "x" and c.storage["learned"] == "x"
 
 
+def test_learner_counts_a_duplicated_acceptance_once():
+    """PMS §2.3: a majority of distinct acceptors; a duplicated Accepted is not a second one."""
+    c = node("c")
+    c.on_message("a", Accepted(Ballot(1, 0), "x"))
+    c.on_message("a", Accepted(Ballot(1, 0), "x"))
+    assert c.learned is None, "one acceptor, delivered twice, is not a majority of three"
+
+
+def test_next_ballot_jumps_above_rounds_heard_of():
+    """PMS §2.5: a new proposal number exceeds every round used or heard of, and is stored."""
+    b = node("b", value="v")
+    b.highest_round_seen = 4
+    assert b.next_ballot() == Ballot(5, 1)
+    assert b.storage["round"] == 5
+
+
 def test_learner_asks_and_is_answered():
     """PMS §2.3: a learner that has not learned asks; one that has learned tells."""
     c = PaxosNode(ask_every=0.3).attach(id="c", peers=("a", "b"))
