@@ -30,6 +30,7 @@ from distlib.course.nbg import (
 __all__ = ["collect", "feedback", "grade", "register", "release", "validate"]
 
 LEAK_MARKERS = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
 def say(text: str) -> None:
@@ -343,7 +344,7 @@ def feedback(course: Course, lab: str, *, force: bool = False) -> int:
             continue
         for html in target.rglob("*.html"):
             text = html.read_text(encoding="utf-8")
-            if any(m in text for m in LEAK_MARKERS):
+            if any(m in text for m in HIDDEN_MARKERS):
                 html.unlink()
                 failures += 1
                 problem(f"{student}: {html.name} would reveal hidden tests; it was deleted")

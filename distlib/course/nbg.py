@@ -150,13 +150,20 @@ class Course:
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
-        # nbgrader logs every step at INFO to stderr; distcourse prints its own summary.
-        logging.getLogger("traitlets").setLevel(logging.WARNING)
+        # nbgrader logs every step (and a "critical" note about the JupyterHub exchange folder,
+        # which a local course does not use); distcourse prints its own summaries instead and
+        # reads nbgrader's captured log when something fails.
+        logger = logging.getLogger("traitlets")
+        level = logger.level
+        logger.setLevel(logging.CRITICAL + 1)
         _tools_on_path()
-        with _chdir(self.course_dir), self.quiet():
-            config = self.config(**overrides)
-            coursedir = CourseDirectory(config=config)
-            yield NbGraderAPI(coursedir=coursedir, config=config)
+        try:
+            with _chdir(self.course_dir), self.quiet():
+                config = self.config(**overrides)
+                coursedir = CourseDirectory(config=config)
+                yield NbGraderAPI(coursedir=coursedir, config=config)
+        finally:
+            logger.setLevel(level)
 
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:
