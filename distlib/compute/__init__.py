@@ -1,1 +1,47 @@
-"""Pool-based distributed computation: map/reduce over serial, process-pool and Dask backends."""
+"""Pool-based distributed computation: map/reduce over serial, process-pool and Dask backends.
+
+One call, three places to run it::
+
+    from distlib import compute
+
+    compute.map(lambda x: x + 1, range(10))                           # local processes
+    compute.map_reduce(len, operator.add, words, backend="serial")   # in this process
+    compute.map(f, items, backend="dask", address="tcp://host:8786")  # a Dask cluster
+
+A :class:`Pool` keeps its workers between calls (use it to time things). Items are cut into
+chunks (about 4 per worker, or ``chunksize=``); every backend runs the same chunks with the same
+code, so results, their order and the reported failing item are the same everywhere. Functions
+defined in a notebook work under every start method (they travel with cloudpickle). Progress is
+off by default: graded cells must not write to stderr (see :func:`make_progress`).
+
+This package leaves the scheduling of a real cluster to Dask; it only cuts, ships and reassembles.
+"""
+
+from __future__ import annotations
+
+from distlib.compute._pool import (
+    BACKENDS,
+    CHUNKS_PER_WORKER,
+    Pool,
+    TaskError,
+    default_chunksize,
+    default_workers,
+    map,
+    map_reduce,
+)
+from distlib.compute._process import START_METHODS, WorkerLost
+from distlib.compute._progress import make_progress
+
+__all__ = [
+    "BACKENDS",
+    "CHUNKS_PER_WORKER",
+    "START_METHODS",
+    "Pool",
+    "TaskError",
+    "WorkerLost",
+    "default_chunksize",
+    "default_workers",
+    "make_progress",
+    "map",
+    "map_reduce",
+]
