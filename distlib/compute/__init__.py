@@ -14,11 +14,16 @@ code, so results, their order and the reported failing item are the same everywh
 defined in a notebook work under every start method (they travel with cloudpickle). Progress is
 off by default: graded cells must not write to stderr (see :func:`make_progress`).
 
+Measuring: :func:`measure_speedup` times a job on 1..N workers and fits Amdahl's serial fraction
+(:class:`SpeedupReport`, :func:`amdahl_speedup`, :func:`gustafson_speedup`); :class:`CostModel`
+predicts the time of a map for a chunk size without running it (for exercises graded exactly).
+
 This package leaves the scheduling of a real cluster to Dask; it only cuts, ships and reassembles.
 """
 
 from __future__ import annotations
 
+from distlib.compute._cost import ChunkRun, CostModel
 from distlib.compute._pool import (
     BACKENDS,
     CHUNKS_PER_WORKER,
@@ -31,17 +36,33 @@ from distlib.compute._pool import (
 )
 from distlib.compute._process import START_METHODS, WorkerLost
 from distlib.compute._progress import make_progress
+from distlib.compute._speedup import (
+    SpeedupReport,
+    amdahl_speedup,
+    fit_serial_fraction,
+    gustafson_speedup,
+    measure_speedup,
+    plot_speedup,
+)
 
 __all__ = [
     "BACKENDS",
     "CHUNKS_PER_WORKER",
     "START_METHODS",
+    "ChunkRun",
+    "CostModel",
     "Pool",
+    "SpeedupReport",
     "TaskError",
     "WorkerLost",
+    "amdahl_speedup",
     "default_chunksize",
     "default_workers",
+    "fit_serial_fraction",
+    "gustafson_speedup",
     "make_progress",
     "map",
     "map_reduce",
+    "measure_speedup",
+    "plot_speedup",
 ]
