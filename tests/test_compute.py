@@ -506,3 +506,55 @@ def test_module_level_map_uses_a_fresh_pool_each_time():
     second = set(compute.map(my_pid, range(4), workers=2, chunksize=1))
     assert os.getpid() not in first, "the work should run in worker processes"
     assert not first & second, f"worker pids were reused across calls: {first & second}"
+
+
+CALLER = """
+import multiprocessing, sys, time
+from distlib import compute
+
+def same(x):
+    return x
+
+if __name__ == "__main__":
+    pool = compute.Pool("process", workers=3, start_method=sys.argv[1])
+    pool.map(same, range(10))
+    names = [p.pid for p in multiprocessing.active_children() if p.name == "distlib-compute-worker"]
+    print(*names, flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_workers_exit_when_their_caller_is_killed(method):
+    """If the caller dies without cleaning up (SIGKILL), its workers exit instead of lingering."""
+    import subprocess
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(compute.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(package))  # the folder holding distlib/
+    caller = subprocess.Popen(
+        [sys.executable, "-c", CALLER, method], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        pids = [int(pid) for pid in caller.stdout.readline().split()]
+    finally:
+        caller.kill()
+        caller.wait()
+    assert len(pids) == 3, f"the caller should have reported 3 worker pids, got {pids}"
+
+    def alive():
+        out = []
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    out.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        return out
+
+    patience = time.monotonic() + 20  # a liveness bound, generous for a loaded machine
+    while alive() and time.monotonic() < patience:
+        time.sleep(0.05)
+    survivors = alive()
+    for pid in survivors:  # do not leave them running if the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, f"workers {survivors} outlived their killed caller"
