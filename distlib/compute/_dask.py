@@ -52,7 +52,7 @@ class DaskBackend:
                 "n_workers": workers or default_workers(),
                 "threads_per_worker": 1,
                 "processes": True,
-                "dashboard_address": None,
+                "dashboard_address": ":0",  # a free port: no "port 8787 in use" warning
                 "silence_logs": logging.ERROR,
             }
             options.update(cluster_options or {})
