@@ -394,6 +394,21 @@ def test_unpicklable_function_is_a_clear_type_error(pools):
         pools("fork").map(lambda x: (lock, x), range(3))
 
 
+def test_items_a_worker_cannot_import_are_reported(pools):
+    """Items of a class the workers cannot import give a TaskError saying they did not arrive."""
+    name = f"ghost_{uuid.uuid4().hex[:8]}"
+    module = types.ModuleType(name)
+    exec("class Ghost:\n    pass\n", module.__dict__)
+    sys.modules[name] = module  # importable here (so pickled by reference), nowhere else
+    try:
+        items = [1, 2, module.Ghost()]
+        with pytest.raises(compute.TaskError, match="could not unpickle items 0 to 2") as info:
+            pools("spawn").map(inc, items, chunksize=3)
+    finally:
+        del sys.modules[name]
+    assert info.value.role == "receive", f"role was {info.value.role}"
+
+
 def test_bad_arguments_are_rejected_with_a_sentence():
     """Unknown backends, misplaced options and bad chunk sizes raise ValueError/TypeError."""
     with pytest.raises(ValueError, match="backend"):
@@ -558,3 +573,15 @@ def test_workers_exit_when_their_caller_is_killed(method):
     for pid in survivors:  # do not leave them running if the test fails
         os.kill(pid, signal.SIGKILL)
     assert not survivors, f"workers {survivors} outlived their killed caller"
+
+
+def test_a_second_interrupt_waits_until_workers_are_gone():
+    """Ctrl-C during the clean-up is held back, then delivered once the clean-up is over."""
+    from distlib.compute._process import _interrupts_deferred
+
+    reached = []
+    with pytest.raises(KeyboardInterrupt), _interrupts_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)  # let the signal handler run inside the section
+        reached.append("end of the clean-up")
+    assert reached, "the interrupt cut the clean-up short"

@@ -38,10 +38,11 @@ class TaskError(Exception):
     """The user's function raised on one item; carries the item and the original traceback.
 
     Attributes: ``index`` (position of the item in the input), ``item`` (its repr, shortened),
-    ``role`` ("fn", "mapper", "combine", or "send"/"receive" when the item or its result could
-    not travel), ``exc_type`` (name of the original exception class), ``traceback`` (its text, as
-    printed where it happened). The original exception, when it could be rebuilt in the caller,
-    is also the ``__cause__``.
+    ``role`` ("fn", "mapper", "combine"; or "receive", "send", "return" when items could not
+    reach the worker, a result could not be pickled there, or results not be unpickled here),
+    ``exc_type`` (name of the original exception class), ``traceback`` (its text, as printed
+    where it happened). The original exception, when it could be rebuilt in the caller, is also
+    the ``__cause__``.
     """
 
     def __init__(
@@ -186,7 +187,9 @@ def _decode(reply: Any, job: _Job, index: int) -> tuple[str, Any]:
         return pickle.loads(reply)
     except Exception as exc:  # e.g. a result of a class the caller cannot import
         start, _ = job.bounds(index)
-        failure = _worker._failure(exc, index=start, item=None, role="receive", skip_frames=0)
+        failure = _worker.describe_failure(
+            exc, index=start, item=None, role="return", skip_frames=0
+        )
         failure["exception"] = exc
         return "error", failure
 
@@ -198,8 +201,13 @@ def _task_error(failure: dict[str, Any], job: _Job) -> TaskError:
     what = f"{failure['exc_type']}: {failure['message']}"
     if role == "receive":
         head = (
-            f"items {start} to {stop - 1} or their function could not be unpickled on the other "
-            f"side ({what}); a class or module it needs may not be importable there"
+            f"a worker could not unpickle items {start} to {stop - 1} or the function ({what}); "
+            "a class or module they need may not be importable there"
+        )
+    elif role == "return":
+        head = (
+            f"the results of items {start} to {stop - 1} could not be unpickled in the caller "
+            f"({what}); a class or module they need may not be importable here"
         )
     elif role == "send":
         head = f"the result for item {index} ({failure['item']}) could not be pickled ({what})"

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
+import threading
 from collections import deque
 from collections.abc import Iterator
 from multiprocessing.connection import wait
@@ -25,6 +27,25 @@ START_METHODS = ("fork", "spawn", "forkserver")
 
 class WorkerLost(RuntimeError):
     """A worker process died while it ran a chunk (a crash, ``os._exit``, or the OOM killer)."""
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT back during a critical section (main thread only), then deliver it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
 
 
 class _Worker:
@@ -85,18 +106,22 @@ class ProcessBackend:
         self.terminate()
 
     def terminate(self) -> None:
-        """Stop every worker now (SIGTERM, then SIGKILL if needed) and reap them: no orphans."""
-        pool, self._pool = self._pool, []
-        for w in pool:
-            if w.process.is_alive():
-                w.process.terminate()
-        for w in pool:
-            w.process.join(timeout=2)
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join()
-            w.conn.close()
-            w.process.close()
+        """Stop every worker now (SIGTERM, then SIGKILL if needed) and reap them: no orphans.
+
+        A second Ctrl-C during the clean-up is held back until the workers are gone.
+        """
+        with _interrupts_deferred():
+            pool, self._pool = self._pool, []
+            for w in pool:
+                if w.process.is_alive():
+                    w.process.terminate()
+            for w in pool:
+                w.process.join(timeout=2)
+                if w.process.is_alive():
+                    w.process.kill()
+                    w.process.join()
+                w.conn.close()
+                w.process.close()
 
     @property
     def pids(self) -> tuple[int, ...]:

@@ -41,7 +41,7 @@ def short_repr(obj: object, limit: int = _ITEM_REPR_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _failure(
+def describe_failure(
     exc: BaseException, *, index: int, item: object, role: str, skip_frames: int = 1
 ) -> dict[str, Any]:
     """Describe an exception raised by user code on one item, in a picklable dict.
@@ -194,7 +194,8 @@ def run_chunk(
             out.extend(map(fn, items))
         except catch as exc:
             failed = len(out)
-            return "error", _failure(exc, index=start + failed, item=items[failed], role="fn")
+            failure = describe_failure(exc, index=start + failed, item=items[failed], role="fn")
+            return "error", failure
         return "ok", out
     mapper, combiner = fn
     acc: Any = None
@@ -212,7 +213,7 @@ def run_chunk(
                 role = "combine"
                 acc = combiner(acc, value)
     except catch as exc:
-        return "error", _failure(exc, index=index, item=item, role=role)
+        return "error", describe_failure(exc, index=index, item=item, role=role)
     return "ok", acc
 
 
@@ -238,7 +239,7 @@ def encode_reply(status: str, value: Any, start: int, items: Any) -> bytes:
                     cloudpickle.dumps(result)
                 except Exception:
                     break
-        failure = _failure(exc, index=start + culprit, item=items[culprit], role="send")
+        failure = describe_failure(exc, index=start + culprit, item=items[culprit], role="send")
         return cloudpickle.dumps(("error", _exception_bytes(failure)))
 
 
@@ -263,7 +264,7 @@ def run_task(message: bytes, catch: Any = Exception) -> bytes:
                 _fn_cache.pop(next(iter(_fn_cache)))
             _fn_cache[token] = fn
     except Exception as exc:  # e.g. a class or module the worker cannot import
-        failure = _failure(exc, index=start, item=None, role="receive", skip_frames=0)
+        failure = describe_failure(exc, index=start, item=None, role="receive", skip_frames=0)
         return cloudpickle.dumps(("error", _exception_bytes(failure)))
     status, value = run_chunk(fn, kind, start, items, catch)
     return encode_reply(status, value, start, items)
