@@ -209,6 +209,8 @@ def _task_error(failure: dict[str, Any], job: _Job) -> TaskError:
             f"the results of items {start} to {stop - 1} could not be unpickled in the caller "
             f"({what}); a class or module they need may not be importable here"
         )
+    elif role == "send" and job.kind == REDUCE:
+        head = f"the combined result of items {start} to {stop - 1} could not be pickled ({what})"
     elif role == "send":
         head = f"the result for item {index} ({failure['item']}) could not be pickled ({what})"
     elif role == "combine":
@@ -223,7 +225,7 @@ def _task_error(failure: dict[str, Any], job: _Job) -> TaskError:
     error = TaskError(
         f"{head}\n\nOriginal traceback:\n{failure['traceback'].rstrip()}",
         index=index,
-        item=failure["item"],
+        item=None if role in ("receive", "return") else failure["item"],
         role=role,
         exc_type=failure["exc_type"],
         traceback=failure["traceback"],

@@ -208,7 +208,8 @@ def measure_speedup(
     worker counts. For each count a pool is started first (not timed) and the job runs once
     untimed, to warm up and to check that its result equals the serial one (floats to 1e-9;
     ``check=False`` skips it); then the best of ``repeat`` timed runs is kept, the usual way to
-    filter out other programs' noise. Returns a :class:`SpeedupReport`.
+    filter out other programs' noise. With ``backend="dask"`` every count starts its own
+    LocalCluster (seconds each). Returns a :class:`SpeedupReport`.
     """
     from distlib.compute._pool import default_workers
 
