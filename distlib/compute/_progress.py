@@ -12,8 +12,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-MODES = (False, True, "widget", "text")
-
 
 class _Silent:
     def update(self, n: int) -> None:
@@ -39,7 +37,11 @@ class _Callback:
 
 
 class TextBar:
-    """``label [#########-----------]  45%  450/1000`` rewritten in place with a carriage return."""
+    """``label [#########-----------]  45%  450/1000`` rewritten in place with a carriage return.
+
+    It is redrawn only when the whole percentage changes, so thousands of small chunks do not
+    flood the output.
+    """
 
     width = 30
 
@@ -48,13 +50,18 @@ class TextBar:
         self.label = label
         self.stream = stream
         self.done = 0
+        self._shown = -1
         self._draw()
 
     def _draw(self, end: str = "") -> None:
         frac = self.done / self.total if self.total else 1.0
+        percent = int(frac * 100)
+        if percent == self._shown and not end:
+            return
+        self._shown = percent
         filled = round(frac * self.width)
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {frac:4.0%}  {self.done}/{self.total}{end}")
+        self.stream.write(f"\r{self.label} [{bar}] {percent:3d}%  {self.done}/{self.total}{end}")
         self.stream.flush()
 
     def update(self, n: int) -> None:
@@ -77,11 +84,18 @@ class WidgetBar:
         self.text = ipywidgets.Label(value=f"0/{total}")
         display(ipywidgets.HBox([ipywidgets.Label(value=label), self.bar, self.text]))
 
+        self.done = 0
+        self._step = max(1, total // 100)  # each change is a message to the frontend: ~100 max
+
     def update(self, n: int) -> None:
-        self.bar.value += n
-        self.text.value = f"{self.bar.value}/{self.total}"
+        self.done += n
+        if self.done - self.bar.value >= self._step or self.done >= self.total:
+            self.bar.value = self.done
+            self.text.value = f"{self.done}/{self.total}"
 
     def close(self, ok: bool = True) -> None:
+        self.bar.value = self.done
+        self.text.value = f"{self.done}/{self.total}"
         self.bar.bar_style = "success" if ok else "danger"
 
 
