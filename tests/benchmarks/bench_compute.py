@@ -46,13 +46,39 @@ def increment(x: int) -> int:
     return x + 1
 
 
-def best_time(fn, repeat: int) -> float:
-    best = float("inf")
+def best_times(repeat: int, *fns) -> list[float]:
+    """The best wall time of each function over `repeat` rounds, the functions interleaved so
+    that a burst of load from other programs hits all of them alike."""
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
     return best
+
+
+def cpu_seconds(fn) -> tuple[float, float]:
+    """CPU seconds (this process, its descendant processes) spent by one call of fn.
+
+    Unlike wall time this hardly depends on other programs' load: caller + workers CPU over the
+    serial CPU is the work the parallel run adds. Needs psutil (installed with dask).
+    """
+    import psutil
+
+    def workers() -> float:
+        total = 0.0
+        for child in psutil.Process().children(recursive=True):
+            try:
+                times = child.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    own, theirs = time.process_time(), workers()
+    fn()
+    return time.process_time() - own, workers() - theirs
 
 
 def figure(name: str, value: float, unit: str = "") -> None:
@@ -68,27 +94,34 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller jobs, fewer repeats")
     parser.add_argument("--skip-dask", action="store_true")
     args = parser.parse_args()
-    repeat = 2 if args.quick else 5
-    cpu_items = list(range(1, 2000 * (40 if args.quick else 160), 2000))
+    repeat = 2 if args.quick else 3
+    cpu_items = list(range(1, 2000 * (24 if args.quick else 64), 2000))  # ~1 s / ~3 s serial
     tiny_items = list(range(1_000_000))
 
-    with compute.Pool("serial", workers=2) as serial:
-        t_serial = best_time(lambda: cpu_job(serial, cpu_items), repeat)
-        expected = cpu_job(serial, cpu_items)
-    print(f"# serial CPU-bound job: {t_serial:.3f} s", flush=True)
+    serial = compute.Pool("serial", workers=2)
+    expected = cpu_job(serial, cpu_items)
+
+    def serial_loop() -> list[int]:
+        return [increment(x) for x in tiny_items]
 
     start = time.perf_counter()
     with compute.Pool("process", workers=2) as pool:
         print(f"# process pool start: {time.perf_counter() - start:.3f} s ({pool.start_method})")
         pool.map(increment, range(100))  # warm up: workers running, code imported
         assert cpu_job(pool, cpu_items) == expected, "process backend disagrees with serial"
-        t_process = best_time(lambda: cpu_job(pool, cpu_items), repeat)
+        t_serial, t_process = best_times(
+            repeat, lambda: cpu_job(serial, cpu_items), lambda: cpu_job(pool, cpu_items)
+        )
+        print(f"# CPU-bound job: serial {t_serial:.3f} s, 2 processes {t_process:.3f} s")
         figure("speedup_process_2", t_serial / t_process)
 
-        loop = best_time(lambda: [increment(x) for x in tiny_items], repeat)
-        assert pool.map(increment, range(1_000_000)) == [increment(x) for x in tiny_items]
-        t_range = best_time(lambda: pool.map(increment, range(1_000_000)), repeat)
-        t_list = best_time(lambda: pool.map(increment, tiny_items), repeat)
+        assert pool.map(increment, range(1_000_000)) == serial_loop(), "results differ"
+        loop, t_range, t_list = best_times(
+            repeat,
+            serial_loop,
+            lambda: pool.map(increment, range(1_000_000)),
+            lambda: pool.map(increment, tiny_items),
+        )
         print(
             f"# 1e6 x + 1: serial loop {loop:.3f} s, pool.map over a range {t_range:.3f} s, "
             f"over a list {t_list:.3f} s",
@@ -96,6 +129,16 @@ def main() -> None:
         )
         figure("fine_grained_overhead", t_range / loop)
         figure("fine_grained_overhead_list", t_list / loop)
+        try:
+            loop_cpu, _ = cpu_seconds(serial_loop)
+            for name, items in (("range", range(1_000_000)), ("list", tiny_items)):
+                caller, workers = cpu_seconds(lambda items=items: pool.map(increment, items))
+                print(
+                    f"# CPU seconds, 1e6 x + 1 over a {name}: serial loop {loop_cpu:.3f}, "
+                    f"caller {caller:.3f} + workers {workers:.3f} (clock ticks: +-0.01 each)"
+                )
+        except ImportError:
+            pass
 
     if args.skip_dask:
         return
@@ -104,7 +147,10 @@ def main() -> None:
         print(f"# dask LocalCluster start: {time.perf_counter() - start:.3f} s", flush=True)
         pool.map(increment, range(100))
         assert cpu_job(pool, cpu_items) == expected, "dask backend disagrees with serial"
-        t_dask = best_time(lambda: cpu_job(pool, cpu_items), repeat)
+        t_serial, t_dask = best_times(
+            repeat, lambda: cpu_job(serial, cpu_items), lambda: cpu_job(pool, cpu_items)
+        )
+        print(f"# CPU-bound job: serial {t_serial:.3f} s, Dask 2 workers {t_dask:.3f} s")
         figure("speedup_dask_local_2", t_serial / t_dask)
 
 
