@@ -585,3 +585,40 @@ def test_a_second_interrupt_waits_until_workers_are_gone():
         time.sleep(0.01)  # let the signal handler run inside the section
         reached.append("end of the clean-up")
     assert reached, "the interrupt cut the clean-up short"
+
+
+def test_public_names_are_pinned():
+    """distlib.compute exports exactly the documented names (a change here is an API change)."""
+    assert sorted(compute.__all__) == [
+        "BACKENDS",
+        "CHUNKS_PER_WORKER",
+        "ChunkRun",
+        "CostModel",
+        "Pool",
+        "START_METHODS",
+        "SpeedupReport",
+        "TaskError",
+        "WorkerLost",
+        "amdahl_speedup",
+        "default_chunksize",
+        "default_workers",
+        "fit_serial_fraction",
+        "gustafson_speedup",
+        "make_progress",
+        "map",
+        "map_reduce",
+        "measure_speedup",
+        "plot_speedup",
+    ], f"compute.__all__ changed: {sorted(compute.__all__)}"
+    for name in compute.__all__:
+        assert hasattr(compute, name), f"compute.__all__ names {name}, which does not exist"
+
+
+def test_pool_describes_itself(pools):
+    """A pool reports its backend, worker count and start method, and says when it is closed."""
+    pool = pools("spawn")
+    assert (pool.backend, pool.workers, pool.start_method) == ("process", 2, "spawn")
+    assert repr(pool) == "<Pool backend='process' workers=2 start_method='spawn'>", repr(pool)
+    with compute.Pool("serial", workers=3) as serial:
+        assert (serial.backend, serial.workers, serial.start_method) == ("serial", 3, None)
+    assert serial.closed and "closed" in repr(serial), repr(serial)
