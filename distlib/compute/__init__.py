@@ -12,7 +12,9 @@ A :class:`Pool` keeps its workers between calls (use it to time things). Items a
 chunks (about 4 per worker, or ``chunksize=``); every backend runs the same chunks with the same
 code, so results, their order and the reported failing item are the same everywhere. Functions
 defined in a notebook work under every start method (they travel with cloudpickle). Progress is
-off by default: graded cells must not write to stderr (see :func:`make_progress`).
+off by default, because a graded cell must never write to stderr; ``progress=True`` shows a
+widget in a notebook and a text bar on stderr only when stderr is a terminal (see
+:meth:`Pool.map`).
 
 Measuring: :func:`measure_speedup` times a job on 1..N workers and fits Amdahl's serial fraction
 (:class:`SpeedupReport`, :func:`amdahl_speedup`, :func:`gustafson_speedup`); :class:`CostModel`
@@ -26,16 +28,13 @@ from __future__ import annotations
 from distlib.compute._cost import ChunkRun, CostModel
 from distlib.compute._pool import (
     BACKENDS,
-    CHUNKS_PER_WORKER,
     Pool,
     TaskError,
     default_chunksize,
-    default_workers,
     map,
     map_reduce,
 )
 from distlib.compute._process import START_METHODS, WorkerLost
-from distlib.compute._progress import make_progress
 from distlib.compute._speedup import (
     SpeedupReport,
     amdahl_speedup,
@@ -47,7 +46,6 @@ from distlib.compute._speedup import (
 
 __all__ = [
     "BACKENDS",
-    "CHUNKS_PER_WORKER",
     "START_METHODS",
     "ChunkRun",
     "CostModel",
@@ -57,10 +55,8 @@ __all__ = [
     "WorkerLost",
     "amdahl_speedup",
     "default_chunksize",
-    "default_workers",
     "fit_serial_fraction",
     "gustafson_speedup",
-    "make_progress",
     "map",
     "map_reduce",
     "measure_speedup",

@@ -354,10 +354,19 @@ class Pool:
 
         ``chunksize`` items travel together (default: about 4 chunks per worker, see
         :func:`default_chunksize`). If ``fn`` raises, the call raises :class:`TaskError` naming
-        the first failing item (its index and repr) with the original traceback. ``progress``:
-        False (default, prints nothing), True (a widget in a notebook, a text bar on stderr in
-        a terminal, nothing otherwise), "widget", "text" (stdout) or a function
-        ``progress(done, total)``; see :func:`distlib.compute.make_progress`.
+        the first failing item (its index and repr) with the original traceback; a worker
+        process that dies raises :class:`WorkerLost`. Ctrl-C (KeyboardInterrupt) stops the
+        workers and propagates; the pool starts fresh workers on its next call.
+
+        ``progress`` counts items as chunks come back:
+
+        - ``False`` (the default): nothing is displayed, the safe choice in graded cells, where
+          any output on stderr scores the cell 0;
+        - ``True``: an ipywidgets bar in a notebook kernel; a text bar on stderr only when
+          stderr is a terminal; nothing otherwise (a script piped to a file, pytest, nbgrader);
+        - ``"widget"``: an ipywidgets bar (a text bar on stdout if ipywidgets is missing);
+        - ``"text"``: a text bar on stdout, never stderr;
+        - a function ``progress(done, total)``, called with item counts.
         """
         _check_callable(fn, "fn")
         job = self._job(fn, MAP, items, chunksize, {"fn": _name(fn)})
