@@ -174,3 +174,41 @@ def test_private_cluster_is_quiet_and_stops_its_processes(capfd):
     assert not left, f"processes left after close(): {left}"
     err = capfd.readouterr().err
     assert err == "", f"graded cells must not write to stderr; the cluster wrote:\n{err}"
+
+
+BARE_WORKER = """
+import pickle, sys
+
+class NoDistlib:
+    def find_spec(self, name, path=None, target=None):
+        if name == "distlib" or name.startswith("distlib."):
+            raise ImportError("distlib is not installed on this worker")
+
+sys.meta_path.insert(0, NoDistlib())
+runner_bytes, task = pickle.loads(sys.stdin.buffer.read())
+runner = pickle.loads(runner_bytes)
+sys.stdout.buffer.write(runner(task))
+"""
+
+
+def test_remote_workers_do_not_need_distlib(dask_pool):
+    """The code a Dask task runs is shipped by value: a worker without distlib can run it."""
+    import pickle
+    import subprocess
+    import sys
+
+    from distributed.protocol import pickle as dask_pickle
+
+    from distlib.compute import _worker
+
+    runner = dask_pickle.dumps(_worker.run_task)  # what Dask sends for each of our tasks
+    fn = _worker.dumps_function(lambda x: x * 10)
+    task = _worker.encode_task("t", fn, _worker.MAP, 0, [1, 2, 3])
+    done = subprocess.run(
+        [sys.executable, "-c", BARE_WORKER],
+        input=pickle.dumps((runner, task)),
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, f"the bare worker failed:\n{done.stderr.decode()}"
+    assert pickle.loads(done.stdout) == ("ok", [10, 20, 30]), pickle.loads(done.stdout)
