@@ -298,7 +298,7 @@ class Pool:
 
     @property
     def backend(self) -> str:
-        """ "serial", "process" or "dask"."""
+        """The backend's name: "serial", "process" or "dask"."""
         return self._backend.name
 
     @property
@@ -318,6 +318,7 @@ class Pool:
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` was called (or the ``with`` block ended)."""
         return self._closed
 
     def close(self) -> None:
