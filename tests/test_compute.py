@@ -7,6 +7,7 @@ test is about notebook functions, which are made on the fly and are not importab
 
 from __future__ import annotations
 
+import enum
 import linecache
 import multiprocessing
 import operator
@@ -69,6 +70,14 @@ def reciprocal(x):
 
 def my_pid(_x):
     return os.getpid()
+
+
+def same(x):
+    return x
+
+
+class Colour(enum.IntEnum):
+    RED = 1
 
 
 class FailOn:
@@ -277,6 +286,17 @@ def test_map_reduce_names_a_failing_combiner(pools):
         f"the failure was at item 4 (4 * 4 == 16) in the combiner, got {info.value.index} in "
         f"{info.value.role}"
     )
+
+
+@pytest.mark.parametrize("chunksize", [1, 100], ids=["alone", "together"])
+def test_results_keep_their_exact_types(pools, chunksize):
+    """Results come back with their own types (a bool stays a bool, a bytearray a bytearray)."""
+    values = [1, True, None, 2**100, -1.5, 1j, "text", b"raw", bytearray(b"buf"), Colour.RED]
+    values += [(1, 2), [3], {"k": 4}]
+    got = pools("fork").map(same, values, chunksize=chunksize)
+    assert got == values, f"values changed on the way: {got}"
+    changed = [(v, g) for v, g in zip(values, got, strict=True) if type(v) is not type(g)]
+    assert not changed, f"types changed on the way (sent, received): {changed}"
 
 
 def test_map_accepts_a_generator(pools):

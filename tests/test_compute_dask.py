@@ -201,6 +201,9 @@ def test_remote_workers_do_not_need_distlib(dask_pool):
 
     from distlib.compute import _worker
 
+    # As with an in-process cluster, this process has run a task with one of this module's
+    # functions: nothing of it may travel with the code sent to other workers.
+    _worker.run_task(_worker.encode_task("here", _worker.dumps_function(square), "map", 0, [2]))
     runner = dask_pickle.dumps(_worker.run_task)  # what Dask sends for each of our tasks
     fn = _worker.dumps_function(lambda x: x * 10)
     task = _worker.encode_task("t", fn, _worker.MAP, 0, [1, 2, 3])
@@ -211,4 +214,5 @@ def test_remote_workers_do_not_need_distlib(dask_pool):
         check=False,
     )
     assert done.returncode == 0, f"the bare worker failed:\n{done.stderr.decode()}"
-    assert pickle.loads(done.stdout) == ("ok", [10, 20, 30]), pickle.loads(done.stdout)
+    reply = _worker.decode_reply(done.stdout)
+    assert reply == ("ok", [10, 20, 30]), f"the bare worker replied {reply}"

@@ -184,7 +184,7 @@ def _decode(reply: Any, job: _Job, index: int) -> tuple[str, Any]:
     if not isinstance(reply, bytes):
         return reply
     try:
-        return pickle.loads(reply)
+        return _worker.decode_reply(reply)
     except Exception as exc:  # e.g. a result of a class the caller cannot import
         start, _ = job.bounds(index)
         failure = _worker.describe_failure(

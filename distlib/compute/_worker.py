@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import linecache
+import marshal
 import os
 import pickle
 import signal
@@ -29,7 +30,21 @@ MAP = "map"
 REDUCE = "reduce"
 
 _ITEM_REPR_LIMIT = 200
-_fn_cache: dict[str, Any] = {}
+_CACHE_MODULE = "_distlib_compute_functions"
+
+
+def _function_cache() -> dict[str, Any]:
+    """This process's cache of unpickled functions, by call token.
+
+    It hangs off sys.modules rather than being a global of this module: shipped by value to a
+    Dask worker, a function's globals travel with it, and a cache full of functions would too.
+    """
+    holder = sys.modules.get(_CACHE_MODULE)
+    if holder is None:
+        holder = types.ModuleType(_CACHE_MODULE)
+        holder.functions = {}  # type: ignore[attr-defined]
+        sys.modules[_CACHE_MODULE] = holder
+    return holder.functions  # type: ignore[attr-defined]
 
 
 def short_repr(obj: object, limit: int = _ITEM_REPR_LIMIT) -> str:
@@ -225,10 +240,20 @@ def _exception_bytes(failure: dict[str, Any]) -> dict[str, Any]:
     return dict(failure, exception=exc_bytes)
 
 
+# Results that are a flat list of these exact types travel with marshal, which the caller reads
+# back about twice as fast as pickle; the caller's decoding is the serial part of a fine-grained
+# map. (Exact types only: marshal would turn a bytearray or a numpy scalar into bytes.)
+_MARSHAL_SAFE = frozenset({int, float, complex, str, bytes, bool, type(None)})
+MARSHALLED = b"M"
+
+
 def encode_reply(status: str, value: Any, start: int, items: Any) -> bytes:
     """Pickle a reply; if the results cannot be pickled, name the first item whose result fails."""
     if status == "error":
         return cloudpickle.dumps((status, _exception_bytes(value)))
+    if type(value) is list and set(map(type, value)) <= _MARSHAL_SAFE:
+        with contextlib.suppress(ValueError):  # e.g. an int too large for marshal version 2
+            return MARSHALLED + marshal.dumps(value, 2)
     try:
         return cloudpickle.dumps((status, value))
     except Exception as exc:
@@ -243,6 +268,13 @@ def encode_reply(status: str, value: Any, start: int, items: Any) -> bytes:
         return cloudpickle.dumps(("error", _exception_bytes(failure)))
 
 
+def decode_reply(reply: bytes) -> tuple[str, Any]:
+    """In the caller: the (status, value) that :func:`encode_reply` packed."""
+    if reply[:1] == MARSHALLED:
+        return "ok", marshal.loads(memoryview(reply)[1:])
+    return pickle.loads(reply)
+
+
 def encode_task(token: str, fn_bytes: bytes | None, kind: str, start: int, items: Any) -> bytes:
     """Pickle one task; the items are pickled apart so a worker can report which chunk it lost."""
     return pickle.dumps(
@@ -255,14 +287,15 @@ def run_task(message: bytes, catch: Any = Exception) -> bytes:
     token, fn_bytes, kind, start, items_bytes = pickle.loads(message)
     try:
         items = pickle.loads(items_bytes)
-        fn = _fn_cache.get(token)
+        cache = _function_cache()
+        fn = cache.get(token)
         if fn is None:
             if fn_bytes is None:
                 raise RuntimeError(f"this worker never received the function of call {token}")
             fn = loads_function(fn_bytes)
-            while len(_fn_cache) >= 4:  # keep only the functions of the last few calls
-                _fn_cache.pop(next(iter(_fn_cache)))
-            _fn_cache[token] = fn
+            while len(cache) >= 4:  # keep only the functions of the last few calls
+                cache.pop(next(iter(cache)))
+            cache[token] = fn
     except Exception as exc:  # e.g. a class or module the worker cannot import
         failure = describe_failure(exc, index=start, item=None, role="receive", skip_frames=0)
         return cloudpickle.dumps(("error", _exception_bytes(failure)))
