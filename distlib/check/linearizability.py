@@ -1,0 +1,591 @@
+"""Linearizability and sequential consistency of histories.
+
+A history is *linearizable* (Herlihy & Wing 1990) when every operation can be given one instant
+between its invocation and its completion at which it takes effect, so that the operations,
+in the order of those instants, are answered exactly as a single sequential copy of the object
+(the *model*, :mod:`distlib.check.models`) would answer them. It is *sequentially consistent*
+(Lamport 1979) when some order works that keeps each client's own operations in the order the
+client issued them, whatever the real time.
+
+How the search works
+--------------------
+The checker follows Wing & Gong's search (1993) with Lowe's memoization (2017), the approach
+of the Porcupine checker:
+
+* Invocation and completion events are sorted by time into a doubly linked list. An operation
+  can be placed next (*linearized*) when its invocation comes before the first completion
+  still in the list: every operation that finished before it started is already placed.
+* The search tries those candidates one by one, depth first; it places one when the model
+  accepts it, removes its two events from the list and goes on; when the first event left
+  is a completion, the operation it belongs to can no longer be placed, and the search backs
+  up to try the next candidate.
+* It remembers every (set of placed operations, model state) it has visited (the set is an
+  int used as a bitset): reaching the same pair again by another route cannot succeed either.
+* *Observers first.* Some operations never change the state when they are legal (a read, a
+  cas that answered "no"); the model says which (``read_only``). When such a candidate is
+  legal now, placing it now is always safe: if any order works, it still works with the
+  observer moved to the front, since moving it changes no state along the way and nothing
+  had to come before it. The search takes it without trying alternatives, which removes
+  most of the branching that reads cause; if the pair after it was already explored, the
+  pair before it is a dead end too.
+* An operation whose outcome is unknown (status "unknown", ``ret`` None) may take effect at
+  any time after its invocation, or never: the search is done once every operation that did
+  return has been placed. Placing one where it changes nothing is never useful, so the search
+  does not try that, and unknown observers are left out altogether. Operations with status
+  "fail" did not take effect and are ignored.
+* *P-compositionality.* Linearizability is local: a history is linearizable when each
+  independent part is (Herlihy & Wing, Theorem 1). The model's ``partition`` splits a map
+  into one history per key. Parts are searched by turns in small slices, smallest first, and
+  the first part found illegal ends the whole check.
+* Model steps are memoized per operation (state -> next state) and states are numbered, so
+  the inner loop works with small ints only.
+
+A step budget (``max_steps``) and a wall-clock ``timeout`` stop the search with the verdict
+"unknown" instead of running for ever: the problem is NP-complete (Gibbons & Korach 1997).
+
+This module judges a history it is given; recording histories is :mod:`distlib.history`'s job,
+reading other tools' files :mod:`distlib.check.formats`'s, drawing :mod:`distlib.views.lincheck`'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time as _time
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from distlib.check.models import Model
+from distlib.history import History, Operation
+
+__all__ = [
+    "LINEARIZABLE",
+    "NOT_LINEARIZABLE",
+    "UNKNOWN",
+    "CheckResult",
+    "check_linearizable",
+    "check_sequential",
+]
+
+LINEARIZABLE = "linearizable"
+NOT_LINEARIZABLE = "not linearizable"
+UNKNOWN = "unknown"
+
+#: Steps a part is searched before the next part gets its turn.
+_SLICE = 20_000
+
+
+@dataclass
+class CheckResult:
+    """What a checker concluded about a history.
+
+    ``verdict`` is "linearizable", "not linearizable" or "unknown" (the budget ran out; for
+    :func:`check_sequential` the words are the same, meaning "sequentially consistent" or not).
+    ``order`` is a legal order of the operations that took effect (when legal); operations of
+    unknown outcome that are missing from it did not need to take effect. For an illegal
+    history, ``prefix`` is the longest legal order the search found, ``state`` the model state
+    after it, and ``culprit`` the operation that could not be placed after it; ``partition`` is
+    the key of the part that failed. ``explanation`` says it all in sentences.
+    """
+
+    verdict: str
+    model: Model
+    steps: int = 0
+    elapsed: float = 0.0
+    order: list[Operation] | None = None
+    prefix: list[Operation] = field(default_factory=list)
+    state: Any = None
+    culprit: Operation | None = None
+    partition: Hashable = None
+    partitions: int = 1
+    criterion: str = "linearizability"
+    explanation: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True only when the verdict is a definite yes."""
+        return self.verdict == LINEARIZABLE
+
+    def __str__(self) -> str:
+        return self.explanation or self.verdict
+
+
+class _Outcome:
+    """The end of one part's search."""
+
+    __slots__ = ("culprit", "legal", "order", "prefix", "state")
+
+    def __init__(self, legal: bool, order: list[int], prefix: list[int], state: Any, culprit: int):
+        self.legal = legal
+        self.order = order
+        self.prefix = prefix
+        self.state = state
+        self.culprit = culprit
+
+
+class _Part:
+    """One independent part of a history, prepared for the search."""
+
+    def __init__(self, key: Hashable, ops: list[Operation], model: Model) -> None:
+        read_only = getattr(model, "read_only", None)
+        flags = [bool(read_only(op)) if read_only is not None else False for op in ops]
+        # An observer whose answer is unknown can never matter: leave it out.
+        keep = [i for i, op in enumerate(ops) if not (flags[i] and op.status == "unknown")]
+        ops = [ops[i] for i in keep]
+        self.observer = [flags[i] for i in keep]
+        self.key = key
+        self.model = model
+        self.ops = ops
+        self.n = len(ops)
+        self.steps = 0
+        self.outcome: _Outcome | None = None
+        # States are numbered; the search sees each as (number << n) so that a visited pair
+        # (placed-set, state) is the single int  placed | (number << n).
+        init = model.init()
+        self.states: list[Any] = [init]
+        self.number: dict[Any, int] = {init: 0}
+        self.trans: list[dict[int, int]] = [{} for _ in ops]
+
+    def advance(self, k: int, hs: int) -> int:
+        """The shifted number of the state after op ``k`` from shifted state ``hs``, or -1."""
+        op = self.ops[k]
+        ok, new = self.model.step(self.states[hs >> self.n], op)
+        if not ok:
+            nxt = -1
+        else:
+            num = self.number.get(new)
+            if num is None:
+                num = len(self.states)
+                self.number[new] = num
+                self.states.append(new)
+            nxt = num << self.n
+        self.trans[k][hs] = nxt
+        return nxt
+
+    def state_of(self, hs: int) -> Any:
+        return self.states[hs >> self.n]
+
+
+def _linearizability_search(part: _Part) -> Iterator[int]:
+    """Search one part; yields the steps done so far now and then; sets ``part.outcome``."""
+    ops = part.ops
+    n = part.n
+    # Events: (time, 0 = call / 1 = return, op). A call at the very time another operation
+    # returns is concurrent with it (Operation.precedes is strict), so calls sort first.
+    events = []
+    for k, op in enumerate(ops):
+        events.append((op.call, 0, k))
+        if op.status == "ok":
+            events.append((op.ret, 1, k))
+    events.sort()
+    # Linked list over event slots 1..E, with 0 the head and E+1 a tail that acts like a
+    # completion (it is never reached while completions remain).
+    size = len(events) + 2
+    tail = size - 1
+    nxt = [*range(1, size), tail]
+    prv = [0, *range(size - 1)]
+    is_call = [False] * size
+    ev_op = [-1] * size
+    call_slot = [0] * n
+    ret_slot = [-1] * n
+    for slot, (_, kind, k) in enumerate(events, 1):
+        ev_op[slot] = k
+        if kind == 0:
+            is_call[slot] = True
+            call_slot[k] = slot
+        else:
+            ret_slot[k] = slot
+    bit = [1 << k for k in range(n)]
+    has_ret = [1 if r >= 0 else 0 for r in ret_slot]
+    observer = part.observer
+    trans = part.trans
+    advance = part.advance
+
+    pending = sum(has_ret)  # completed operations not yet placed
+    placed = 0
+    hs = 0  # the initial state is number 0
+    stack_op: list[int] = []
+    stack_hs: list[int] = []
+    stack_forced: list[bool] = []
+    seen: set[int] = {0}
+    steps = 0
+    next_yield = yield 0
+    best_len = -1
+    best_prefix: list[int] = []
+    best_hs = 0
+    best_culprit = -1
+    closing = True
+    e = 0
+
+    while True:
+        if steps >= next_yield:
+            part.steps = steps
+            next_yield = steps + (yield steps)
+        if pending == 0:
+            part.steps = steps
+            part.outcome = _Outcome(True, stack_op[:], [], part.state_of(hs), -1)
+            return
+        if len(stack_op) > best_len:
+            best_len = len(stack_op)
+            best_prefix = stack_op[:]
+            best_hs = hs
+            best_culprit = -1
+        doomed = False
+        if closing:
+            # Stuttering rule: take an accepted operation that keeps the state, if any.
+            closing = False
+            e = nxt[0]
+            while is_call[e]:
+                k = ev_op[e]
+                if not observer[k]:
+                    e = nxt[e]
+                    continue
+                ns = trans[k].get(hs)
+                if ns is None:
+                    ns = advance(k, hs)
+                steps += 1
+                if ns == hs:
+                    key = placed | bit[k] | hs
+                    if key in seen:
+                        doomed = True
+                        break
+                    seen.add(key)
+                    stack_op.append(k)
+                    stack_hs.append(hs)
+                    stack_forced.append(True)
+                    c = call_slot[k]
+                    p, q = prv[c], nxt[c]
+                    nxt[p] = q
+                    prv[q] = p
+                    r = ret_slot[k]
+                    if r >= 0:
+                        p, q = prv[r], nxt[r]
+                        nxt[p] = q
+                        prv[q] = p
+                    placed |= bit[k]
+                    pending -= has_ret[k]
+                    closing = True
+                    break
+                e = nxt[e]
+            if closing:
+                continue
+            e = nxt[0]
+        if not doomed:
+            # Branch: try the candidates from e on, in invocation order.
+            while is_call[e]:
+                k = ev_op[e]
+                ns = trans[k].get(hs)
+                if ns is None:
+                    ns = advance(k, hs)
+                steps += 1
+                if ns >= 0 and (ns != hs or has_ret[k]):
+                    key = placed | bit[k] | ns
+                    if key not in seen:
+                        seen.add(key)
+                        stack_op.append(k)
+                        stack_hs.append(hs)
+                        stack_forced.append(False)
+                        c = call_slot[k]
+                        p, q = prv[c], nxt[c]
+                        nxt[p] = q
+                        prv[q] = p
+                        r = ret_slot[k]
+                        if r >= 0:
+                            p, q = prv[r], nxt[r]
+                            nxt[p] = q
+                            prv[q] = p
+                        placed |= bit[k]
+                        pending -= has_ret[k]
+                        hs = ns
+                        closing = True
+                        break
+                e = nxt[e]
+            if closing:
+                continue
+            if best_culprit < 0 and len(stack_op) == best_len:
+                best_culprit = ev_op[e]
+        # Back up: undo placements up to and including the latest free choice.
+        while True:
+            if not stack_op:
+                part.steps = steps
+                part.outcome = _Outcome(
+                    False, [], best_prefix, part.state_of(best_hs), best_culprit
+                )
+                return
+            k = stack_op.pop()
+            hs = stack_hs.pop()
+            forced = stack_forced.pop()
+            r = ret_slot[k]
+            if r >= 0:
+                nxt[prv[r]] = r
+                prv[nxt[r]] = r
+            c = call_slot[k]
+            nxt[prv[c]] = c
+            prv[nxt[c]] = c
+            placed ^= bit[k]
+            pending += has_ret[k]
+            if not forced:
+                break
+        e = nxt[call_slot[k]]
+
+
+def _sequential_search(part: _Part, clients: list[str]) -> Iterator[int]:
+    """Search one history for an order that keeps each client's order (sequential consistency)."""
+    ops = part.ops
+    n = part.n
+    # An operation must follow its client's earlier operations that returned; an operation of
+    # unknown outcome may take effect any time after those, or never, and orders nothing.
+    pred = [0] * n
+    done_before: dict[str, int] = {}
+    must = 0
+    for k, op in enumerate(ops):
+        pred[k] = done_before.get(op.client, 0)
+        if op.status == "ok":
+            done_before[op.client] = pred[k] | (1 << k)
+            must |= 1 << k
+    trans = part.trans
+    advance = part.advance
+    placed = 0
+    hs = 0
+    seen: set[int] = {0}
+    steps = 0
+    next_yield = yield 0
+    stack: list[tuple[int, int, list[int], int]] = []  # op, previous hs, candidates, index
+    best: tuple[int, list[int], int, int] = (-1, [], 0, -1)
+
+    def candidates() -> list[int]:
+        return [k for k in range(n) if not (placed >> k) & 1 and pred[k] & ~placed == 0]
+
+    cands = candidates()
+    index = 0
+    while True:
+        if steps >= next_yield:
+            part.steps = steps
+            next_yield = steps + (yield steps)
+        if placed & must == must:
+            part.steps = steps
+            part.outcome = _Outcome(True, [s[0] for s in stack], [], part.state_of(hs), -1)
+            return
+        if len(stack) > best[0]:
+            blocker = next((k for k in cands if (must >> k) & 1), -1)
+            best = (len(stack), [s[0] for s in stack], hs, blocker)
+        moved = False
+        while index < len(cands):
+            k = cands[index]
+            index += 1
+            ns = trans[k].get(hs)
+            if ns is None:
+                ns = advance(k, hs)
+            steps += 1
+            if ns < 0:
+                continue
+            key = placed | (1 << k) | ns
+            if key in seen:
+                continue
+            seen.add(key)
+            stack.append((k, hs, cands, index))
+            placed |= 1 << k
+            hs = ns
+            cands = candidates()
+            index = 0
+            moved = True
+            break
+        if moved:
+            continue
+        if not stack:
+            part.steps = steps
+            part.outcome = _Outcome(False, [], best[1], part.state_of(best[2]), best[3])
+            return
+        k, hs, cands, index = stack.pop()
+        placed ^= 1 << k
+
+
+def _earliest_points(order: Sequence[Operation]) -> list[float]:
+    """Instants at which the operations of a legal order can take effect, earliest first."""
+    points = []
+    t = -math.inf
+    for op in order:
+        t = max(t, op.call)
+        points.append(t)
+    return points
+
+
+def _describe_op(op: Operation) -> str:
+    return f"operation {op.id} ({op})"
+
+
+def _explain(result: CheckResult, total: int, what: str) -> str:
+    model = result.model
+    if result.verdict == LINEARIZABLE:
+        placed = len(result.order or [])
+        return (
+            f"{what}: found a legal order of {placed} operations "
+            f"({total - placed} of unknown outcome left out) in {result.steps} steps."
+        )
+    if result.verdict == UNKNOWN:
+        return (
+            f"unknown: the search stopped after {result.steps} steps and "
+            f"{result.elapsed:.2f} s without deciding; give it a larger budget."
+        )
+    part = "" if result.partitions == 1 else f" In the part for key {result.partition!r}:"
+    lines = [f"{result.verdict}: no legal order exists.{part}"]
+    n = len(result.prefix)
+    if n:
+        lines.append(
+            f"The longest legal start the search found places {n} operation(s), after which "
+            f"{model.describe(result.state)}:"
+        )
+        shown = result.prefix if n <= 12 else result.prefix[-12:]
+        if n > 12:
+            lines.append(f"  ... ({n - 12} earlier operations)")
+        lines.extend(f"  {op}" for op in shown)
+    else:
+        lines.append(
+            "Not even the first operation can be placed; at the start "
+            f"{model.describe(result.state)}."
+        )
+    c = result.culprit
+    if c is not None:
+        ok, _ = model.step(result.state, c)
+        why = (
+            "the model does not allow it in that state"
+            if not ok
+            else "every way to go on from there fails"
+        )
+        lines.append(f"Then {_describe_op(c)} must take effect next and cannot: {why}.")
+    return "\n".join(lines)
+
+
+def _ops_of(history: History | Iterable[Operation]) -> list[Operation]:
+    ops = list(history)
+    for op in ops:
+        if not isinstance(op, Operation):
+            raise TypeError(f"a history holds Operation objects, not {type(op).__name__}")
+        if op.status not in ("ok", "fail", "unknown"):
+            raise ValueError(f"operation {op.id} has status {op.status!r}")
+        if op.status == "ok" and (op.ret is None or op.ret < op.call):
+            raise ValueError(f"operation {op.id} is ok but returns at {op.ret} (call {op.call})")
+    return ops
+
+
+def _run(
+    parts: list[_Part],
+    searches: list[Iterator[int]],
+    *,
+    max_steps: int | None,
+    timeout: float | None,
+    started: float,
+) -> tuple[str, _Part | None, int]:
+    """Run the parts' searches by turns; stop at the first illegal one or when out of budget."""
+    if max_steps is not None and max_steps < 0:
+        raise ValueError(f"max_steps must be a number of steps >= 0 or None, not {max_steps}")
+    if timeout is not None and timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout}")
+    for search in searches:
+        next(search)  # start each search; it waits for its first slice
+    active = sorted(range(len(parts)), key=lambda i: parts[i].n)
+    total = 0
+    while active:
+        still = []
+        for i in active:
+            part = parts[i]
+            size = _SLICE if max_steps is None else min(_SLICE, max_steps - total)
+            if size <= 0 or (timeout is not None and _time.monotonic() - started > timeout):
+                return UNKNOWN, None, total
+            before = part.steps
+            with contextlib.suppress(StopIteration):
+                searches[i].send(size)  # type: ignore[attr-defined]
+            total += part.steps - before
+            if part.outcome is None:
+                still.append(i)
+            elif not part.outcome.legal:
+                return NOT_LINEARIZABLE, part, total
+        active = still
+    return LINEARIZABLE, None, total
+
+
+def check_linearizable(
+    history: History | Iterable[Operation],
+    model: Model,
+    *,
+    max_steps: int | None = 10_000_000,
+    timeout: float | None = None,
+    partition: bool = True,
+) -> CheckResult:
+    """Decide whether ``history`` is linearizable with respect to ``model``.
+
+    ``max_steps`` bounds the number of model steps (None: no bound) and ``timeout`` the wall
+    time in seconds; when either runs out the verdict is "unknown". ``partition=False`` checks
+    the history as one piece even when the model could split it.
+    """
+    started = _time.monotonic()
+    ops = _ops_of(history)
+    live = [op for op in ops if op.status != "fail"]
+    groups = model.partition(live) if partition else {None: live}
+    parts = [_Part(key, group, model) for key, group in groups.items()]
+    searches = [_linearizability_search(p) for p in parts]
+    verdict, bad, steps = _run(
+        parts, searches, max_steps=max_steps, timeout=timeout, started=started
+    )
+    result = CheckResult(verdict, model, steps=steps, partitions=len(parts))
+    if verdict == LINEARIZABLE:
+        # Merge the parts' orders by the earliest instants at which they can take effect.
+        timed = []
+        for pi, p in enumerate(parts):
+            order = [p.ops[k] for k in p.outcome.order]  # type: ignore[union-attr]
+            for j, (t, op) in enumerate(zip(_earliest_points(order), order, strict=True)):
+                timed.append((t, pi, j, op))
+        timed.sort(key=lambda x: x[:3])
+        result.order = [x[3] for x in timed]
+        result.state = parts[0].outcome.state if len(parts) == 1 else None  # type: ignore[union-attr]
+    elif verdict == NOT_LINEARIZABLE:
+        assert bad is not None and bad.outcome is not None
+        out = bad.outcome
+        result.prefix = [bad.ops[k] for k in out.prefix]
+        result.state = out.state
+        result.culprit = bad.ops[out.culprit] if out.culprit >= 0 else None
+        result.partition = bad.key
+    result.elapsed = _time.monotonic() - started
+    result.explanation = _explain(result, len(live), LINEARIZABLE)
+    return result
+
+
+def check_sequential(
+    history: History | Iterable[Operation],
+    model: Model,
+    *,
+    max_steps: int | None = 10_000_000,
+    timeout: float | None = None,
+) -> CheckResult:
+    """Decide whether ``history`` is sequentially consistent with respect to ``model``.
+
+    Like :func:`check_linearizable`, but an order only has to keep each client's operations in
+    the order that client issued them; real time between clients does not count. The verdict
+    uses the same three words ("linearizable" meaning "sequentially consistent" here, so that
+    both checkers can be compared directly); ``criterion`` is "sequential consistency". The
+    history is never split by key: sequential consistency is not compositional.
+    """
+    started = _time.monotonic()
+    ops = _ops_of(history)
+    live = sorted((op for op in ops if op.status != "fail"), key=lambda o: (o.call, o.id))
+    part = _Part(None, live, model)
+    clients = sorted({op.client for op in live})
+    searches = [_sequential_search(part, clients)]
+    verdict, _, steps = _run(
+        [part], searches, max_steps=max_steps, timeout=timeout, started=started
+    )
+    result = CheckResult(verdict, model, steps=steps, criterion="sequential consistency")
+    out = part.outcome
+    if verdict == LINEARIZABLE and out is not None:
+        result.order = [live[k] for k in out.order]
+        result.state = out.state
+    elif verdict == NOT_LINEARIZABLE and out is not None:
+        result.prefix = [live[k] for k in out.prefix]
+        result.state = out.state
+        result.culprit = live[out.culprit] if out.culprit >= 0 else None
+    result.elapsed = _time.monotonic() - started
+    result.explanation = _explain(result, len(live), "sequentially consistent").replace(
+        "not linearizable:", "not sequentially consistent:"
+    )
+    return result
