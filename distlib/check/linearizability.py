@@ -49,10 +49,9 @@ reading other tools' files :mod:`distlib.check.formats`'s, drawing :mod:`distlib
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time as _time
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +73,8 @@ UNKNOWN = "unknown"
 
 #: Steps a part is searched before the next part gets its turn.
 _SLICE = 20_000
+#: Steps after which a part that is still undecided gets a second search in another order.
+_WIDEN_AFTER = 20_000
 
 
 @dataclass
@@ -138,7 +139,6 @@ class _Part:
         self.model = model
         self.ops = ops
         self.n = len(ops)
-        self.steps = 0
         self.outcome: _Outcome | None = None
         # States are numbered; the search sees each as (number << n) so that a visited pair
         # (placed-set, state) is the single int  placed | (number << n).
@@ -146,6 +146,19 @@ class _Part:
         self.states: list[Any] = [init]
         self.number: dict[Any, int] = {init: 0}
         self.trans: list[dict[int, int]] = [{} for _ in ops]
+        # Pairs known to lead nowhere, shared by the searches of this part.
+        self.dead: set[int] = set()
+        # The longest legal start found, and the operation that could not follow it.
+        self.best_prefix: list[int] = []
+        self.best_hs = 0
+        self.best_culprit = -1
+        self.best_len = -1
+        self.searches: list[Iterator[int]] = []
+        self.counts: list[int] = []
+
+    @property
+    def steps(self) -> int:
+        return sum(self.counts)
 
     def advance(self, k: int, hs: int) -> int:
         """The shifted number of the state after op ``k`` from shifted state ``hs``, or -1."""
@@ -166,21 +179,59 @@ class _Part:
     def state_of(self, hs: int) -> Any:
         return self.states[hs >> self.n]
 
+    def add_search(self, search: Iterator[int]) -> None:
+        next(search)  # runs the set-up; the search then waits for its first slice
+        self.searches.append(search)
+        self.counts.append(0)
 
-def _linearizability_search(part: _Part) -> Iterator[int]:
-    """Search one part; yields the steps done so far now and then; sets ``part.outcome``."""
-    ops = part.ops
-    n = part.n
-    # Events: (time, 0 = call / 1 = return, op). A call at the very time another operation
-    # returns is concurrent with it (Operation.precedes is strict), so calls sort first.
+    def run(self, size: int) -> None:
+        """Search for about ``size`` more steps, shared among this part's searches."""
+        share = max(1, size // len(self.searches))
+        for i, search in enumerate(self.searches):
+            try:
+                self.counts[i] = search.send(share)  # type: ignore[attr-defined]
+            except StopIteration as stop:
+                self.counts[i] = stop.value
+            if self.outcome is not None:
+                return
+
+    def finish(self, legal: bool, order: list[int], hs: int) -> None:
+        if legal:
+            self.outcome = _Outcome(True, order, [], self.state_of(hs), -1)
+        else:
+            self.outcome = _Outcome(
+                False, [], self.best_prefix, self.state_of(self.best_hs), self.best_culprit
+            )
+
+
+def _events(ops: Sequence[Operation]) -> list[tuple[float, int, int]]:
+    """Invocations (kind 0) and completions (kind 1) of ``ops`` in time order.
+
+    A call at the very time another operation returns is concurrent with it
+    (:meth:`Operation.precedes` is strict), so calls sort first. Only operations that returned
+    ("ok") have a completion; the others may take effect at any time after their call.
+    """
     events = []
     for k, op in enumerate(ops):
         events.append((op.call, 0, k))
         if op.status == "ok":
             events.append((op.ret, 1, k))
     events.sort()
-    # Linked list over event slots 1..E, with 0 the head and E+1 a tail that acts like a
-    # completion (it is never reached while completions remain).
+    return events
+
+
+def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
+    """One depth-first search of ``part``; ``order`` ranks the candidates at each branch.
+
+    "deadline" tries first the candidate that must return soonest; "recent" the one invoked
+    last. A generator: it receives a number of steps with ``send``, yields the steps done so
+    far when they are used up, and returns (setting ``part.outcome``) when it has decided.
+    """
+    ops = part.ops
+    n = part.n
+    events = _events(ops)
+    # A doubly linked list over event slots 1..E, with 0 the head and E+1 a tail that counts as
+    # a completion (it is never reached while completions remain).
     size = len(events) + 2
     tail = size - 1
     nxt = [*range(1, size), tail]
@@ -196,126 +247,111 @@ def _linearizability_search(part: _Part) -> Iterator[int]:
             call_slot[k] = slot
         else:
             ret_slot[k] = slot
+    if order == "deadline":
+        rank = [r if r >= 0 else size for r in ret_slot]
+    elif order == "recent":
+        rank = [-c for c in call_slot]
+    else:
+        raise ValueError(f"unknown search order {order!r}")
     bit = [1 << k for k in range(n)]
     has_ret = [1 if r >= 0 else 0 for r in ret_slot]
     observer = part.observer
     trans = part.trans
     advance = part.advance
+    dead = part.dead
 
-    pending = sum(has_ret)  # completed operations not yet placed
+    pending = sum(has_ret)  # operations that returned and are not placed yet
     placed = 0
-    hs = 0  # the initial state is number 0
-    stack_op: list[int] = []
-    stack_hs: list[int] = []
-    stack_forced: list[bool] = []
-    seen: set[int] = {0}
+    hs = 0  # state number 0 is the initial state
+    # The path: operation placed, state before it, its siblings still to try (None when the
+    # placement was forced), index of the next sibling.
+    path_op: list[int] = []
+    path_hs: list[int] = []
+    path_alts: list[list[tuple[int, int, int]] | None] = []
+    path_idx: list[int] = []
     steps = 0
-    next_yield = yield 0
-    best_len = -1
-    best_prefix: list[int] = []
-    best_hs = 0
-    best_culprit = -1
-    closing = True
-    e = 0
+    budget = yield 0
 
     while True:
-        if steps >= next_yield:
-            part.steps = steps
-            next_yield = steps + (yield steps)
+        if steps >= budget:
+            budget = steps + (yield steps)
         if pending == 0:
-            part.steps = steps
-            part.outcome = _Outcome(True, stack_op[:], [], part.state_of(hs), -1)
-            return
-        if len(stack_op) > best_len:
-            best_len = len(stack_op)
-            best_prefix = stack_op[:]
-            best_hs = hs
-            best_culprit = -1
-        doomed = False
-        if closing:
-            # Stuttering rule: take an accepted operation that keeps the state, if any.
-            closing = False
-            e = nxt[0]
-            while is_call[e]:
-                k = ev_op[e]
-                if not observer[k]:
-                    e = nxt[e]
-                    continue
-                ns = trans[k].get(hs)
-                if ns is None:
-                    ns = advance(k, hs)
-                steps += 1
-                if ns == hs:
-                    key = placed | bit[k] | hs
-                    if key in seen:
-                        doomed = True
+            part.finish(True, path_op[:], hs)
+            return steps
+        depth = len(path_op)
+        if depth > part.best_len:
+            part.best_len = depth
+            part.best_prefix = path_op[:]
+            part.best_hs = hs
+            part.best_culprit = -1
+        # Scan the candidates: invocations before the first completion still in the list.
+        alts: list[tuple[int, int, int]] | None = []
+        forced = -1
+        e = nxt[0]
+        while is_call[e]:
+            k = ev_op[e]
+            ns = trans[k].get(hs)
+            if ns is None:
+                ns = advance(k, hs)
+            steps += 1
+            if ns >= 0:
+                if observer[k] and ns == hs:
+                    forced = k
+                    break
+                if ns != hs or has_ret[k]:
+                    alts.append((rank[k], k, ns))  # type: ignore[union-attr]
+            e = nxt[e]
+        idx = 0
+        if forced >= 0:
+            # Observers first: placing a legal observer now loses nothing.
+            if placed | bit[forced] | hs in dead:
+                alts = []  # and the pair it leads to is known to fail: back up
+            else:
+                k = forced
+                alts = None
+                ns = hs
+        else:
+            alts.sort()  # type: ignore[union-attr]
+            k = -1
+            if depth == part.best_len and part.best_culprit < 0:
+                part.best_culprit = ev_op[e]
+        while True:
+            if alts is not None:
+                # Try the next alternative that does not lead to a known dead end.
+                k = -1
+                while idx < len(alts):
+                    _, k2, ns = alts[idx]
+                    idx += 1
+                    if placed | bit[k2] | ns not in dead:
+                        k = k2
                         break
-                    seen.add(key)
-                    stack_op.append(k)
-                    stack_hs.append(hs)
-                    stack_forced.append(True)
-                    c = call_slot[k]
-                    p, q = prv[c], nxt[c]
+            if k >= 0:
+                path_op.append(k)
+                path_hs.append(hs)
+                path_alts.append(alts)
+                path_idx.append(idx)
+                c = call_slot[k]
+                p, q = prv[c], nxt[c]
+                nxt[p] = q
+                prv[q] = p
+                r = ret_slot[k]
+                if r >= 0:
+                    p, q = prv[r], nxt[r]
                     nxt[p] = q
                     prv[q] = p
-                    r = ret_slot[k]
-                    if r >= 0:
-                        p, q = prv[r], nxt[r]
-                        nxt[p] = q
-                        prv[q] = p
-                    placed |= bit[k]
-                    pending -= has_ret[k]
-                    closing = True
-                    break
-                e = nxt[e]
-            if closing:
-                continue
-            e = nxt[0]
-        if not doomed:
-            # Branch: try the candidates from e on, in invocation order.
-            while is_call[e]:
-                k = ev_op[e]
-                ns = trans[k].get(hs)
-                if ns is None:
-                    ns = advance(k, hs)
-                steps += 1
-                if ns >= 0 and (ns != hs or has_ret[k]):
-                    key = placed | bit[k] | ns
-                    if key not in seen:
-                        seen.add(key)
-                        stack_op.append(k)
-                        stack_hs.append(hs)
-                        stack_forced.append(False)
-                        c = call_slot[k]
-                        p, q = prv[c], nxt[c]
-                        nxt[p] = q
-                        prv[q] = p
-                        r = ret_slot[k]
-                        if r >= 0:
-                            p, q = prv[r], nxt[r]
-                            nxt[p] = q
-                            prv[q] = p
-                        placed |= bit[k]
-                        pending -= has_ret[k]
-                        hs = ns
-                        closing = True
-                        break
-                e = nxt[e]
-            if closing:
-                continue
-            if best_culprit < 0 and len(stack_op) == best_len:
-                best_culprit = ev_op[e]
-        # Back up: undo placements up to and including the latest free choice.
-        while True:
-            if not stack_op:
-                part.steps = steps
-                part.outcome = _Outcome(
-                    False, [], best_prefix, part.state_of(best_hs), best_culprit
-                )
-                return
-            k = stack_op.pop()
-            hs = stack_hs.pop()
-            forced = stack_forced.pop()
+                placed |= bit[k]
+                pending -= has_ret[k]
+                hs = ns
+                break
+            # Nothing left to try here: this pair is a dead end; back up one placement.
+            dead.add(placed | hs)
+            if not path_op:
+                part.finish(False, [], hs)
+                return steps
+            k = path_op.pop()
+            hs = path_hs.pop()
+            alts = path_alts.pop()
+            idx = path_idx.pop()
             r = ret_slot[k]
             if r >= 0:
                 nxt[prv[r]] = r
@@ -325,17 +361,20 @@ def _linearizability_search(part: _Part) -> Iterator[int]:
             prv[nxt[c]] = c
             placed ^= bit[k]
             pending += has_ret[k]
-            if not forced:
-                break
-        e = nxt[call_slot[k]]
+            if alts is None:
+                alts = []  # a forced placement failed: so does the pair before it
+                idx = 0
 
 
-def _sequential_search(part: _Part, clients: list[str]) -> Iterator[int]:
-    """Search one history for an order that keeps each client's order (sequential consistency)."""
+def _sequential_search(part: _Part) -> Iterator[int]:
+    """A depth-first search of ``part`` for an order that keeps each client's order.
+
+    An operation must follow its client's earlier operations that returned; one of unknown
+    outcome may take effect any time after those, or never, and orders nothing after it.
+    Same protocol as :func:`_linearizability_search`.
+    """
     ops = part.ops
     n = part.n
-    # An operation must follow its client's earlier operations that returned; an operation of
-    # unknown outcome may take effect any time after those, or never, and orders nothing.
     pred = [0] * n
     done_before: dict[str, int] = {}
     must = 0
@@ -344,61 +383,90 @@ def _sequential_search(part: _Part, clients: list[str]) -> Iterator[int]:
         if op.status == "ok":
             done_before[op.client] = pred[k] | (1 << k)
             must |= 1 << k
+    observer = part.observer
     trans = part.trans
     advance = part.advance
+    dead = part.dead
     placed = 0
     hs = 0
-    seen: set[int] = {0}
+    path_op: list[int] = []
+    path_hs: list[int] = []
+    path_alts: list[list[tuple[int, int, int]] | None] = []
+    path_idx: list[int] = []
     steps = 0
-    next_yield = yield 0
-    stack: list[tuple[int, int, list[int], int]] = []  # op, previous hs, candidates, index
-    best: tuple[int, list[int], int, int] = (-1, [], 0, -1)
+    budget = yield 0
 
-    def candidates() -> list[int]:
-        return [k for k in range(n) if not (placed >> k) & 1 and pred[k] & ~placed == 0]
-
-    cands = candidates()
-    index = 0
     while True:
-        if steps >= next_yield:
-            part.steps = steps
-            next_yield = steps + (yield steps)
+        if steps >= budget:
+            budget = steps + (yield steps)
         if placed & must == must:
-            part.steps = steps
-            part.outcome = _Outcome(True, [s[0] for s in stack], [], part.state_of(hs), -1)
-            return
-        if len(stack) > best[0]:
-            blocker = next((k for k in cands if (must >> k) & 1), -1)
-            best = (len(stack), [s[0] for s in stack], hs, blocker)
-        moved = False
-        while index < len(cands):
-            k = cands[index]
-            index += 1
+            part.finish(True, path_op[:], hs)
+            return steps
+        depth = len(path_op)
+        if depth > part.best_len:
+            part.best_len = depth
+            part.best_prefix = path_op[:]
+            part.best_hs = hs
+            part.best_culprit = -1
+        alts: list[tuple[int, int, int]] | None = []
+        forced = -1
+        blocked = -1
+        for k in range(n):
+            if (placed >> k) & 1 or pred[k] & ~placed:
+                continue
             ns = trans[k].get(hs)
             if ns is None:
                 ns = advance(k, hs)
             steps += 1
-            if ns < 0:
-                continue
-            key = placed | (1 << k) | ns
-            if key in seen:
-                continue
-            seen.add(key)
-            stack.append((k, hs, cands, index))
-            placed |= 1 << k
-            hs = ns
-            cands = candidates()
-            index = 0
-            moved = True
-            break
-        if moved:
-            continue
-        if not stack:
-            part.steps = steps
-            part.outcome = _Outcome(False, [], best[1], part.state_of(best[2]), best[3])
-            return
-        k, hs, cands, index = stack.pop()
-        placed ^= 1 << k
+            if ns >= 0:
+                if observer[k] and ns == hs:
+                    forced = k
+                    break
+                if ns != hs or (must >> k) & 1:
+                    alts.append((k, k, ns))  # type: ignore[union-attr]
+            elif blocked < 0 and (must >> k) & 1:
+                blocked = k
+        idx = 0
+        if forced >= 0:
+            if placed | (1 << forced) | hs in dead:
+                alts = []
+            else:
+                k = forced
+                alts = None
+                ns = hs
+        else:
+            k = -1
+            if depth == part.best_len and part.best_culprit < 0:
+                part.best_culprit = blocked
+        while True:
+            if alts is not None:
+                k = -1
+                while idx < len(alts):
+                    _, k2, ns = alts[idx]
+                    idx += 1
+                    if placed | (1 << k2) | ns not in dead:
+                        k = k2
+                        break
+            if k >= 0:
+                path_op.append(k)
+                path_hs.append(hs)
+                path_alts.append(alts)
+                path_idx.append(idx)
+                placed |= 1 << k
+                hs = ns
+                break
+            dead.add(placed | hs)
+            if not path_op:
+                part.finish(False, [], hs)
+                return steps
+            k = path_op.pop()
+            hs = path_hs.pop()
+            alts = path_alts.pop()
+            idx = path_idx.pop()
+            placed ^= 1 << k
+            if alts is None:
+                alts = []
+                idx = 0
 
 
 def _earliest_points(order: Sequence[Operation]) -> list[float]:
@@ -471,34 +539,33 @@ def _ops_of(history: History | Iterable[Operation]) -> list[Operation]:
 
 def _run(
     parts: list[_Part],
-    searches: list[Iterator[int]],
     *,
     max_steps: int | None,
     timeout: float | None,
     started: float,
+    widen: Callable[[_Part], Iterator[int]] | None = None,
 ) -> tuple[str, _Part | None, int]:
-    """Run the parts' searches by turns; stop at the first illegal one or when out of budget."""
+    """Search the parts by turns, smallest first; stop at the first illegal one or when out of
+    budget. ``widen`` makes a second search for a part that has not decided quickly."""
     if max_steps is not None and max_steps < 0:
         raise ValueError(f"max_steps must be a number of steps >= 0 or None, not {max_steps}")
     if timeout is not None and timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout}")
-    for search in searches:
-        next(search)  # start each search; it waits for its first slice
-    active = sorted(range(len(parts)), key=lambda i: parts[i].n)
+    active = sorted(parts, key=lambda p: p.n)
     total = 0
     while active:
         still = []
-        for i in active:
-            part = parts[i]
+        for part in active:
             size = _SLICE if max_steps is None else min(_SLICE, max_steps - total)
             if size <= 0 or (timeout is not None and _time.monotonic() - started > timeout):
                 return UNKNOWN, None, total
+            if widen is not None and len(part.searches) == 1 and part.steps >= _WIDEN_AFTER:
+                part.add_search(widen(part))
             before = part.steps
-            with contextlib.suppress(StopIteration):
-                searches[i].send(size)  # type: ignore[attr-defined]
+            part.run(size)
             total += part.steps - before
             if part.outcome is None:
-                still.append(i)
+                still.append(part)
             elif not part.outcome.legal:
                 return NOT_LINEARIZABLE, part, total
         active = still
@@ -524,9 +591,14 @@ def check_linearizable(
     live = [op for op in ops if op.status != "fail"]
     groups = model.partition(live) if partition else {None: live}
     parts = [_Part(key, group, model) for key, group in groups.items()]
-    searches = [_linearizability_search(p) for p in parts]
+    for p in parts:
+        p.add_search(_linearizability_search(p, "deadline"))
     verdict, bad, steps = _run(
-        parts, searches, max_steps=max_steps, timeout=timeout, started=started
+        parts,
+        max_steps=max_steps,
+        timeout=timeout,
+        started=started,
+        widen=lambda p: _linearizability_search(p, "recent"),
     )
     result = CheckResult(verdict, model, steps=steps, partitions=len(parts))
     if verdict == LINEARIZABLE:
@@ -570,11 +642,8 @@ def check_sequential(
     ops = _ops_of(history)
     live = sorted((op for op in ops if op.status != "fail"), key=lambda o: (o.call, o.id))
     part = _Part(None, live, model)
-    clients = sorted({op.client for op in live})
-    searches = [_sequential_search(part, clients)]
-    verdict, _, steps = _run(
-        [part], searches, max_steps=max_steps, timeout=timeout, started=started
-    )
+    part.add_search(_sequential_search(part))
+    verdict, _, steps = _run([part], max_steps=max_steps, timeout=timeout, started=started)
     result = CheckResult(verdict, model, steps=steps, criterion="sequential consistency")
     out = part.outcome
     if verdict == LINEARIZABLE and out is not None:
