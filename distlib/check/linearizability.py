@@ -49,6 +49,7 @@ reading other tools' files :mod:`distlib.check.formats`'s, drawing :mod:`distlib
 
 from __future__ import annotations
 
+import gc
 import math
 import time as _time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -61,6 +62,8 @@ from distlib.history import History, Operation
 __all__ = [
     "LINEARIZABLE",
     "NOT_LINEARIZABLE",
+    "NOT_SEQUENTIALLY_CONSISTENT",
+    "SEQUENTIALLY_CONSISTENT",
     "UNKNOWN",
     "CheckResult",
     "check_linearizable",
@@ -69,44 +72,60 @@ __all__ = [
 
 LINEARIZABLE = "linearizable"
 NOT_LINEARIZABLE = "not linearizable"
+SEQUENTIALLY_CONSISTENT = "sequentially consistent"
+NOT_SEQUENTIALLY_CONSISTENT = "not sequentially consistent"
 UNKNOWN = "unknown"
 
 #: Steps a part is searched before the next part gets its turn.
 _SLICE = 20_000
 #: Steps after which a part that is still undecided gets a second search in another order.
 _WIDEN_AFTER = 20_000
+#: Operations of a legal start shown in an explanation (the last ones).
+_SHOWN = 10
 
 
 @dataclass
 class CheckResult:
     """What a checker concluded about a history.
 
-    ``verdict`` is "linearizable", "not linearizable" or "unknown" (the budget ran out; for
-    :func:`check_sequential` the words are the same, meaning "sequentially consistent" or not).
-    ``order`` is a legal order of the operations that took effect (when legal); operations of
-    unknown outcome that are missing from it did not need to take effect. For an illegal
-    history, ``prefix`` is the longest legal order the search found, ``state`` the model state
-    after it, and ``culprit`` the operation that could not be placed after it; ``partition`` is
-    the key of the part that failed. ``explanation`` says it all in sentences.
+    ``verdict``
+        "linearizable", "not linearizable" or "unknown" (the budget ran out) for
+        :func:`check_linearizable`; "sequentially consistent", "not sequentially consistent" or
+        "unknown" for :func:`check_sequential`. :attr:`ok` is True only for a definite yes.
+    ``order``
+        when legal, an order of the operations that works. Operations of unknown outcome left
+        out of it need not have taken effect.
+    ``prefix``, ``state``, ``culprit``
+        when illegal, the longest legal start the search found, the model's state after it,
+        and the operation that could not come next (None if the search could not name one);
+        ``partition`` is the key of the part that failed (for a model that splits histories).
+    ``steps``, ``elapsed``
+        model steps tried and seconds spent; ``explanation`` says all this in sentences.
     """
 
     verdict: str
     model: Model
+    criterion: str = "linearizability"
     steps: int = 0
     elapsed: float = 0.0
+    operations: int = 0
     order: list[Operation] | None = None
     prefix: list[Operation] = field(default_factory=list)
     state: Any = None
     culprit: Operation | None = None
     partition: Hashable = None
     partitions: int = 1
-    criterion: str = "linearizability"
     explanation: str = ""
 
     @property
     def ok(self) -> bool:
-        """True only when the verdict is a definite yes."""
-        return self.verdict == LINEARIZABLE
+        """True only for a definite yes ("linearizable" or "sequentially consistent")."""
+        return self.verdict in (LINEARIZABLE, SEQUENTIALLY_CONSISTENT)
+
+    @property
+    def decided(self) -> bool:
+        """False when the search ran out of budget ("unknown")."""
+        return self.verdict != UNKNOWN
 
     def __str__(self) -> str:
         return self.explanation or self.verdict
@@ -479,62 +498,94 @@ def _earliest_points(order: Sequence[Operation]) -> list[float]:
     return points
 
 
-def _describe_op(op: Operation) -> str:
-    return f"operation {op.id} ({op})"
-
-
-def _explain(result: CheckResult, total: int, what: str) -> str:
+def _explain(result: CheckResult) -> str:
+    """The result in sentences a person can follow."""
     model = result.model
-    if result.verdict == LINEARIZABLE:
-        placed = len(result.order or [])
-        return (
-            f"{what}: found a legal order of {placed} operations "
-            f"({total - placed} of unknown outcome left out) in {result.steps} steps."
-        )
+    n = result.operations
     if result.verdict == UNKNOWN:
         return (
-            f"unknown: the search stopped after {result.steps} steps and "
-            f"{result.elapsed:.2f} s without deciding; give it a larger budget."
+            f"unknown: the search stopped after {result.steps:,} steps and {result.elapsed:.2f} s "
+            f"without deciding ({n} operations, {model.name} model); allow more steps or time."
         )
-    part = "" if result.partitions == 1 else f" In the part for key {result.partition!r}:"
-    lines = [f"{result.verdict}: no legal order exists.{part}"]
-    n = len(result.prefix)
-    if n:
-        lines.append(
-            f"The longest legal start the search found places {n} operation(s), after which "
-            f"{model.describe(result.state)}:"
+    if result.ok:
+        placed = len(result.order or [])
+        left = f"; {n - placed} of unknown outcome need not have taken effect" if placed < n else ""
+        return (
+            f"{result.verdict}: the {n} operations fit the {model.name} model in the order "
+            f"given by .order ({result.steps:,} steps{left})."
         )
-        shown = result.prefix if n <= 12 else result.prefix[-12:]
-        if n > 12:
-            lines.append(f"  ... ({n - 12} earlier operations)")
-        lines.extend(f"  {op}" for op in shown)
+    rule = (
+        "respecting real time"
+        if result.criterion == "linearizability"
+        else "keeping each client's own order"
+    )
+    where = "" if result.partitions == 1 else f" for key {result.partition!r}"
+    lines = [
+        f"{result.verdict}: no order of the operations{where} {rule} fits the {model.name} model."
+    ]
+    k = len(result.prefix)
+    if k:
+        lines.append(f"The longest legal start found places {k} operation(s):")
+        if k > _SHOWN:
+            lines.append(f"  ... ({k - _SHOWN} before these)")
+        lines.extend(f"  {op}" for op in result.prefix[-_SHOWN:])
+        lines.append(f"after which {model.describe(result.state)}.")
     else:
         lines.append(
-            "Not even the first operation can be placed; at the start "
-            f"{model.describe(result.state)}."
+            f"No operation can even come first; at the start {model.describe(result.state)}."
         )
     c = result.culprit
     if c is not None:
-        ok, _ = model.step(result.state, c)
-        why = (
-            "the model does not allow it in that state"
-            if not ok
-            else "every way to go on from there fails"
-        )
-        lines.append(f"Then {_describe_op(c)} must take effect next and cannot: {why}.")
+        legal, _ = model.step(result.state, c)
+        if result.criterion == "linearizability":
+            lines.append(
+                f"Then operation #{c.id}, {c}, must come (before everything that started after "
+                "it returned), but "
+                + (
+                    "the model does not allow it in that state, and every operation that could "
+                    "still go before it leads to a dead end."
+                    if not legal
+                    else "every way to go on from there leads to a dead end."
+                )
+            )
+        else:
+            lines.append(
+                f"Then operation #{c.id}, {c}, client {c.client}'s next one, cannot come: "
+                + (
+                    "the model does not allow it in that state, and the other clients' next "
+                    "operations lead to dead ends."
+                    if not legal
+                    else "every way to go on from there leads to a dead end."
+                )
+            )
     return "\n".join(lines)
 
 
 def _ops_of(history: History | Iterable[Operation]) -> list[Operation]:
+    if isinstance(history, (str, bytes)) or not isinstance(history, Iterable):
+        raise TypeError(f"expected a History or a list of Operations, not {type(history).__name__}")
     ops = list(history)
     for op in ops:
         if not isinstance(op, Operation):
             raise TypeError(f"a history holds Operation objects, not {type(op).__name__}")
         if op.status not in ("ok", "fail", "unknown"):
-            raise ValueError(f"operation {op.id} has status {op.status!r}")
+            raise ValueError(
+                f"operation {op.id} has status {op.status!r}; expected 'ok', 'fail' or 'unknown'"
+            )
         if op.status == "ok" and (op.ret is None or op.ret < op.call):
-            raise ValueError(f"operation {op.id} is ok but returns at {op.ret} (call {op.call})")
+            raise ValueError(
+                f"operation {op.id} is ok but returns at {op.ret}, before its call at {op.call}"
+            )
     return ops
+
+
+def _check_model(model: Model) -> None:
+    for name in ("init", "step"):
+        if not callable(getattr(model, name, None)):
+            raise TypeError(
+                f"the model must have a {name}() method (see distlib.check.models), "
+                f"not {type(model).__name__}"
+            )
 
 
 def _run(
@@ -583,26 +634,33 @@ def check_linearizable(
     """Decide whether ``history`` is linearizable with respect to ``model``.
 
     ``max_steps`` bounds the number of model steps (None: no bound) and ``timeout`` the wall
-    time in seconds; when either runs out the verdict is "unknown". ``partition=False`` checks
-    the history as one piece even when the model could split it.
+    time in seconds; when either runs out first the verdict is "unknown". With
+    ``partition=True`` a model that splits histories (``model.partition``) has each part
+    checked on its own; ``False`` checks the history in one piece.
     """
     started = _time.monotonic()
-    ops = _ops_of(history)
-    live = [op for op in ops if op.status != "fail"]
-    groups = model.partition(live) if partition else {None: live}
+    _check_model(model)
+    live = [op for op in _ops_of(history) if op.status != "fail"]
+    groups = model.partition(live) if partition and hasattr(model, "partition") else {None: live}
     parts = [_Part(key, group, model) for key, group in groups.items()]
     for p in parts:
         p.add_search(_linearizability_search(p, "deadline"))
-    verdict, bad, steps = _run(
-        parts,
-        max_steps=max_steps,
-        timeout=timeout,
-        started=started,
-        widen=lambda p: _linearizability_search(p, "recent"),
-    )
-    result = CheckResult(verdict, model, steps=steps, partitions=len(parts))
+    gc_was_on = gc.isenabled()
+    gc.disable()  # the search makes no reference cycles; collecting would only slow it down
+    try:
+        verdict, bad, steps = _run(
+            parts,
+            max_steps=max_steps,
+            timeout=timeout,
+            started=started,
+            widen=lambda p: _linearizability_search(p, "recent"),
+        )
+    finally:
+        if gc_was_on:
+            gc.enable()
+    result = CheckResult(verdict, model, steps=steps, operations=len(live), partitions=len(parts))
     if verdict == LINEARIZABLE:
-        # Merge the parts' orders by the earliest instants at which they can take effect.
+        # Merge the parts' orders by the earliest instants at which their operations can act.
         timed = []
         for pi, p in enumerate(parts):
             order = [p.ops[k] for k in p.outcome.order]  # type: ignore[union-attr]
@@ -610,16 +668,13 @@ def check_linearizable(
                 timed.append((t, pi, j, op))
         timed.sort(key=lambda x: x[:3])
         result.order = [x[3] for x in timed]
-        result.state = parts[0].outcome.state if len(parts) == 1 else None  # type: ignore[union-attr]
+        if len(parts) == 1:
+            result.state = parts[0].outcome.state  # type: ignore[union-attr]
     elif verdict == NOT_LINEARIZABLE:
         assert bad is not None and bad.outcome is not None
-        out = bad.outcome
-        result.prefix = [bad.ops[k] for k in out.prefix]
-        result.state = out.state
-        result.culprit = bad.ops[out.culprit] if out.culprit >= 0 else None
-        result.partition = bad.key
+        _fill_failure(result, bad)
     result.elapsed = _time.monotonic() - started
-    result.explanation = _explain(result, len(live), LINEARIZABLE)
+    result.explanation = _explain(result)
     return result
 
 
@@ -633,28 +688,46 @@ def check_sequential(
     """Decide whether ``history`` is sequentially consistent with respect to ``model``.
 
     Like :func:`check_linearizable`, but an order only has to keep each client's operations in
-    the order that client issued them; real time between clients does not count. The verdict
-    uses the same three words ("linearizable" meaning "sequentially consistent" here, so that
-    both checkers can be compared directly); ``criterion`` is "sequential consistency". The
-    history is never split by key: sequential consistency is not compositional.
+    the order that client issued them; real time between clients does not count. An operation
+    of unknown outcome may take effect at any point after its client's earlier operations, or
+    never. The history is never split: sequential consistency is not compositional.
     """
     started = _time.monotonic()
-    ops = _ops_of(history)
-    live = sorted((op for op in ops if op.status != "fail"), key=lambda o: (o.call, o.id))
+    _check_model(model)
+    live = sorted(
+        (op for op in _ops_of(history) if op.status != "fail"), key=lambda o: (o.call, o.id)
+    )
     part = _Part(None, live, model)
     part.add_search(_sequential_search(part))
-    verdict, _, steps = _run([part], max_steps=max_steps, timeout=timeout, started=started)
-    result = CheckResult(verdict, model, steps=steps, criterion="sequential consistency")
-    out = part.outcome
-    if verdict == LINEARIZABLE and out is not None:
-        result.order = [live[k] for k in out.order]
-        result.state = out.state
-    elif verdict == NOT_LINEARIZABLE and out is not None:
-        result.prefix = [live[k] for k in out.prefix]
-        result.state = out.state
-        result.culprit = live[out.culprit] if out.culprit >= 0 else None
-    result.elapsed = _time.monotonic() - started
-    result.explanation = _explain(result, len(live), "sequentially consistent").replace(
-        "not linearizable:", "not sequentially consistent:"
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        verdict, _, steps = _run([part], max_steps=max_steps, timeout=timeout, started=started)
+    finally:
+        if gc_was_on:
+            gc.enable()
+    verdict = {
+        LINEARIZABLE: SEQUENTIALLY_CONSISTENT,
+        NOT_LINEARIZABLE: NOT_SEQUENTIALLY_CONSISTENT,
+    }.get(verdict, verdict)
+    result = CheckResult(
+        verdict, model, criterion="sequential consistency", steps=steps, operations=len(live)
     )
+    out = part.outcome
+    if verdict == SEQUENTIALLY_CONSISTENT and out is not None:
+        result.order = [part.ops[k] for k in out.order]
+        result.state = out.state
+    elif verdict == NOT_SEQUENTIALLY_CONSISTENT:
+        _fill_failure(result, part)
+    result.elapsed = _time.monotonic() - started
+    result.explanation = _explain(result)
     return result
+
+
+def _fill_failure(result: CheckResult, part: _Part) -> None:
+    out = part.outcome
+    assert out is not None
+    result.prefix = [part.ops[k] for k in out.prefix]
+    result.state = out.state
+    result.culprit = part.ops[out.culprit] if out.culprit >= 0 else None
+    result.partition = part.key
