@@ -509,10 +509,10 @@ def _explain(result: CheckResult) -> str:
         )
     if result.ok:
         placed = len(result.order or [])
-        left = f"; {n - placed} of unknown outcome need not have taken effect" if placed < n else ""
+        left = f"; {n - placed} of unknown outcome need not take effect" if placed < n else ""
         return (
-            f"{result.verdict}: the {n} operations fit the {model.name} model in the order "
-            f"given by .order ({result.steps:,} steps{left})."
+            f"{result.verdict}: the {n} operations fit the {model.name} model in a legal order "
+            f"(found in {result.steps:,} steps{left})."
         )
     rule = (
         "respecting real time"
