@@ -239,6 +239,27 @@ def _events(ops: Sequence[Operation]) -> list[tuple[float, int, int]]:
     return events
 
 
+def _same_instant_gates(ops: Sequence[Operation]) -> list[int]:
+    """For each operation, the bit of its client's previous operation if that one returned at
+    the very instant this one was invoked (else 0).
+
+    Across clients such a tie means "concurrent" (:meth:`Operation.precedes` is strict), but a
+    client's own next operation was issued after the reply it got, at the same instant in a
+    simulation with no think time: it must come after it.
+    """
+    gates = [0] * len(ops)
+    last: dict[str, int] = {}
+    for k in sorted(range(len(ops)), key=lambda i: (ops[i].call, i)):
+        op = ops[k]
+        prev = last.get(op.client)
+        if prev is not None:
+            before = ops[prev]
+            if before.status == "ok" and before.ret == op.call:
+                gates[k] = 1 << prev
+        last[op.client] = k
+    return gates
+
+
 def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
     """One depth-first search of ``part``; ``order`` ranks the candidates at each branch.
 
@@ -274,6 +295,7 @@ def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
         raise ValueError(f"unknown search order {order!r}")
     bit = [1 << k for k in range(n)]
     has_ret = [1 if r >= 0 else 0 for r in ret_slot]
+    gate = _same_instant_gates(ops)
     observer = part.observer
     trans = part.trans
     advance = part.advance
@@ -309,6 +331,10 @@ def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
         e = nxt[0]
         while is_call[e]:
             k = ev_op[e]
+            g = gate[k]
+            if g and not placed & g:
+                e = nxt[e]
+                continue
             ns = trans[k].get(hs)
             if ns is None:
                 ns = advance(k, hs)
