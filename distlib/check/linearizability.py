@@ -76,7 +76,8 @@ SEQUENTIALLY_CONSISTENT = "sequentially consistent"
 NOT_SEQUENTIALLY_CONSISTENT = "not sequentially consistent"
 UNKNOWN = "unknown"
 
-#: Steps a part is searched before the next part gets its turn.
+#: Steps a part is searched before the next part gets its turn: the first turn, the longest.
+_FIRST_SLICE = 1_000
 _SLICE = 20_000
 #: Steps after which a part that is still undecided gets a second search in another order.
 _WIDEN_AFTER = 20_000
@@ -179,21 +180,31 @@ class _Part:
     def steps(self) -> int:
         return sum(self.counts)
 
-    def advance(self, k: int, hs: int) -> int:
-        """The shifted number of the state after op ``k`` from shifted state ``hs``, or -1."""
-        op = self.ops[k]
-        ok, new = self.model.step(self.states[hs >> self.n], op)
-        if not ok:
-            nxt = -1
-        else:
-            num = self.number.get(new)
-            if num is None:
-                num = len(self.states)
-                self.number[new] = num
-                self.states.append(new)
-            nxt = num << self.n
-        self.trans[k][hs] = nxt
-        return nxt
+    def stepper(self) -> Callable[[int, int], int]:
+        """A function (op k, shifted state) -> shifted next state, or -1 if illegal, that also
+        fills in the memo ``trans``."""
+        ops = self.ops
+        step = self.model.step
+        states = self.states
+        number = self.number
+        trans = self.trans
+        n = self.n
+
+        def advance(k: int, hs: int) -> int:
+            ok, new = step(states[hs >> n], ops[k])
+            if not ok:
+                nxt = -1
+            else:
+                num = number.get(new)
+                if num is None:
+                    num = len(states)
+                    number[new] = num
+                    states.append(new)
+                nxt = num << n
+            trans[k][hs] = nxt
+            return nxt
+
+        return advance
 
     def state_of(self, hs: int) -> Any:
         return self.states[hs >> self.n]
@@ -298,7 +309,7 @@ def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
     gate = _same_instant_gates(ops)
     observer = part.observer
     trans = part.trans
-    advance = part.advance
+    advance = part.stepper()
     dead = part.dead
 
     pending = sum(has_ret)  # operations that returned and are not placed yet
@@ -430,7 +441,7 @@ def _sequential_search(part: _Part) -> Iterator[int]:
             must |= 1 << k
     observer = part.observer
     trans = part.trans
-    advance = part.advance
+    advance = part.stepper()
     dead = part.dead
     placed = 0
     hs = 0
@@ -630,10 +641,11 @@ def _run(
         raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout}")
     active = sorted(parts, key=lambda p: p.n)
     total = 0
+    turn = _FIRST_SLICE  # turns grow, so that a part that fails fast is found fast
     while active:
         still = []
         for part in active:
-            size = _SLICE if max_steps is None else min(_SLICE, max_steps - total)
+            size = turn if max_steps is None else min(turn, max_steps - total)
             if size <= 0 or (timeout is not None and _time.monotonic() - started > timeout):
                 return UNKNOWN, None, total
             if widen is not None and len(part.searches) == 1 and part.steps >= _WIDEN_AFTER:
@@ -646,6 +658,7 @@ def _run(
             elif not part.outcome.legal:
                 return NOT_LINEARIZABLE, part, total
         active = still
+        turn = min(2 * turn, _SLICE)
     return LINEARIZABLE, None, total
 
 

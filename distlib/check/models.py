@@ -219,21 +219,37 @@ class KeyValue(Model):
 
     def step(self, state: Any, op: Operation) -> tuple[bool, Any]:
         f = op.f
-        if f not in self._OPS:
+        if f == "get":
+            key = op.input
+            current = ""
+            for k, v in state:
+                if k == key:
+                    current = v
+                    break
+            return op.status == "unknown" or op.output == current, state
+        if f != "put" and f != "append":
             raise _unknown_operation(self, op, self._OPS)
         key = self.key_of(op)
+        value = op.input[1]
+        if not isinstance(value, str):
+            raise ValueError(f"{f} needs a string value, not {value!r} (operation {op.id})")
+        # The common case when checking key by key: a state with at most this one key.
+        if not state:
+            return True, ((key, value),)
+        if len(state) == 1 and state[0][0] == key:
+            return True, ((key, value if f == "put" else state[0][1] + value),)
         current = ""
+        rest = []
         for k, v in state:
             if k == key:
                 current = v
-                break
-        if f == "get":
-            return op.status == "unknown" or op.output == current, state
-        value = op.input[1]
-        new = value if f == "put" else current + value
-        rest = [(k, v) for k, v in state if k != key]
-        rest.append((key, new))
-        rest.sort()
+            else:
+                rest.append((k, v))
+        rest.append((key, value if f == "put" else current + value))
+        try:
+            rest.sort()
+        except TypeError:  # keys of different types: any fixed order will do
+            rest.sort(key=lambda kv: (type(kv[0]).__name__, repr(kv[0])))
         return True, tuple(rest)
 
     def read_only(self, op: Operation) -> bool:
