@@ -29,6 +29,7 @@ This module only reads; :mod:`distlib.check.linearizability` judges.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,14 +121,17 @@ class _EdnMap(dict):
 
 _TOKEN = re.compile(
     r"""
-    (?P<ws>[\s,]+|;[^\n]*)
-  | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<open>\#\{|[\[({])
-  | (?P<close>[\])}])
-  | (?P<discard>\#_)
-  | (?P<tag>\#[A-Za-z][^\s,\[\](){}"#;]*)
-  | (?P<char>\\(?:newline|space|tab|return|formfeed|backspace|u[0-9A-Fa-f]{4}|\S))
-  | (?P<atom>[^\s,\[\](){}"#;\\][^\s,\[\](){}";]*)
+    (?:[\s,]+|;[^\n]*)*          # whitespace, commas and comments before the token
+    (?:
+      (?P<atom>[^\s,\[\](){}"#;\\][^\s,\[\](){}";]*)
+    | (?P<open>\#\{|[\[({])
+    | (?P<close>[\])}])
+    | (?P<string>"(?:[^"\\]|\\.)*")
+    | (?P<discard>\#_)
+    | (?P<tag>\#[A-Za-z][^\s,\[\](){}"#;]*)
+    | (?P<char>\\(?:newline|space|tab|return|formfeed|backspace|u[0-9A-Fa-f]{4}|\S))
+    | (?P<end>\Z)
+    )
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -136,10 +140,22 @@ _FLOAT = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?M?")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "b": "\b", "f": "\f"}
 _CHARS = {"newline": "\n", "space": " ", "tab": "\t", "return": "\r", "formfeed": "\f"}
 _CLOSER = {"[": "]", "(": ")", "{": "}", "#{": "}"}
-_DISCARD = object()
 
 
-def _unescape(body: str, line: int) -> str:
+class _Lines:
+    """Line numbers of positions in a text (computed only when needed)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts: list[int] | None = None
+
+    def __call__(self, pos: int) -> int:
+        if self.starts is None:
+            self.starts = [m.end() for m in re.finditer("\n", self.text)]
+        return bisect.bisect_right(self.starts, pos) + 1
+
+
+def _unescape(body: str, line: Callable[[], int]) -> str:
     if "\\" not in body:
         return body
     out: list[str] = []
@@ -151,18 +167,18 @@ def _unescape(body: str, line: int) -> str:
             i += 1
             continue
         e = body[i + 1]
-        if e == "u":
+        if e == "u" and re.fullmatch(r"[0-9A-Fa-f]{4}", body[i + 2 : i + 6]):
             out.append(chr(int(body[i + 2 : i + 6], 16)))
             i += 6
         elif e in _ESCAPES:
             out.append(_ESCAPES[e])
             i += 2
         else:
-            raise EdnError(line, f"unknown escape \\{e} in a string")
+            raise EdnError(line(), f"unknown escape \\{e} in a string")
     return "".join(out)
 
 
-def _atom(text: str, line: int) -> Any:
+def _atom(text: str, line: Callable[[], int]) -> Any:
     if text == "nil":
         return None
     if text == "true":
@@ -171,7 +187,7 @@ def _atom(text: str, line: int) -> Any:
         return False
     if text[0] == ":":
         if len(text) == 1:
-            raise EdnError(line, "a lone ':' is not a keyword")
+            raise EdnError(line(), "a lone ':' is not a keyword")
         return Keyword(text[1:])
     c = text[0]
     if c.isdigit() or (c in "+-" and len(text) > 1 and text[1].isdigit()):
@@ -179,103 +195,8 @@ def _atom(text: str, line: int) -> Any:
             return int(text.rstrip("N"))
         if _FLOAT.fullmatch(text):
             return float(text.rstrip("M"))
-        raise EdnError(line, f"{text!r} is not a number")
+        raise EdnError(line(), f"{text!r} is not a number")
     return Symbol(text)
-
-
-class _Reader:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = _TOKEN.finditer(text)
-        self.line = 1
-        self.pending: tuple[str, str, int] | None = None
-        self.end = 0
-
-    def next_token(self) -> tuple[str, str, int] | None:
-        if self.pending is not None:
-            tok, self.pending = self.pending, None
-            return tok
-        for m in self.tokens:
-            if m.start() != self.end:
-                bad = self.text[self.end : m.start()]
-                raise EdnError(self.line, f"unexpected {bad[:20]!r}")
-            self.end = m.end()
-            kind = m.lastgroup
-            value = m.group()
-            line = self.line
-            self.line += value.count("\n")
-            if kind == "ws":
-                continue
-            return kind, value, line  # type: ignore[return-value]
-        if self.end != len(self.text):
-            bad = self.text[self.end :]
-            raise EdnError(self.line, f"unexpected {bad[:20]!r}")
-        return None
-
-    def read(self, top: bool = False) -> Any:
-        """One element (skipping #_ discards); at top level None at the end of the text."""
-        while True:
-            tok = self.next_token()
-            if tok is None:
-                if top:
-                    return _DISCARD
-                raise EdnError(self.line, "the text ends in the middle of an element")
-            value = self._element(tok)
-            if value is not _DISCARD:
-                return value
-
-    def _element(self, tok: tuple[str, str, int]) -> Any:
-        kind, text, line = tok
-        if kind == "atom":
-            return _atom(text, line)
-        if kind == "string":
-            return _unescape(text[1:-1], line)
-        if kind == "char":
-            name = text[1:]
-            if name in _CHARS:
-                return _CHARS[name]
-            if len(name) == 5 and name[0] == "u":
-                return chr(int(name[1:], 16))
-            return name
-        if kind == "discard":
-            self.read()
-            return _DISCARD
-        if kind == "tag":
-            return Tagged(text[1:], self.read())
-        if kind == "close":
-            raise EdnError(line, f"unexpected {text!r} with nothing open")
-        items = self._items(text, line)
-        if text == "{":
-            if len(items) % 2:
-                raise EdnError(line, "a map needs an even number of elements (key value pairs)")
-            out = _EdnMap()
-            out.line = line
-            for i in range(0, len(items), 2):
-                key = items[i]
-                if key in out:
-                    raise EdnError(line, f"the map has the key {key!r} twice")
-                out[key] = items[i + 1]
-            return out
-        if text == "#{":
-            return frozenset(items)
-        return tuple(items)
-
-    def _items(self, opener: str, line: int) -> list[Any]:
-        closer = _CLOSER[opener]
-        items: list[Any] = []
-        while True:
-            tok = self.next_token()
-            if tok is None:
-                raise EdnError(line, f"{opener!r} opened here is never closed")
-            if tok[0] == "close":
-                if tok[1] != closer:
-                    raise EdnError(
-                        tok[2], f"{tok[1]!r} closes the {opener!r} opened on line {line}"
-                    )
-                return items
-            value = self._element(tok)
-            if value is not _DISCARD:
-                items.append(value)
 
 
 def read_edn_all(text: str) -> list[Any]:
@@ -285,13 +206,93 @@ def read_edn_all(text: str) -> list[Any]:
     (a ``str``), symbols :class:`Symbol`, ``nil`` None, other tagged elements :class:`Tagged`.
     Raises :class:`EdnError` naming the line of a problem.
     """
-    reader = _Reader(text)
-    out = []
+    line_of = _Lines(text)
+    atoms: dict[str, Any] = {}
+    # Open collections, innermost last: [opener, items, position]. The outermost is the text
+    # itself; "#_" and tags are pseudo-collections that wait for one element.
+    frames: list[list[Any]] = [["", [], 0]]
+    pos = 0
+    match = _TOKEN.match
     while True:
-        value = reader.read(top=True)
-        if value is _DISCARD:
-            return out
-        out.append(value)
+        m = match(text, pos)
+        if m is None:
+            bad = text[pos:].lstrip(" \t\r\n,")
+            raise EdnError(line_of(len(text) - len(bad)), f"unexpected {bad[:20]!r}")
+        kind = m.lastgroup
+        start = m.start(kind)
+        pos = m.end()
+        if kind == "atom":
+            token = m.group(kind)
+            value = atoms.get(token, atoms)
+            if value is atoms:
+                value = atoms[token] = _atom(token, lambda s=start: line_of(s))
+        elif kind == "open":
+            frames.append([m.group(kind), [], start])
+            continue
+        elif kind == "close":
+            token = m.group(kind)
+            opener, items, where = frames[-1]
+            if opener not in _CLOSER:
+                if opener == "":
+                    raise EdnError(line_of(start), f"unexpected {token!r} with nothing open")
+                raise EdnError(line_of(start), f"{token!r} where an element was expected")
+            if _CLOSER[opener] != token:
+                raise EdnError(
+                    line_of(start),
+                    f"{token!r} closes the {opener!r} opened on line {line_of(where)}",
+                )
+            frames.pop()
+            if opener == "{":
+                if len(items) % 2:
+                    raise EdnError(
+                        line_of(where), "a map needs an even number of elements (key value pairs)"
+                    )
+                value = _EdnMap()
+                value.line = line_of(where)
+                for i in range(0, len(items), 2):
+                    if items[i] in value:
+                        raise EdnError(line_of(where), f"the map has the key {items[i]!r} twice")
+                    value[items[i]] = items[i + 1]
+            elif opener == "#{":
+                value = frozenset(items)
+            else:
+                value = tuple(items)
+        elif kind == "string":
+            value = _unescape(m.group(kind)[1:-1], lambda s=start: line_of(s))
+        elif kind == "discard":
+            frames.append(["#_", None, start])
+            continue
+        elif kind == "tag":
+            frames.append([m.group(kind), None, start])
+            continue
+        elif kind == "char":
+            name = m.group(kind)[1:]
+            if name in _CHARS:
+                value = _CHARS[name]
+            elif len(name) == 5 and name[0] == "u":
+                value = chr(int(name[1:], 16))
+            else:
+                value = name
+        else:  # the end of the text
+            opener, _, where = frames[-1]
+            if opener == "":
+                return frames[0][1]
+            if opener in _CLOSER:
+                raise EdnError(line_of(where), f"{opener!r} opened here is never closed")
+            raise EdnError(line_of(where), "the text ends in the middle of an element")
+        # An element is complete: hand it to the collection that waits for it.
+        while True:
+            frame = frames[-1]
+            opener = frame[0]
+            if opener == "#_":
+                frames.pop()
+                break
+            if opener and opener[0] == "#" and opener != "#{":
+                frames.pop()
+                value = Tagged(opener[1:], value)
+                continue
+            frame[1].append(value)
+            break
 
 
 def read_edn(text: str) -> Any:
