@@ -528,3 +528,84 @@ def test_corrupted_determined_read_is_not_linearizable(history, data):
     read.output = data.draw(st.sampled_from([v for v in (None, 0, 1, 2, 3, 9) if v != expected]))
     result = check_linearizable(history, Register())
     assert result.verdict == NOT_LINEARIZABLE, f"\n{history.listing()}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Agreement with a brute-force search on small random histories
+
+
+def _brute_force(history: History, model: Model, *, per_client: bool) -> bool:
+    """Try every order (no memo, no shortcuts): the definition, slowly."""
+    ops = [op for op in history if op.status != "fail"]
+
+    def must_precede(a: Operation, b: Operation) -> bool:
+        if a.status != "ok" or a is b:
+            return False
+        earlier = a.client == b.client and (a.call, a.id) < (b.call, b.id)
+        if per_client:
+            return earlier
+        # Real time; a client's next operation invoked at the instant of its reply follows it.
+        return a.ret < b.call or (earlier and a.ret == b.call)
+
+    def search(placed: frozenset, state) -> bool:
+        if all(op.status != "ok" or op.id in placed for op in ops):
+            return True
+        for op in ops:
+            if op.id in placed:
+                continue
+            if any(must_precede(o, op) and o.id not in placed for o in ops):
+                continue
+            ok, new = model.step(state, op)
+            if ok and search(placed | {op.id}, new):
+                return True
+        return False
+
+    return search(frozenset(), model.init())
+
+
+@st.composite
+def random_cas_histories(draw):
+    """Small histories of reads, writes and cas with arbitrary (often wrong) answers."""
+    n_clients = draw(st.integers(1, 3))
+    clock = dict.fromkeys(range(n_clients), 0)
+    ops = []
+    for _ in range(draw(st.integers(1, 6))):
+        c = draw(st.integers(0, n_clients - 1))
+        call = clock[c] + draw(st.integers(0, 2))
+        ret = call + draw(st.integers(0, 4))
+        clock[c] = ret
+        f = draw(st.sampled_from(["read", "write", "cas"]))
+        status = draw(st.sampled_from(["ok", "ok", "ok", "unknown", "fail"]))
+        value = draw(st.integers(0, 2))
+        if f == "read":
+            args = (None, draw(st.sampled_from([None, 0, 1, 2])))
+        elif f == "write":
+            args = (value, None)
+        else:
+            args = ((value, draw(st.integers(0, 2))), draw(st.booleans()))
+        ops.append(
+            Operation(
+                0,
+                f"c{c}",
+                f,
+                args[0],
+                float(call),
+                None if status == "unknown" else float(ret),
+                args[1] if status == "ok" else None,
+                status,
+            )
+        )
+    return History.from_ops(sorted(ops, key=lambda o: o.call))
+
+
+@given(random_cas_histories())
+@settings(max_examples=300, deadline=None)
+def test_agrees_with_brute_force(history):
+    """On small random histories both checkers give the verdicts of an exhaustive search."""
+    model = CasRegister()
+    want = _brute_force(history, model, per_client=False)
+    got = check_linearizable(history, model)
+    assert got.ok == want, f"\n{history.listing()}\nexpected {want}, got {got.verdict}"
+    want = _brute_force(history, model, per_client=True)
+    got = check_sequential(history, model)
+    assert got.ok == want, f"\n{history.listing()}\nsequential: expected {want}, got {got.verdict}"

@@ -251,23 +251,21 @@ def _events(ops: Sequence[Operation]) -> list[tuple[float, int, int]]:
 
 
 def _same_instant_gates(ops: Sequence[Operation]) -> list[int]:
-    """For each operation, the bit of its client's previous operation if that one returned at
-    the very instant this one was invoked (else 0).
+    """For each operation, the bits of its client's earlier operations that returned at the
+    very instant it was invoked (usually none).
 
     Across clients such a tie means "concurrent" (:meth:`Operation.precedes` is strict), but a
     client's own next operation was issued after the reply it got, at the same instant in a
     simulation with no think time: it must come after it.
     """
     gates = [0] * len(ops)
-    last: dict[str, int] = {}
+    returned: dict[tuple[str, float], int] = {}  # (client, instant) -> bits of those returning
     for k in sorted(range(len(ops)), key=lambda i: (ops[i].call, i)):
         op = ops[k]
-        prev = last.get(op.client)
-        if prev is not None:
-            before = ops[prev]
-            if before.status == "ok" and before.ret == op.call:
-                gates[k] = 1 << prev
-        last[op.client] = k
+        gates[k] = returned.get((op.client, op.call), 0)
+        if op.status == "ok":
+            key = (op.client, op.ret)
+            returned[key] = returned.get(key, 0) | (1 << k)  # type: ignore[index]
     return gates
 
 
@@ -343,7 +341,7 @@ def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
         while is_call[e]:
             k = ev_op[e]
             g = gate[k]
-            if g and not placed & g:
+            if g and g & ~placed:
                 e = nxt[e]
                 continue
             ns = trans[k].get(hs)
