@@ -143,6 +143,17 @@ def test_jepsen_etcd_semantics():
     assert (ops[0].call, ops[1].call, ops[0].ret, ops[1].ret) == (0, 1, 2, 3), "event order"
 
 
+def test_jepsen_etcd_info_closes_nothing():
+    """After :info the operation is still the process's: a later ok closes it."""
+    text = (
+        "INFO jepsen.util - 4 :invoke :write 0\n"
+        "INFO jepsen.util - 4 :info :write :timed-out\n"
+        "INFO jepsen.util - 4 :ok :write 0\n"
+    )
+    (write,) = parse_jepsen_etcd("x.log", text=text).history.ops
+    assert (write.status, write.ret) == ("ok", 1.0)
+
+
 def test_jepsen_etcd_reads_nil():
     """A read of nil means the register is empty."""
     text = "INFO jepsen.util - 0 :invoke :read nil\nINFO jepsen.util - 0 :ok :read nil\n"

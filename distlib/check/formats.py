@@ -314,6 +314,7 @@ class _Recorder:
         self.source = source
         self.ops: list[Operation] = []
         self.open: dict[Any, tuple[Operation, int]] = {}
+        self.abandoned: set[Any] = set()  # processes whose open operation got an :info
         self.time = 0
 
     def tick(self) -> float:
@@ -322,6 +323,10 @@ class _Recorder:
         return t
 
     def invoke(self, line: int, process: Any, f: str, value: Any) -> Operation:
+        if process in self.abandoned:
+            # Its operation stays open for ever; the process starts a new one.
+            self.abandoned.discard(process)
+            self.open.pop(process, None)
         if process in self.open:
             op, where = self.open[process]
             raise HistoryFormatError(
@@ -339,6 +344,7 @@ class _Recorder:
             raise HistoryFormatError(
                 self.source, line, f"process {process} completes {f} ({kind}) but never invoked it"
             )
+        self.abandoned.discard(process)
         op, where = self.open.pop(process)
         if op.f != f:
             raise HistoryFormatError(
@@ -432,7 +438,9 @@ def parse_jepsen_etcd(path: str | Path, *, text: str | None = None) -> Loaded:
         elif kind == ":info":
             if process not in rec.open:
                 raise HistoryFormatError(source, line_no, f"process {process} has nothing open")
-            rec.open.pop(process)  # stays open for ever; the process may invoke again
+            # :info closes nothing: the operation stays open (for ever, unless a later ok or
+            # fail of the same process closes it), and the process may invoke again.
+            rec.abandoned.add(process)
         else:
             raise HistoryFormatError(source, line_no, f"unknown event type {kind!r}")
     return Loaded(rec.history(), CasRegister(initial=None), source, "jepsen-etcd")
