@@ -15,30 +15,38 @@ of the Porcupine checker:
 * Invocation and completion events are sorted by time into a doubly linked list. An operation
   can be placed next (*linearized*) when its invocation comes before the first completion
   still in the list: every operation that finished before it started is already placed.
-* The search tries those candidates one by one, depth first; it places one when the model
-  accepts it, removes its two events from the list and goes on; when the first event left
-  is a completion, the operation it belongs to can no longer be placed, and the search backs
-  up to try the next candidate.
-* It remembers every (set of placed operations, model state) it has visited (the set is an
-  int used as a bitset): reaching the same pair again by another route cannot succeed either.
+* The search tries those candidates depth first; it places one when the model accepts it,
+  removes its two events from the list and goes on. When no candidate leads anywhere, the
+  operation of the first completion left can no longer be placed, and the search backs up.
+  Candidates are tried earliest completion first (the operation that must be placed soonest).
+* It remembers every (set of placed operations, model state) found to be a dead end (the set
+  is an int used as a bitset): reaching the same pair again by another route cannot succeed.
 * *Observers first.* Some operations never change the state when they are legal (a read, a
   cas that answered "no"); the model says which (``read_only``). When such a candidate is
   legal now, placing it now is always safe: if any order works, it still works with the
   observer moved to the front, since moving it changes no state along the way and nothing
   had to come before it. The search takes it without trying alternatives, which removes
-  most of the branching that reads cause; if the pair after it was already explored, the
-  pair before it is a dead end too.
+  most of the branching that reads cause; if the pair after it is a known dead end, so is
+  the pair before it.
 * An operation whose outcome is unknown (status "unknown", ``ret`` None) may take effect at
   any time after its invocation, or never: the search is done once every operation that did
   return has been placed. Placing one where it changes nothing is never useful, so the search
   does not try that, and unknown observers are left out altogether. Operations with status
   "fail" did not take effect and are ignored.
-* *P-compositionality.* Linearizability is local: a history is linearizable when each
-  independent part is (Herlihy & Wing, Theorem 1). The model's ``partition`` splits a map
-  into one history per key. Parts are searched by turns in small slices, smallest first, and
+* Two operations of the same client where one is invoked at the very instant the other
+  returned (a simulation with no think time) are ordered as the client issued them; across
+  clients, touching intervals are concurrent (:meth:`~distlib.history.Operation.precedes`).
+* *P-compositionality* (Herlihy & Wing 1990, Theorem 1; Horn & Kroening 2015): a history is
+  linearizable when each independent part is. The model's ``partition`` splits a map into one
+  history per key. Parts are searched by turns, in slices that grow, smallest part first, and
   the first part found illegal ends the whole check.
+* The time a depth-first search takes depends very much on the order it tries candidates
+  in. A part still undecided after some 20,000 steps gets a second search that tries the
+  most recently invoked candidate first; the two take turns and share their dead ends, and
+  the first to decide answers.
 * Model steps are memoized per operation (state -> next state) and states are numbered, so
-  the inner loop works with small ints only.
+  the inner loop works with small ints only; the cyclic garbage collector is paused during
+  the search, which creates no reference cycles.
 
 A step budget (``max_steps``) and a wall-clock ``timeout`` stop the search with the verdict
 "unknown" instead of running for ever: the problem is NP-complete (Gibbons & Korach 1997).
@@ -100,8 +108,11 @@ class CheckResult:
         when illegal, the longest legal start the search found, the model's state after it,
         and the operation that could not come next (None if the search could not name one);
         ``partition`` is the key of the part that failed (for a model that splits histories).
-    ``steps``, ``elapsed``
-        model steps tried and seconds spent; ``explanation`` says all this in sentences.
+    ``steps``, ``elapsed``, ``operations``, ``partitions``
+        model steps tried, seconds spent, operations that took part (those with status
+        "fail" do not) and the number of independent parts checked.
+    ``criterion``, ``model``, ``explanation``
+        what was checked, against which model, and all the above in sentences.
     """
 
     verdict: str
