@@ -397,6 +397,20 @@ def test_bad_inputs_are_refused():
     op = Operation(0, "a", "read", None, 5.0, 1.0, None, "ok")
     with pytest.raises(ValueError, match="before its call"):
         check_linearizable([op], Register())
+
+    class Listy(Register):
+        def init(self):
+            return []
+
+    with pytest.raises(TypeError, match="not hashable"):
+        check_linearizable(_history(("a", "write", 1, 0, 1, None)), Listy())
+
+    class Listy2(Register):
+        def step(self, state, op):
+            return True, [op.input]
+
+    with pytest.raises(TypeError, match="not hashable"):
+        check_linearizable(_history(("a", "write", 1, 0, 1, None)), Listy2())
     with pytest.raises(ValueError, match="no operation 'delete'"):
         check_linearizable(_history(("a", "delete", 1, 0, 1, None)), Register())
 

@@ -156,6 +156,16 @@ class _Outcome:
         self.culprit = culprit
 
 
+def _check_hashable(model: Model, state: Any, where: str) -> None:
+    try:
+        hash(state)
+    except TypeError:
+        raise TypeError(
+            f"the {getattr(model, 'name', type(model).__name__)} model's {where} gave the state "
+            f"{state!r}, which is not hashable; use a tuple, frozenset or other immutable value"
+        ) from None
+
+
 class _Part:
     """One independent part of a history, prepared for the search."""
 
@@ -174,6 +184,7 @@ class _Part:
         # States are numbered; the search sees each as (number << n) so that a visited pair
         # (placed-set, state) is the single int  placed | (number << n).
         init = model.init()
+        _check_hashable(model, init, "init()")
         self.states: list[Any] = [init]
         self.number: dict[Any, int] = {init: 0}
         self.trans: list[dict[int, int]] = [{} for _ in ops]
@@ -195,7 +206,8 @@ class _Part:
         """A function (op k, shifted state) -> shifted next state, or -1 if illegal, that also
         fills in the memo ``trans``."""
         ops = self.ops
-        step = self.model.step
+        model = self.model
+        step = model.step
         states = self.states
         number = self.number
         trans = self.trans
@@ -206,7 +218,11 @@ class _Part:
             if not ok:
                 nxt = -1
             else:
-                num = number.get(new)
+                try:
+                    num = number.get(new)
+                except TypeError:
+                    _check_hashable(model, new, f"step(state, {ops[k]})")
+                    raise
                 if num is None:
                     num = len(states)
                     number[new] = num
