@@ -91,6 +91,48 @@ def test_read_only_is_honest_for_every_model():
                 assert not legal or new == s, f"{model!r}: {o} changed {s!r} to {new!r}"
 
 
+def test_only_state_names_the_one_legal_state():
+    """only_state gives the single state a read-only operation is legal in, or None."""
+    reg = Register()
+    assert reg.only_state(op("read", output=3)) == (3,)
+    assert reg.only_state(op("read", output=None)) == (None,), "an empty register is a state"
+    assert Register(wildcard_read=True).only_state(op("read", output=None)) is None
+    assert reg.only_state(op("write", 3)) is None
+    assert CasRegister().only_state(op("cas", (1, 2), False)) is None, "legal in many states"
+    part = KeyValue().for_part("k")
+    assert part.only_state(op("get", "k", "ab")) == ("ab",)
+    assert Model().only_state(op("read", output=1)) is None
+    cases = [
+        (Register(), [None, 0, 1, 3], op("read", output=3)),
+        (Register(), [None, 0, 1, 3], op("read", output=None)),
+        (part, ["", "a", "ab"], op("get", "k", "ab")),
+    ]
+    for model, states, o in cases:
+        (only,) = model.only_state(o)
+        for s in states:
+            assert model.step(s, o)[0] == (s == only), f"{model!r}: {o} in state {s!r}"
+
+
+def test_key_value_part_model():
+    """A map's part for one key keeps just that key's string as its state."""
+    kv = KeyValue({"k": "0", "other": "9"})
+    assert kv.for_part("absent").init() == ""
+    part = kv.for_part("k")
+    assert part.init() == "0"
+    assert part.step("0", op("append", ("k", "1"))) == (True, "01")
+    assert part.step("01", op("put", ("k", "x"))) == (True, "x")
+    assert part.step("x", op("get", "k", "x")) == (True, "x")
+    assert part.step("x", op("get", "k", "y"))[0] is False
+    assert part.read_only(op("get", "k", "x")) and not part.read_only(op("put", ("k", "x")))
+    assert part.describe("x") == "key 'k' holds 'x'"
+    with pytest.raises(ValueError, match="string value"):
+        part.step("", op("append", ("k", 5)))
+    with pytest.raises(ValueError, match="no operation 'cas'"):
+        part.step("", op("cas", ("k", "x")))
+    reg = Register()
+    assert reg.for_part("x") is reg, "by default a part is checked with the model itself"
+
+
 def test_key_value_semantics():
     """get returns the key's value ("" if never written), put sets it, append concatenates."""
     kv = KeyValue()

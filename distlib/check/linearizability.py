@@ -107,7 +107,8 @@ class CheckResult:
     ``prefix``, ``state``, ``culprit``
         when illegal, the longest legal start the search found, the model's state after it,
         and the operation that could not come next (None if the search could not name one);
-        ``partition`` is the key of the part that failed (for a model that splits histories).
+        ``partition`` is the key of the part that failed (for a model that splits histories;
+        ``state`` is then the state of that part's model, ``model.for_part(key)``).
     ``steps``, ``elapsed``, ``operations``, ``partitions``
         model steps tried, seconds spent, operations that took part (those with status
         "fail" do not) and the number of independent parts checked.
@@ -233,6 +234,34 @@ class _Part:
 
         return advance
 
+    def shifted(self, state: Any, where: str) -> int:
+        """The shifted number of ``state``, numbering it if it is new."""
+        try:
+            num = self.number.get(state)
+        except TypeError:
+            _check_hashable(self.model, state, where)
+            raise
+        if num is None:
+            num = len(self.states)
+            self.number[state] = num
+            self.states.append(state)
+        return num << self.n
+
+    def sole_states(self) -> list[int]:
+        """For each observer legal in one state only (``model.only_state``), that state's
+        shifted number; -1 for the others."""
+        out = [-1] * self.n
+        only = getattr(self.model, "only_state", None)
+        if only is None:
+            return out
+        for k, op in enumerate(self.ops):
+            if self.observer[k] and op.status == "ok":
+                got = only(op)
+                if got is not None:
+                    (state,) = got
+                    out[k] = self.shifted(state, f"only_state({op})")
+        return out
+
     def state_of(self, hs: int) -> Any:
         return self.states[hs >> self.n]
 
@@ -336,6 +365,7 @@ def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
     trans = part.trans
     advance = part.stepper()
     dead = part.dead
+    sole = part.sole_states()
 
     pending = sum(has_ret)  # operations that returned and are not placed yet
     placed = 0
@@ -371,9 +401,13 @@ def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
             if g and g & ~placed:
                 e = nxt[e]
                 continue
-            ns = trans[k].get(hs)
-            if ns is None:
-                ns = advance(k, hs)
+            w = sole[k]
+            if w >= 0:
+                ns = hs if hs == w else -1
+            else:
+                ns = trans[k].get(hs)
+                if ns is None:
+                    ns = advance(k, hs)
             steps += 1
             if ns >= 0:
                 if observer[k] and ns == hs:
@@ -560,9 +594,8 @@ def _earliest_points(order: Sequence[Operation]) -> list[float]:
     return points
 
 
-def _explain(result: CheckResult) -> str:
-    """The result in sentences a person can follow."""
-    model = result.model
+def _explain(result: CheckResult, model: Model) -> str:
+    """The result in sentences a person can follow; ``model`` describes ``result.state``."""
     n = result.operations
     if result.verdict == UNKNOWN:
         return (
@@ -705,8 +738,15 @@ def check_linearizable(
     started = _time.monotonic()
     _check_model(model)
     live = [op for op in _ops_of(history) if op.status != "fail"]
-    groups = model.partition(live) if partition and hasattr(model, "partition") else {None: live}
-    parts = [_Part(key, group, model) for key, group in groups.items()]
+    if partition and hasattr(model, "partition"):
+        groups = model.partition(live)
+        for_part = getattr(model, "for_part", None)
+        parts = [
+            _Part(key, group, for_part(key) if for_part is not None else model)
+            for key, group in groups.items()
+        ]
+    else:
+        parts = [_Part(None, live, model)]
     for p in parts:
         p.add_search(_linearizability_search(p, "deadline"))
     gc_was_on = gc.isenabled()
@@ -738,7 +778,7 @@ def check_linearizable(
         assert bad is not None and bad.outcome is not None
         _fill_failure(result, bad)
     result.elapsed = _time.monotonic() - started
-    result.explanation = _explain(result)
+    result.explanation = _explain(result, bad.model if bad is not None else model)
     return result
 
 
@@ -784,7 +824,7 @@ def check_sequential(
     elif verdict == NOT_SEQUENTIALLY_CONSISTENT:
         _fill_failure(result, part)
     result.elapsed = _time.monotonic() - started
-    result.explanation = _explain(result)
+    result.explanation = _explain(result, model)
     return result
 
 

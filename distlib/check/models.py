@@ -27,11 +27,20 @@ Subclass :class:`Model` (or write any class with the same four members):
     so its checker never partitions.
 ``describe(state)``
     the state in words, for explanations of illegal histories.
-``read_only(op)`` (optional, for speed)
+
+Three more methods are optional and only make checking faster; the defaults are always safe:
+
+``read_only(op)``
     True when ``op`` leaves the state unchanged whenever it is legal (a read, a get). The
     checker places such operations as soon as they fit without trying alternatives. Saying
-    True for an operation that can change the state gives wrong verdicts; the default, False,
-    is always safe.
+    True for an operation that can change the state gives wrong verdicts. Default: False.
+``only_state(op)``
+    for a read-only ``op`` that is legal in exactly one state (a read that returned 3), that
+    state in a 1-tuple, ``(3,)``; otherwise None (the default). The checker then compares
+    states instead of calling ``step``.
+``for_part(key)``
+    the model to check the part ``key`` of :meth:`Model.partition` with (default: the model
+    itself). A map's part needs only its own key, and a smaller state is faster.
 
 For example, a counter with ``inc`` and ``get``::
 
@@ -99,6 +108,14 @@ class Model:
         """True if ``op`` never changes the state when it is legal (default: False, always safe)."""
         return False
 
+    def only_state(self, op: Operation) -> tuple[Any] | None:
+        """``(state,)`` if the read-only ``op`` is legal in that state only, else None."""
+        return None
+
+    def for_part(self, key: Hashable) -> Model:
+        """The model that checks the part ``key`` of :meth:`partition` (default: this one)."""
+        return self
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -141,6 +158,11 @@ class Register(Model):
 
     def read_only(self, op: Operation) -> bool:
         return op.f == "read"
+
+    def only_state(self, op: Operation) -> tuple[Any] | None:
+        if op.f != "read" or op.status != "ok" or (op.output is None and self.wildcard_read):
+            return None
+        return (op.output,)
 
     def describe(self, state: Any) -> str:
         return "the register is empty" if state is None else f"the register holds {state!r}"
@@ -261,10 +283,54 @@ class KeyValue(Model):
             groups.setdefault(self.key_of(op), []).append(op)
         return groups
 
+    def for_part(self, key: Hashable) -> Model:
+        initial = ""
+        for k, v in self.initial:
+            if k == key:
+                initial = v
+        return _OneKey(key, initial)
+
     def describe(self, state: Any) -> str:
         if not state:
             return "every key is empty"
         return ", ".join(f"{k!r} holds {v!r}" for k, v in state)
+
+
+class _OneKey(Model):
+    """One key of a :class:`KeyValue` map, on its own: the state is the key's string."""
+
+    name = "key-value"
+    _OPS = ("get", "put", "append")
+
+    def __init__(self, key: Hashable, initial: str = "") -> None:
+        self.key = key
+        self.initial = initial
+
+    def init(self) -> Hashable:
+        return self.initial
+
+    def step(self, state: Any, op: Operation) -> tuple[bool, Any]:
+        f = op.f
+        if f == "get":
+            return op.status == "unknown" or op.output == state, state
+        if f != "put" and f != "append":
+            raise _unknown_operation(self, op, self._OPS)
+        value = op.input[1]
+        if type(value) is not str:
+            raise ValueError(f"{f} needs a string value, not {value!r} (operation {op.id})")
+        return True, (value if f == "put" else state + value)
+
+    def read_only(self, op: Operation) -> bool:
+        return op.f == "get"
+
+    def only_state(self, op: Operation) -> tuple[Any] | None:
+        return (op.output,) if op.f == "get" and op.status == "ok" else None
+
+    def describe(self, state: Any) -> str:
+        return f"key {self.key!r} holds {state!r}"
+
+    def __repr__(self) -> str:
+        return f"KeyValue().for_part({self.key!r})"
 
 
 class MultiRegister(Model):
