@@ -312,15 +312,11 @@ class _Recorder:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        # The time of an event is its position among the file's events, counting from 0.
         self.ops: list[Operation] = []
         self.open: dict[Any, tuple[Operation, int]] = {}
         self.abandoned: set[Any] = set()  # processes whose open operation got an :info
-        self.time = 0
-
-    def tick(self) -> float:
-        t = float(self.time)
-        self.time += 1
-        return t
+        self.time = -1.0  # the caller adds 1 for each event it reads
 
     def invoke(self, line: int, process: Any, f: str, value: Any) -> Operation:
         if process in self.abandoned:
@@ -334,7 +330,7 @@ class _Recorder:
                 line,
                 f"process {process} invokes {f} while its {op.f} from line {where} is still open",
             )
-        op = Operation(id=len(self.ops), client=str(process), f=f, input=value, call=self.tick())
+        op = Operation(id=len(self.ops), client=str(process), f=f, input=value, call=self.time)
         self.ops.append(op)
         self.open[process] = (op, line)
         return op
@@ -357,7 +353,7 @@ class _Recorder:
     def finish(self, op: Operation, status: str, output: Any = None) -> None:
         op.status = status
         op.output = output
-        op.ret = self.tick() if status != "unknown" else None
+        op.ret = self.time if status != "unknown" else None
 
     def history(self) -> History:
         # Operations still open at the end never returned: they stay open for ever.
@@ -404,6 +400,7 @@ def parse_jepsen_etcd(path: str | Path, *, text: str | None = None) -> Loaded:
         parts = line.split()
         if not parts:
             continue
+        rec.time += 1
         if len(parts) < 7 or parts[1] != "jepsen.util" or parts[2] != "-":
             raise HistoryFormatError(
                 source, line_no, "expected 'INFO jepsen.util - <process> <:type> <:f> <value>'"
@@ -467,6 +464,7 @@ def parse_porcupine_kv(path: str | Path, *, text: str | None = None) -> Loaded:
     for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
+        rec.time += 1
         try:
             event = read_edn(line)
         except EdnError as e:
@@ -541,6 +539,7 @@ def parse_knossos_edn(path: str | Path, *, text: str | None = None) -> Loaded:
     txn = False
     registers: set[str] = set()
     for event in values[0]:
+        rec.time += 1
         line = getattr(event, "line", None)
         if not isinstance(event, dict):
             raise HistoryFormatError(source, line, f"expected an operation map, not {event!r}")
