@@ -283,6 +283,25 @@ def test_student_model_works_with_the_checker():
     assert result.verdict == NOT_LINEARIZABLE and "counter" in result.explanation
 
 
+def test_bare_class_with_init_and_step_is_enough():
+    """A model needs only init and step; explanations then use its class name."""
+
+    class Flag:
+        def init(self):
+            return False
+
+        def step(self, state, op):
+            if op.f == "set":
+                return True, True
+            return op.output == state, state
+
+    h = _history(("a", "set", None, 0, 1, None), ("b", "get", None, 2, 3, False))
+    result = check_linearizable(h, Flag())
+    assert result.verdict == NOT_LINEARIZABLE
+    assert "Flag model" in result.explanation and "the state is True" in result.explanation
+    assert check_sequential(h, Flag()).ok
+
+
 # ---------------------------------------------------------------------------------------------
 # Sequential consistency
 

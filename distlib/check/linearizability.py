@@ -596,17 +596,19 @@ def _earliest_points(order: Sequence[Operation]) -> list[float]:
 
 def _explain(result: CheckResult, model: Model) -> str:
     """The result in sentences a person can follow; ``model`` describes ``result.state``."""
+    name = getattr(model, "name", type(model).__name__)
+    describe = getattr(model, "describe", lambda state: f"the state is {state!r}")
     n = result.operations
     if result.verdict == UNKNOWN:
         return (
             f"unknown: the search stopped after {result.steps:,} steps and {result.elapsed:.2f} s "
-            f"without deciding ({n} operations, {model.name} model); allow more steps or time."
+            f"without deciding ({n} operations, {name} model); allow more steps or time."
         )
     if result.ok:
         placed = len(result.order or [])
         left = f"; {n - placed} of unknown outcome need not take effect" if placed < n else ""
         return (
-            f"{result.verdict}: the {n} operations fit the {model.name} model in a legal order "
+            f"{result.verdict}: the {n} operations fit the {name} model in a legal order "
             f"(found in {result.steps:,} steps{left})."
         )
     rule = (
@@ -615,20 +617,16 @@ def _explain(result: CheckResult, model: Model) -> str:
         else "keeping each client's own order"
     )
     where = "" if result.partitions == 1 else f" for key {result.partition!r}"
-    lines = [
-        f"{result.verdict}: no order of the operations{where} {rule} fits the {model.name} model."
-    ]
+    lines = [f"{result.verdict}: no order of the operations{where} {rule} fits the {name} model."]
     k = len(result.prefix)
     if k:
         lines.append(f"The longest legal start found places {k} operation(s):")
         if k > _SHOWN:
             lines.append(f"  ... ({k - _SHOWN} before these)")
         lines.extend(f"  {op}" for op in result.prefix[-_SHOWN:])
-        lines.append(f"after which {model.describe(result.state)}.")
+        lines.append(f"after which {describe(result.state)}.")
     else:
-        lines.append(
-            f"No operation can even come first; at the start {model.describe(result.state)}."
-        )
+        lines.append(f"No operation can even come first; at the start {describe(result.state)}.")
     c = result.culprit
     if c is not None:
         legal, _ = model.step(result.state, c)

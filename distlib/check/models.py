@@ -7,7 +7,8 @@ a key-value map is.
 
 Writing your own model
 ----------------------
-Subclass :class:`Model` (or write any class with the same four members):
+Subclass :class:`Model` (only ``init`` and ``step`` are required; the base class gives the
+others):
 
 ``init()``
     the state before the first operation. States must be hashable and compare by value (an
@@ -28,20 +29,6 @@ Subclass :class:`Model` (or write any class with the same four members):
 ``describe(state)``
     the state in words, for explanations of illegal histories.
 
-Three more methods are optional and only make checking faster; the defaults are always safe:
-
-``read_only(op)``
-    True when ``op`` leaves the state unchanged whenever it is legal (a read, a get). The
-    checker places such operations as soon as they fit without trying alternatives. Saying
-    True for an operation that can change the state gives wrong verdicts. Default: False.
-``only_state(op)``
-    for a read-only ``op`` that is legal in exactly one state (a read that returned 3), that
-    state in a 1-tuple, ``(3,)``; otherwise None (the default). The checker then compares
-    states instead of calling ``step``.
-``for_part(key)``
-    the model to check the part ``key`` of :meth:`Model.partition` with (default: the model
-    itself). A map's part needs only its own key, and a smaller state is faster.
-
 For example, a counter with ``inc`` and ``get``::
 
     class Counter(Model):
@@ -56,6 +43,22 @@ For example, a counter with ``inc`` and ``get``::
             if op.f == "get":
                 return op.status == "unknown" or op.output == state, state
             raise ValueError(f"a counter has no operation {op.f!r}")
+
+and ``check_linearizable(history, Counter())`` checks a history of ``inc`` and ``get``.
+
+Three more methods are optional and only make checking faster; the defaults are always safe:
+
+``read_only(op)``
+    True when ``op`` leaves the state unchanged whenever it is legal (a read, a get). The
+    checker places such operations as soon as they fit without trying alternatives. Saying
+    True for an operation that can change the state gives wrong verdicts. Default: False.
+``only_state(op)``
+    for a read-only ``op`` that is legal in exactly one state (a read that returned 3), that
+    state in a 1-tuple, ``(3,)``; otherwise None (the default). The checker then compares
+    states instead of calling ``step``.
+``for_part(key)``
+    the model to check the part ``key`` of :meth:`Model.partition` with (default: the model
+    itself). A map's part needs only its own key, and a smaller state is faster.
 
 Operations of the models here (``input`` and ``output`` of each
 :class:`~distlib.history.Operation`):
