@@ -10,8 +10,9 @@ order is all that linearizability needs), starting at 0.
     empty (``None``). A failed cas (``:fail :cas``) is an answer ("the register did not hold
     the expected value"), kept as an ``ok`` cas whose output is False. ``:fail :read
     :timed-out`` ends a read without a value (status "unknown"). ``:info`` lines end nothing:
-    the operation stays open for ever (status "unknown"), as does anything still open at the
-    end of the file.
+    the operation stays open (status "unknown", for ever unless a later ``:ok`` or ``:fail``
+    of the same process ends it; the process may also invoke a new one), as does anything
+    still open at the end of the file.
 ``porcupine-kv``
     Porcupine's key-value histories: one EDN map per line with ``:process :type :f :key
     :value``; ``:f`` is ``:get``, ``:put`` or ``:append``, ``:type`` is ``:invoke`` or ``:ok``.
