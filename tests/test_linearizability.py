@@ -81,11 +81,15 @@ def _assert_legal_order(history: History, model: Model, result: CheckResult) -> 
     done = {o.id for o in history if o.status == "ok"}
     assert done <= {o.id for o in order}, "every completed operation must be in the order"
     state = model.init()
-    for i, op in enumerate(order):
+    for op in order:
         ok, state = model.step(state, op)
         assert ok, f"the order replays illegally at {op}"
-        for later in order[i + 1 :]:
-            assert not later.precedes(op), f"{later} returned before {op} started"
+    # No operation may come after one that started after it returned.
+    soonest = float("inf")  # the earliest return among the operations after position i
+    for i in range(len(order) - 1, -1, -1):
+        op = order[i]
+        assert soonest >= op.call, f"{op} is placed after an operation that returned before it"
+        soonest = min(soonest, op.end)
 
 
 # ---------------------------------------------------------------------------------------------
