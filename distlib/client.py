@@ -31,9 +31,7 @@ class Client(Node):
     def begin(self, f: str, input: Any = None) -> int:
         """Record the invocation of ``f(input)`` now; returns the operation's number."""
         if not isinstance(f, str) or not f:
-            raise ValueError(
-                f"{self.id}: an operation's name must be a non-empty string, not {f!r}"
-            )
+            raise ValueError(f"{self.id}: an operation's name must be a non-empty string, not {f!r}")
         op = self._next_op
         self._next_op += 1
         self._open[op] = (f, input)

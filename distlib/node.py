@@ -192,9 +192,7 @@ class Node:
     def send(self, dst: str, msg: Any) -> None:
         """Send ``msg`` to node ``dst`` (delivery is up to the network: it may be lost)."""
         if not isinstance(dst, str):
-            raise TypeError(
-                f"{self.id}: send() needs a node name (str) as destination, not {dst!r}"
-            )
+            raise TypeError(f"{self.id}: send() needs a node name (str) as destination, not {dst!r}")
         self._actions.append(Send(dst, msg))
 
     def broadcast(self, msg: Any, *, to: Iterable[str] | None = None) -> None:

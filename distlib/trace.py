@@ -105,21 +105,12 @@ class Trace:
 
     # -- recording (runtimes) ---------------------------------------------------------------
 
-    def record(
-        self,
-        time: float,
-        kind: str,
-        node: str | None = None,
-        peer: str | None = None,
-        mid: int | None = None,
-        msg: Any = None,
-        detail: str = "",
-        data: dict[str, Any] | None = None,
-    ) -> None:
+    def record(self, time: float, kind: str, node: str | None = None, peer: str | None = None,
+               mid: int | None = None, msg: Any = None, detail: str = "",
+               data: dict[str, Any] | None = None) -> None:
         if self.enabled:
-            self.events.append(
-                Event(len(self.events), time, kind, node, peer, mid, msg, detail, data)
-            )
+            self.events.append(Event(len(self.events), time, kind, node, peer, mid, msg, detail,
+                                     data))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -169,10 +160,8 @@ class Trace:
 
     def notes(self, node: str | None = None) -> list[tuple[float, str, str, dict[str, Any]]]:
         """Annotations as ``(time, node, text, data)``."""
-        return [
-            (e.time, e.node or "", e.detail, dict(e.data or {}))
-            for e in self.filter("note", node=node)
-        ]
+        return [(e.time, e.node or "", e.detail, dict(e.data or {}))
+                for e in self.filter("note", node=node)]
 
     def message_counts(self, by: str = "type") -> Counter:
         """Messages *sent*, counted ``by`` "type", "node" (sender), "link" or "kind"."""
@@ -185,9 +174,7 @@ class Trace:
             return Counter(e.node for e in sends)
         if by == "link":
             return Counter(f"{e.node}->{e.peer}" for e in sends)
-        raise ValueError(
-            f"message_counts(by=...) takes 'type', 'node', 'link' or 'kind', not {by!r}"
-        )
+        raise ValueError(f"message_counts(by=...) takes 'type', 'node', 'link' or 'kind', not {by!r}")
 
     def listing(self, limit: int | None = None) -> str:
         """The canonical text listing: one line per event, deterministic for a given seed."""

@@ -89,14 +89,8 @@ class Simulation:
 
     # -- building the system --------------------------------------------------------------
 
-    def add_node(
-        self,
-        name: str,
-        factory: NodeFactory | type[Node],
-        *,
-        client: bool = False,
-        start: bool = True,
-    ) -> None:
+    def add_node(self, name: str, factory: NodeFactory | type[Node], *, client: bool = False,
+                 start: bool = True) -> None:
         """Add a node called ``name``, built by ``factory()`` now and at every restart.
 
         ``client=True`` marks a client: it is not among the servers' ``peers`` and is not put
@@ -181,9 +175,8 @@ class Simulation:
         if not isinstance(delay, int | float) or delay != delay:
             raise TypeError(f"delay must be a number of seconds, not {delay!r}")
         if delay < 0:
-            raise SimulationError(
-                f"cannot schedule {getattr(fn, '__name__', fn)} with a negative delay ({delay})"
-            )
+            raise SimulationError(f"cannot schedule {getattr(fn, '__name__', fn)} with a negative "
+                                  f"delay ({delay})")
         ev = Timeout(self.env, delay)
         ev.callbacks.append(lambda _ev: fn(*args))
 
@@ -193,13 +186,8 @@ class Simulation:
             raise SimulationError(f"cannot schedule at t={time}: it is already t={self.now}")
         self.after(time - self.now, fn, *args)
 
-    def run(
-        self,
-        until: float | Callable[[], bool] | None = None,
-        *,
-        duration: float | None = None,
-        limit: float | None = None,
-    ) -> bool:
+    def run(self, until: float | Callable[[], bool] | None = None, *, duration: float | None = None,
+            limit: float | None = None) -> bool:
         """Run the simulation.
 
         * ``run(until=5.0)``: up to simulated time 5.0 (absolute); ``run(duration=1.0)``: for one
@@ -326,12 +314,8 @@ class Simulation:
         slot.node = node
         slot.up = True
         slot.timers.clear()
-        self.trace.record(
-            self.env.now,
-            kind,
-            name,
-            detail="started" if kind == "start" else f"restarted (incarnation {slot.incarnation})",
-        )
+        self.trace.record(self.env.now, kind, name, detail="started" if kind == "start"
+                          else f"restarted (incarnation {slot.incarnation})")
         self._handle(slot, "on_start", node.on_start)
 
     def _handle(self, slot: _Slot, what: str, fn: Callable[..., None], *args: Any) -> None:
@@ -342,18 +326,12 @@ class Simulation:
             fn(*args)
         except Exception as exc:
             where = what if not args else f"{what}{args!r}"
-            self.trace.record(
-                self.env.now,
-                "error",
-                slot.name,
-                detail=f"{where} raised {type(exc).__name__}: {exc}",
-            )
+            self.trace.record(self.env.now, "error", slot.name,
+                              detail=f"{where} raised {type(exc).__name__}: {exc}")
             raise NodeError(
                 f"node {slot.name!r} raised {type(exc).__name__}: {exc} in {where} "
                 f"at t={self.env.now:.6f}",
-                node=slot.name,
-                event=what,
-                time=self.env.now,
+                node=slot.name, event=what, time=self.env.now,
             ) from exc
         actions = node.take_actions()  # type: ignore[union-attr]
         if actions:
@@ -378,21 +356,13 @@ class Simulation:
             elif cls is Invoke:
                 op = self.history.invoke(name, act.f, act.input, time=self.env.now)
                 slot.ops[act.op] = op
-                self.trace.record(
-                    self.env.now,
-                    "invoke",
-                    name,
-                    detail=f"op {op.id}: {op.f}({'' if op.input is None else repr(op.input)})",
-                )
+                self.trace.record(self.env.now, "invoke", name, detail=f"op {op.id}: {op.f}"
+                                  f"({'' if op.input is None else repr(op.input)})")
             elif cls is Complete:
                 op = slot.ops.pop(act.op)
                 self.history.complete(op, act.output, time=self.env.now, status=act.status)
-                self.trace.record(
-                    self.env.now,
-                    "complete",
-                    name,
-                    detail=f"op {op.id}: {op.f} -> {op.output!r} ({op.status})",
-                )
+                self.trace.record(self.env.now, "complete", name,
+                                  detail=f"op {op.id}: {op.f} -> {op.output!r} ({op.status})")
             else:  # pragma: no cover - Node only records the classes above
                 raise SimulationError(f"node {name!r} recorded an unknown action {act!r}")
 

@@ -91,31 +91,13 @@ def spacetime(
             ax.plot([t0, t_end], [y0, y_end], color="tab:red", lw=1, ls="--", zorder=2)
             ax.plot([t_end], [y_end], marker="x", color="tab:red", ms=7, zorder=3)
         else:
-            ax.annotate(
-                "",
-                xy=(t1, y1),
-                xytext=(t0, y0),
-                zorder=2,
-                arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.2},
-            )
+            ax.annotate("", xy=(t1, y1), xytext=(t0, y0), zorder=2,
+                        arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.2})
             if label_messages:
-                ax.text(
-                    (t0 + t1) / 2,
-                    (y0 + y1) / 2,
-                    label,
-                    fontsize=7,
-                    color=colour,
-                    ha="center",
-                    va="bottom",
-                    zorder=4,
-                )
-    style = {
-        "crash": ("s", "black", 8),
-        "restart": ("^", "tab:green", 8),
-        "timer": (".", "0.4", 5),
-        "note": ("D", "tab:purple", 6),
-        "error": ("X", "red", 10),
-    }
+                ax.text((t0 + t1) / 2, (y0 + y1) / 2, label, fontsize=7, color=colour,
+                        ha="center", va="bottom", zorder=4)
+    style = {"crash": ("s", "black", 8), "restart": ("^", "tab:green", 8),
+             "timer": (".", "0.4", 5), "note": ("D", "tab:purple", 6), "error": ("X", "red", 10)}
     for kind, t, name, detail in marks:
         if kind == "timer" and not show_timers:
             continue
@@ -124,16 +106,8 @@ def spacetime(
         marker, colour, size = style[kind]
         ax.plot([t], [row[name]], marker=marker, color=colour, ms=size, zorder=5, ls="none")
         if kind in ("note", "crash", "error"):
-            ax.text(
-                t,
-                row[name] - 0.18,
-                detail[:30],
-                fontsize=7,
-                color=colour,
-                ha="center",
-                va="top",
-                zorder=6,
-            )
+            ax.text(t, row[name] - 0.18, detail[:30], fontsize=7, color=colour, ha="center",
+                    va="top", zorder=6)
 
     ax.set_yticks(range(len(order)), order)
     ax.set_ylim(len(order) - 0.5, -0.6)
