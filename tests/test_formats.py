@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
+from conftest import linearizability_data
 
 from distlib.check.formats import (
     FORMATS,
@@ -26,16 +26,7 @@ from distlib.check.models import CasRegister, KeyValue, MultiRegister
 
 
 def _data_root() -> Path:
-    here = Path(__file__).resolve().parents[1].parent / "shared" / "linearizability"
-    if here.is_dir():
-        return here
-    other = os.environ.get("LINEARIZABILITY_DATA")
-    if other and Path(other).is_dir():
-        return Path(other)
-    raise AssertionError(
-        f"the external histories are missing: expected them in {here} "
-        "(or a folder named by the LINEARIZABILITY_DATA environment variable)"
-    )
+    return linearizability_data()
 
 
 # ---------------------------------------------------------------------------------------------

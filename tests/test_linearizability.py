@@ -8,10 +8,10 @@ checked here.
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
+from conftest import linearizability_data
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -31,16 +31,7 @@ from distlib.history import History, Operation
 
 
 def _data_root() -> Path:
-    here = Path(__file__).resolve().parents[1].parent / "shared" / "linearizability"
-    if here.is_dir():
-        return here
-    other = os.environ.get("LINEARIZABILITY_DATA")
-    if other and Path(other).is_dir():
-        return Path(other)
-    raise AssertionError(
-        f"the external histories are missing: expected them in {here} "
-        "(or a folder named by the LINEARIZABILITY_DATA environment variable)"
-    )
+    return linearizability_data()
 
 
 def _porcupine_cases() -> list[tuple[str, str, bool]]:
