@@ -577,12 +577,16 @@ class RaftCluster:
             self._unwrap(exc)
         return box[0]
 
-    @staticmethod
-    def _unwrap(exc: NodeError) -> None:
+    def _unwrap(self, exc: NodeError) -> None:
+        """Re-raise a failed check as itself, and a handler's exception as a RaftViolation."""
         cause = exc.__cause__
         if isinstance(cause, RaftViolation):
             raise cause from None
-        raise exc
+        raise self.violation(
+            "handlers do not raise",
+            f"{exc.node}'s {exc.event} raised {type(cause).__name__}: {cause}",
+            node=exc.node,
+        ) from exc
 
     # -- running ------------------------------------------------------------------------------
 
@@ -716,6 +720,22 @@ class RaftCluster:
         if node is None:
             return None
         return self._call(name, node.submit, command)
+
+    def inject(self, dst: str, msg: Any, *, src: str) -> None:
+        """Hand ``msg`` to server ``dst`` now, as if ``src`` had sent it (a test double: lets a
+        scenario play a candidate or leader that the cluster would not produce on its own)."""
+        node = self.node(dst)
+        if node is None:
+            raise ValueError(f"cannot inject a message into {dst}: it is down")
+        self._call(dst, node.on_message, self._check_name(src), msg)
+
+    def sent_by(self, name: str, type_name: str) -> list[Any]:
+        """The messages of type ``type_name`` (a class name) that ``name`` has sent, in order."""
+        return [
+            e.msg
+            for e in self.sim.trace.events
+            if e.kind == "send" and e.node == name and e.type == type_name
+        ]
 
     def n_committed(self, index: int) -> tuple[int, Any]:
         """How many servers have applied ``index`` (in any incarnation), and the command."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from distlib.protocols.raft import RaftClient, RaftNode
+from distlib.protocols.raft import RaftClient, RaftNode, RequestVote
 from distlib.testing.raft import ELECTION_TIMEOUT, RaftCluster
 
 __all__ = ["SCENARIOS"]
@@ -586,6 +586,49 @@ def persist_partitioned_leader(node_factory: Any = RaftNode, *, seed: int = 0, *
     return c
 
 
+def persist_vote(node_factory: Any = RaftNode, *, seed: int = 0, **options: Any):
+    """Figure 2: votedFor survives a crash: a server that voted in a term, crashed and restarted
+    does not vote for a second candidate in that term.
+
+    The two candidates are test doubles: RequestVote messages handed to the voter as if two
+    other servers had sent them, each for the next term with an up-to-date log.
+    """
+    c = RaftCluster(node_factory, 3, seed=seed, **options)
+    leader = c.check_one_leader()
+    c.one(1, 3)
+    voter, rival = _other(c, leader, 1), _other(c, leader, 2)
+    term = c.term(voter) + 1
+    last = len(c.node(voter).log) - 1
+    c.inject(voter, RequestVote(term, rival, last + 10, term), src=rival)
+    replies = c.sent_by(voter, "RequestVoteReply")
+    _expect(
+        c,
+        bool(replies) and replies[-1].granted,
+        "a vote for an up-to-date candidate (§5.2, §5.4.1)",
+        f"{voter} did not grant its vote to {rival} for term {term}",
+        node=voter,
+        term=term,
+        happened=repr(replies[-1]) if replies else "no reply",
+    )
+    c.crash(voter)
+    c.restart(voter)
+    c.inject(voter, RequestVote(term, leader, last + 10, term), src=leader)
+    replies = c.sent_by(voter, "RequestVoteReply")
+    _expect(
+        c,
+        not replies[-1].granted,
+        "votedFor is persistent (Figure 2)",
+        f"after a restart {voter} voted again in term {term}",
+        node=voter,
+        term=term,
+        expected=f"no vote for {leader}: it voted for {rival} before crashing",
+        happened=repr(replies[-1]),
+    )
+    c.run(ET)
+    c.one(2, 3, retry=True)
+    return c
+
+
 def stale_candidate(node_factory: Any = RaftNode, *, seed: int = 0, **options: Any):
     """§5.4.1: a server that missed committed entries, but campaigned alone to a high term,
     returns where only an up-to-date follower can hear it: that follower must not vote for it.
@@ -895,6 +938,7 @@ SCENARIOS: dict[str, Callable[..., RaftCluster]] = {
     "persist_all_crash": persist_all_crash,
     "persist_churn": persist_churn,
     "persist_partitioned_leader": persist_partitioned_leader,
+    "persist_vote": persist_vote,
     "stale_candidate": stale_candidate,
     "figure8_scripted": figure8_scripted,
     "figure8": figure8,
