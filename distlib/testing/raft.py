@@ -1053,7 +1053,7 @@ def measure_split_votes(
         def decided(sim: Simulation = sim, live: list[str] = live) -> bool:
             for name in live:
                 node = sim.nodes[name]
-                if node.role == Role.LEADER or node.term >= 2:
+                if node is not None and (node.role == Role.LEADER or node.term >= 2):
                     return True
             return False
 
