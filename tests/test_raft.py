@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
 import random
 from pathlib import Path
 
@@ -523,3 +524,84 @@ def test_split_vote_bad_arguments(args, kw):
     """Bad model parameters raise a ValueError naming the parameter."""
     with pytest.raises(ValueError):
         split_vote_probability(*args, **kw)
+
+
+# --------------------------------------------------------------------------------------------
+# The role/term timeline (distlib.views.raft).
+
+
+def _crash_run():
+    """Three servers; the first leader crashes at t=2 and restarts at t=3."""
+    sim = Simulation(seed=5)
+    sim.add_nodes(["a", "b", "c"], RaftNode)
+    sim.run(until=2.0)
+    leader = next(name for name, n in sim.nodes.items() if n.role is Role.LEADER)
+    sim.crash(leader)
+    sim.run(until=3.0)
+    sim.restart(leader)
+    sim.run(until=4.0)
+    return sim, leader
+
+
+def test_role_intervals_follow_the_notes():
+    """§5.2: the spans show the leader's term until its crash, a down span, and a follower
+    after the restart; each node's spans are contiguous and end at the last event."""
+    from distlib.views.raft import role_intervals
+
+    sim, leader = _crash_run()
+    spans = role_intervals(sim.trace)
+    assert sorted(spans) == ["a", "b", "c"]
+    roles = [(s.role, s.start, s.end) for s in spans[leader]]
+    led = [s for s in spans[leader] if s.role == "leader"]
+    assert led and led[-1].end == 2.0 and led[-1].term >= 1, roles
+    down = [s for s in spans[leader] if s.role == "down"]
+    assert [(s.start, s.end) for s in down] == [(2.0, 3.0)], roles
+    assert spans[leader][-1].role == "follower" and spans[leader][-1].start == 3.0
+    for name, row in spans.items():
+        for before, after in itertools.pairwise(row):
+            assert before.end == after.start, f"gap in {name}'s timeline: {before} {after}"
+    others = [s for name in spans if name != leader for s in spans[name] if s.role == "leader"]
+    assert others and others[-1].term > led[-1].term, "someone leads a later term after the crash"
+
+
+def test_timeline_draws_a_figure():
+    """The timeline returns a matplotlib figure with one row per server."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from distlib.views.raft import timeline
+
+    sim, _ = _crash_run()
+    fig = timeline(sim.trace)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    assert any(t.get_text().startswith("T") for t in ax.texts), "leader terms are labelled"
+    plt.close(fig)
+
+
+def test_timeline_without_role_notes_is_an_error():
+    """A trace without role notes gives an error saying what is missing."""
+    from distlib.views.raft import timeline
+
+    with pytest.raises(ValueError, match="no role notes"):
+        timeline(Simulation(seed=1).trace)
+
+
+def test_split_vote_plot():
+    """The split-vote plot draws the model and the measurements; lengths must agree."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from distlib.views.raft import split_vote_plot
+
+    delays = [0.0, 0.01, 0.02]
+    model = [split_vote_probability(5, 0.1, d) for d in delays]
+    fig = split_vote_plot(delays, model, [0.0, 0.02, 0.05], timeout=0.1)
+    assert len(fig.axes[0].lines) == 2
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same length"):
+        split_vote_plot(delays, model[:2])
