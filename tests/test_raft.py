@@ -59,6 +59,12 @@ def sends(actions, kind=None):
     ]
 
 
+def time_out(node):
+    """Let the node's election timeout pass: move its clock to the deadline, fire the timer."""
+    node.context.now = max(node.now, node.election_deadline)
+    node.on_timer("election")
+
+
 def timers(actions):
     return {a.name: a.delay for a in actions if isinstance(a, SetTimer)}
 
@@ -71,7 +77,7 @@ def leader_of(terms=(), peers=("b", "c")):
     """A node that won an election, one term after the last of ``terms``, with entries of
     these terms in its log."""
     node = with_log(list(terms), peers=peers)
-    node.on_timer("election")
+    time_out(node)
     node.take_actions()
     node.on_message(peers[0], RequestVoteReply(node.term, True))
     node.take_actions()
@@ -107,7 +113,7 @@ def test_election_timeout_starts_an_election():
     """§5.2: on timeout a follower increments its term, votes for itself, persists, and asks
     every peer for a vote with its last log index and term."""
     node = with_log([1, 1])
-    node.on_timer("election")
+    time_out(node)
     actions = node.take_actions()
     assert node.role is Role.CANDIDATE and node.term == 2 and node.voted_for == "a"
     assert node.storage["term"] == 2 and node.storage["voted_for"] == "a", "persist first"
@@ -121,7 +127,7 @@ def test_election_timeout_starts_an_election():
 def test_majority_of_votes_makes_a_leader():
     """§5.2: with votes from a majority a candidate becomes leader and sends heartbeats."""
     node = make()
-    node.on_timer("election")
+    time_out(node)
     node.take_actions()
     node.on_message("b", RequestVoteReply(1, True))
     actions = node.take_actions()
@@ -135,7 +141,7 @@ def test_majority_of_votes_makes_a_leader():
 def test_denied_and_stale_votes_do_not_count():
     """§5.2: denied votes and votes for an earlier term do not make a leader."""
     node = make(peers=("b", "c", "d", "e"))
-    node.on_timer("election")
+    time_out(node)
     node.on_message("b", RequestVoteReply(1, False))
     node.on_message("c", RequestVoteReply(0, True))
     node.on_message("d", RequestVoteReply(1, True))
@@ -147,7 +153,7 @@ def test_denied_and_stale_votes_do_not_count():
 def test_a_later_term_makes_a_candidate_follow():
     """§5.1: a reply from a later term turns a candidate into a follower in that term."""
     node = make()
-    node.on_timer("election")
+    time_out(node)
     node.on_message("b", RequestVoteReply(5, False))
     assert node.role is Role.FOLLOWER and node.term == 5 and node.voted_for is None
     assert node.storage["term"] == 5
@@ -165,7 +171,7 @@ def test_grants_an_up_to_date_candidate_and_persists_the_vote():
     actions = node.take_actions()
     assert sends(actions) == [("b", RequestVoteReply(2, True))]
     assert node.storage["voted_for"] == "b" and node.storage["term"] == 2
-    assert "election" in timers(actions)
+    assert node.election_deadline == node.now + node.election_delay, "timeout restarted"
 
 
 def test_one_vote_per_term():
@@ -288,12 +294,30 @@ def test_commit_index_never_decreases():
 def test_candidate_follows_the_leader_of_its_term():
     """§5.2: a candidate that receives AppendEntries from a leader of its term steps down."""
     node = make()
-    node.on_timer("election")
-    node.take_actions()
+    time_out(node)
+    node.context.now = 0.25
     node.on_message("b", AppendEntries(1, "b", 0, 0, (), 0))
-    actions = node.take_actions()
     assert node.role is Role.FOLLOWER and node.leader_id == "b" and node.term == 1
-    assert "election" in timers(actions), "hearing the leader resets the election timeout"
+    assert node.election_deadline == node.now + node.election_delay, (
+        "hearing the leader restarts the election timeout"
+    )
+
+
+def test_election_timer_waits_for_the_latest_deadline():
+    """§5.2: a follower that heard from the leader since its timer was set does not start an
+    election when the timer fires; it waits out the rest of the timeout, and only then runs."""
+    node = make()
+    delay = node.election_delay
+    node.context.now = delay / 2
+    node.on_message("b", AppendEntries(1, "b", 0, 0, (), 0))
+    node.take_actions()
+    node.context.now = delay
+    node.on_timer("election")
+    assert node.role is Role.FOLLOWER
+    assert timers(node.take_actions()) == {"election": pytest.approx(delay / 2)}
+    node.context.now = delay * 1.5
+    node.on_timer("election")
+    assert node.role is Role.CANDIDATE and node.term == 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,7 +400,7 @@ def test_submit_on_a_leader_and_elsewhere():
 def test_cluster_of_one():
     """§5.2, §5.3: a single server elects itself and commits alone."""
     node = make(peers=())
-    node.on_timer("election")
+    time_out(node)
     assert node.role is Role.LEADER
     assert node.submit("x") == 1 and node.applied == [(1, "x")]
 

@@ -212,6 +212,8 @@ class RaftNode(Node):
         self.role = Role.FOLLOWER
         self.leader_id: str | None = None
         self.votes: set[str] = set()
+        self.election_delay = self.election_deadline = 0.0  # see reset_election_timer
+        self.election_armed = False
         self.applied: list[tuple[int, Any]] = []
         # Volatile state on leaders (Figure 2), reinitialized after each election.
         self.next_index: dict[str, int] = {}
@@ -247,9 +249,22 @@ class RaftNode(Node):
         storage["voted_for"] = self.voted_for
         storage["log"] = self.log
 
-    def reset_election_timer(self) -> None:
-        """Start a new randomized election timeout (§5.2)."""
-        self.set_timer("election", self.rng.uniform(*self.election_timeout))
+    def reset_election_timer(self, *, redraw: bool = False) -> None:
+        """Restart the election timeout (§5.2): unless reset again, this server starts an
+        election ``election_delay`` seconds from now.
+
+        ``election_delay`` is random, drawn from ``election_timeout`` when the server boots,
+        starts a campaign or changes role (``redraw``); resets in between (each heartbeat) reuse
+        it. One pending timer serves all resets: a reset only moves the deadline later, and a
+        timer that fires before the deadline sets itself again for the rest. (A new timer per
+        heartbeat would give the same timeouts, at the price of one more event per message.)
+        """
+        if redraw:
+            self.election_delay = self.rng.uniform(*self.election_timeout)
+        self.election_deadline = self.now + self.election_delay
+        if redraw or not self.election_armed:
+            self.set_timer("election", self.election_delay)
+            self.election_armed = True
 
     # -- handlers -----------------------------------------------------------------------------
 
@@ -263,11 +278,17 @@ class RaftNode(Node):
         # Raft §5.2: servers start up as followers.
         self.role = Role.FOLLOWER
         self.note("became follower", term=self.term)
-        self.reset_election_timer()
+        self.reset_election_timer(redraw=True)
 
     def on_timer(self, name: str) -> None:
         if name == "election":
-            if self.role is not Role.LEADER:
+            self.election_armed = False
+            if self.role is Role.LEADER:
+                return
+            if self.now < self.election_deadline:  # reset since: wait for the rest
+                self.set_timer("election", self.election_deadline - self.now)
+                self.election_armed = True
+            else:
                 self.start_election()
         elif name in ("heartbeat", "replicate"):
             if self.role is Role.LEADER:
@@ -301,7 +322,7 @@ class RaftNode(Node):
         self.role = Role.FOLLOWER
         self.pending.clear()
         self.cancel_timer("heartbeat")
-        self.reset_election_timer()
+        self.reset_election_timer(redraw=True)
         self.note("became follower", term=self.term)
 
     def step_down(self, term: int) -> None:
@@ -326,7 +347,8 @@ class RaftNode(Node):
         self.votes = {self.id}
         self.note("became candidate", term=self.term)
         self.persist()
-        self.reset_election_timer()  # Raft §5.2: a split vote ends with a new timeout
+        # Raft §5.2: a new random timeout, so that a split vote ends in a new election.
+        self.reset_election_timer(redraw=True)
         self.broadcast(RequestVote(self.term, self.id, self.last_log_index, self.last_log_term))
         if len(self.votes) >= self.majority:  # a cluster of one
             self.become_leader()
@@ -337,6 +359,7 @@ class RaftNode(Node):
         self.leader_id = self.id
         self.note("became leader", term=self.term)
         self.cancel_timer("election")
+        self.election_armed = False
         # Raft §5.3: nextIndex starts just past the leader's log, matchIndex at 0 (Figure 2).
         self.next_index = dict.fromkeys(self.peers, self.last_log_index + 1)
         self.match_index = dict.fromkeys(self.peers, 0)
