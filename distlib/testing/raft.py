@@ -45,9 +45,17 @@ The methods that wait (``one``, ``wait``, ``check_one_leader``) follow the conve
 well-known university Raft labs, in simulated time. Each has a generator twin
 (``one_async``, ``wait_async``) for concurrent clients started with :meth:`RaftCluster.spawn`.
 
+Faults: :meth:`RaftCluster.disconnect` cuts a server off from all others (``connected`` and
+the waiting methods know about it); :meth:`RaftCluster.partition`, ``crash``, ``restart`` and
+the unreliable network modes pass through to the simulation.
+
 Also here: :class:`BrokenVoteRaft` and :class:`BrokenCommitRaft`, two deliberately wrong
 nodes that show what the checks catch, and :func:`measure_split_votes`, which measures by
 simulation what :func:`distlib.protocols.raft.split_vote_probability` predicts.
+
+Left to others: progress is not checked on its own but demanded by the waiting methods and by
+the scenarios of :mod:`distlib.testing.raft_scenarios`; client histories (linearizability) are
+for :mod:`distlib.check`.
 """
 
 from __future__ import annotations
@@ -780,7 +788,7 @@ class RaftCluster:
             "a leader is elected (§5.2)",
             "no connected server became leader within 5 simulated seconds",
             expected="one leader among the connected servers " + ", ".join(self._connected()),
-            happened="roles: " + self._roles(),
+            happened="roles: " + self.summary(),
         )
 
     def check_terms(self) -> int:
@@ -806,7 +814,7 @@ class RaftCluster:
                 node=name,
                 term=term,
                 expected="no leader among " + ", ".join(self._connected()),
-                happened="roles: " + self._roles(),
+                happened="roles: " + self.summary(),
                 focus=[name],
             )
 
@@ -854,7 +862,7 @@ class RaftCluster:
                         happened=f"{count} applied it"
                         + (f" ({cmd!r})" if count else "")
                         + "; roles: "
-                        + self._roles(),
+                        + self.summary(),
                     )
             else:
                 yield self.sleep(0.05)
@@ -862,7 +870,7 @@ class RaftCluster:
             "agreement (§5.3)",
             f"one({command!r}) failed to reach agreement within {timeout:g} s",
             expected=f"{expected} servers apply {command!r}",
-            happened="roles: " + self._roles(),
+            happened="roles: " + self.summary(),
         )
 
     def wait(self, index: int, n: int, start_term: int | None = None) -> Any:
@@ -896,7 +904,7 @@ class RaftCluster:
                 f"only {count} servers applied index {index}",
                 index=index,
                 expected=f"at least {n}",
-                happened=f"{count}; roles: {self._roles()}",
+                happened=f"{count}; roles: {self.summary()}",
             )
         return cmd
 
@@ -927,7 +935,8 @@ class RaftCluster:
     def _connected(self) -> list[str]:
         return [name for name in self.names if self.connected(name)]
 
-    def _roles(self) -> str:
+    def summary(self) -> str:
+        """Each server's role and term, e.g. ``"s1 leader@3, s2 follower@3, s3 down"``."""
         parts = []
         for name in self.names:
             node = self.sim.nodes[name]

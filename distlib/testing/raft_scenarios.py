@@ -12,18 +12,19 @@ election, log replication, persistence, with the "Figure 8" and churn tests), in
 ``ELECTION_TIMEOUT`` (1 s) is the time an election may take after a failure.
 
 ``SCENARIOS`` maps each name to its function, in teaching order; a graded cell can run
-``SCENARIOS["basic_agreement"](StudentRaft, seed=3)``.
+``SCENARIOS["basic_agreement"](StudentRaft, seed=3)``, or several scenarios on several seeds
+with :func:`run_all`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from distlib.protocols.raft import RaftClient, RaftNode, RequestVote
 from distlib.testing.raft import ELECTION_TIMEOUT, RaftCluster
 
-__all__ = ["SCENARIOS"]
+__all__ = ["SCENARIOS", "run_all"]
 
 ET = ELECTION_TIMEOUT
 
@@ -695,7 +696,7 @@ def figure8_scripted(node_factory: Any = RaftNode, *, seed: int = 0, **options: 
         found,
         "a majority elects a leader (§5.2)",
         f"{', '.join(rest)} elected no leader in 5 s",
-        happened="roles: " + c._roles(),
+        happened="roles: " + c.summary(),
     )
     leader2 = next(x for x in rest if c.role(x) == "leader")
     c.disconnect(leader2)
@@ -717,7 +718,7 @@ def figure8_scripted(node_factory: Any = RaftNode, *, seed: int = 0, **options: 
         found,
         "a leader replicates its log (§5.3)",
         f"entry A (index {a_index}) did not reach {', '.join(others)} in 5 s",
-        happened="roles: " + c._roles(),
+        happened="roles: " + c.summary(),
     )
     c.run(0.3)
     # (d) Both servers that had A first crash; B's server returns: only it can win.
@@ -948,3 +949,28 @@ SCENARIOS: dict[str, Callable[..., RaftCluster]] = {
     "unreliable_churn": unreliable_churn,
     "client_redirects": client_redirects,
 }
+
+
+def run_all(
+    node_factory: Any = RaftNode,
+    names: Iterable[str] | None = None,
+    *,
+    seeds: Iterable[int] = (1, 2, 3),
+) -> int:
+    """Run the scenarios called ``names`` (default: all) on each of ``seeds``; return how many
+    runs passed. The first failure is raised, its report starting with the scenario and seed.
+    """
+    chosen = list(SCENARIOS) if names is None else list(names)
+    unknown = [name for name in chosen if name not in SCENARIOS]
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
+    runs = 0
+    for name in chosen:
+        for seed in seeds:
+            try:
+                SCENARIOS[name](node_factory, seed=seed)
+            except AssertionError as exc:
+                exc.args = (f"[scenario {name}, seed {seed}] {exc.args[0] if exc.args else ''}",)
+                raise
+            runs += 1
+    return runs
