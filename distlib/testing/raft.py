@@ -566,24 +566,12 @@ class RaftCluster:
 
     def _call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` inside node ``name`` as a handler (its actions are performed)."""
-        sim = self.sim
-        box: list[Any] = []
-        w = self.checker.watches[name]
-        call = getattr(sim, "call", None)
-        if call is not None:  # a runtime that offers it
-            result = call(name, fn, *args)
-            self.checker.after(w)
-            return result
-
-        def handler() -> None:
-            box.append(fn(*args))
-            self.checker.after(w)
-
         try:
-            sim._handle(sim._slot(name), getattr(fn, "__name__", "call"), handler)
+            result = self.sim.call(name, fn, *args)
         except NodeError as exc:
             self._unwrap(exc)
-        return box[0]
+        self.checker.after(self.checker.watches[name])
+        return result
 
     def _unwrap(self, exc: NodeError) -> None:
         """Re-raise a failed check as itself, and a handler's exception as a RaftViolation."""
