@@ -428,3 +428,18 @@ def test_interceptor_can_drop_and_rewrite_and_inject_bypasses_it():
     assert any("rewrites" in d for d in nets) and any("injected int a->b" in d for d in nets)
     with pytest.raises(SimulationError, match="inject names unknown node"):
         sim.inject("a", "nobody", 1)
+
+
+def test_call_runs_a_function_as_a_handler():
+    """sim.call() runs code inside a node now: its sends go out at once, errors are NodeErrors."""
+    sim = two_nodes(count=0, latency=Constant(0.01))
+    sim.run(until=1.0)
+    a = sim.node("a")
+    assert sim.call("a", lambda: a.send("b", "hi") or 7) == 7
+    sim.run(until=1.5)
+    assert sim.node("b").got == [("a", "hi")]
+    with pytest.raises(NodeError, match="node 'a' raised KeyError"):
+        sim.call("a", lambda: {}["x"])
+    sim.crash("a")
+    with pytest.raises(SimulationError, match="'a' is down"):
+        sim.call("a", print)

@@ -202,11 +202,14 @@ def _redirect(msg: Any) -> Any:
     return dict(msg, to="mallory", amount=90)
 
 
-def _bank_sim(authenticated: bool, seed: int, key_seed: int | str) -> AdversarialSimulation:
+def _bank_sim(
+    authenticated: bool, seed: int, key_seed: int | str, bank: Callable[..., Any] | None = None
+) -> AdversarialSimulation:
     sim = AdversarialSimulation(seed=seed, latency=Uniform(0.01, 0.05))
     if authenticated:
+        make = AuthBank if bank is None else bank
         sim.add_node(
-            "bank", lambda: AuthBank(balances=BALANCES, keys=keyring(key_seed, "bank", ["teller"]))
+            "bank", lambda: make(balances=BALANCES, keys=keyring(key_seed, "bank", ["teller"]))
         )
         sim.add_node(
             "teller", lambda: AuthTeller(orders=ORDERS, keys=keyring(key_seed, "teller", ["bank"]))
@@ -239,19 +242,32 @@ def _stage(sim: AdversarialSimulation, attack: str, authenticated: bool) -> None
 
 
 def run_attack(
-    attack: str | None, *, authenticated: bool, seed: int = 0, key_seed: int | str = 0
+    attack: str | None,
+    *,
+    authenticated: bool,
+    seed: int = 0,
+    key_seed: int | str = 0,
+    bank: Callable[..., Any] | None = None,
 ) -> AttackOutcome:
     """Run the bank (teller sends three orders) under ``attack`` ("tamper", "replay", "forge",
-    or None for an honest run) and report the final balances against the honest ones."""
+    or None for an honest run) and report the final balances against the honest ones.
 
-    def run(which: str | None) -> AdversarialSimulation:
-        sim = _bank_sim(authenticated, seed, key_seed)
+    ``bank`` replaces the authenticated bank: a factory called as ``bank(balances=...,
+    keys=...)``, such as a subclass of :class:`~distlib.protocols.auth.AuthBank` with its own
+    checks. It needs ``balances`` and ``applied`` like the banks here. The honest reference run
+    always uses the library's bank, so a broken replacement cannot hide its mistakes.
+    """
+    if bank is not None and not authenticated:
+        raise ValueError("bank= replaces the authenticated bank: pass authenticated=True with it")
+
+    def run(which: str | None, make: Callable[..., Any] | None = None) -> AdversarialSimulation:
+        sim = _bank_sim(authenticated, seed, key_seed, make)
         _stage(sim, which, authenticated)
         sim.run(until=10.0)
         return sim
 
     honest = run(None).node("bank").balances
-    sim = run(attack)
+    sim = run(attack, bank)
     bank = sim.node("bank")
     teller = sim.node("teller")
     given = [dict(o) for o in teller.orders[: teller.sent]]

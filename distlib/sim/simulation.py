@@ -264,6 +264,22 @@ class Simulation:
         env.run(until=until)
         return True
 
+    def call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` inside node ``name`` now, as if it were one of its handlers.
+
+        What ``fn`` records (sends, timers, notes) is performed at once and an exception becomes
+        a :class:`NodeError`, exactly as for a handler. Returns what ``fn`` returns. Use it to
+        poke a node from outside, e.g. ``sim.call("n1", sim.node("n1").submit, "x")``.
+        """
+        slot = self._slot(name)
+        if not slot.up:
+            raise SimulationError(f"node {name!r} is down at t={self.now:g}: cannot call it")
+        result: list[Any] = []
+        self._handle(
+            slot, f"call {getattr(fn, '__name__', 'function')}", lambda: result.append(fn(*args))
+        )
+        return result[0]
+
     # -- faults -----------------------------------------------------------------------------
 
     def crash(self, name: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["frames", "spacetime", "step"]
+__all__ = ["frames", "spacetime", "step", "timeline"]
 
 
 def spacetime(trace: Any, **options: Any):
@@ -27,3 +27,10 @@ def frames(trace: Any, **options: Any) -> list:
     from distlib.views.stepper import frames as draw
 
     return draw(trace, **options)
+
+
+def timeline(*args: Any, **options: Any):
+    """A checked history drawn per client; see :mod:`distlib.views.lincheck`."""
+    from distlib.views.lincheck import timeline as draw
+
+    return draw(*args, **options)

@@ -1,0 +1,1062 @@
+"""A harness that runs any Raft-like node class in a simulated cluster and judges it.
+
+Used by the test suite and by graded lab cells alike::
+
+    cluster = RaftCluster(MyRaft, n=3, seed=1)
+    leader = cluster.check_one_leader()
+    index = cluster.one("x", expected=3)      # agreement on "x" by all three servers
+    cluster.disconnect(leader)
+    ...
+
+Every wait is in simulated time, so a test of many seconds runs in a fraction of one.
+
+**The node class** (any :class:`distlib.node.Node` subclass built by a zero-argument factory)
+must offer this much, read after every handler it runs:
+
+=================== =========================================================================
+``role``            "leader", "candidate" or "follower" (a ``str`` or a ``StrEnum`` such as
+                    :class:`distlib.protocols.raft.Role`)
+``term``            its currentTerm, an int
+``voted_for``       whom it voted for in ``term`` (None if no one); optional
+``log``             a sequence whose element ``i`` (``1 <= i < len(log)``) is the entry at index
+                    ``i``, with attributes ``term`` and ``command``; element 0 is a placeholder
+``commit_index``    its commitIndex, an int
+``applied``         a list of ``(index, command)`` in the order this incarnation applied them
+``submit(command)`` a leader appends ``command`` and returns its index; any other server
+                    returns None. The harness calls it like a handler (its sends happen).
+=================== =========================================================================
+
+**Checks.** After every handler of every node, cheaply (only what changed is examined):
+at most one leader per term (Election Safety, §5.2); a node's term never decreases, and it
+votes for at most one candidate per term, even across crashes (Figure 2); any two logs that hold
+an entry with the same index and term hold the same command there and agree on the term before
+it, which by induction is Log Matching (§5.3); terms never decrease along a log; a leader never
+rewrites its own log in its term (Leader Append-Only, Figure 3); ``commit_index`` never
+decreases and never passes the end of the log; every newly committed index holds the entry
+committed there before (State Machine Safety, §5.4.3); a new leader holds every entry committed
+in an earlier term (Leader Completeness, §5.4); and every applied entry comes in order, with no
+gap, is committed, and is the command every other server applied at that index.
+
+A failed check raises :class:`RaftViolation`, an ``AssertionError`` whose message is a report:
+the property, the node, term and index, what was expected and what happened, and the last
+events of the trace that concern those nodes.
+
+The methods that wait (``one``, ``wait``, ``check_one_leader``) follow the conventions of
+well-known university Raft labs, in simulated time. Each has a generator twin
+(``one_async``, ``wait_async``) for concurrent clients started with :meth:`RaftCluster.spawn`.
+
+Faults: :meth:`RaftCluster.disconnect` cuts a server off from all others (``connected`` and
+the waiting methods know about it); :meth:`RaftCluster.partition`, ``crash``, ``restart`` and
+the unreliable network modes pass through to the simulation.
+
+Also here: :class:`BrokenVoteRaft` and :class:`BrokenCommitRaft`, two deliberately wrong
+nodes that show what the checks catch, and :func:`measure_split_votes`, which measures by
+simulation what :func:`distlib.protocols.raft.split_vote_probability` predicts.
+
+Left to others: progress is not checked on its own but demanded by the waiting methods and by
+the scenarios of :mod:`distlib.testing.raft_scenarios`; client histories (linearizability) are
+for :mod:`distlib.check`.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from distlib.node import Node
+from distlib.protocols.raft import (
+    RaftNode,
+    RequestVote,
+    RequestVoteReply,
+    Role,
+)
+from distlib.sim import Constant, NodeError, Simulation, Uniform
+
+__all__ = [
+    "BrokenCommitRaft",
+    "BrokenVoteRaft",
+    "RaftCluster",
+    "RaftViolation",
+    "measure_split_votes",
+]
+
+#: How long an election may take after a failure (the labs' "election timeout" for tests).
+ELECTION_TIMEOUT = 1.0
+
+#: The reliable network's latency: 1-10 ms per message.
+RELIABLE_LATENCY = Uniform(0.001, 0.010)
+
+#: Trace event kinds worth showing in a report (sends, timers and duplicates are noise there).
+_REPORT_KINDS = frozenset({"deliver", "drop", "note", "crash", "restart", "start", "net", "error"})
+
+
+class RaftViolation(AssertionError):
+    """A Raft property failed. The message is a report a person can act on.
+
+    Attributes: ``property`` (e.g. "Election Safety (§5.2)"), ``node``, ``term``, ``index``
+    (None when not applicable), ``time`` (simulated seconds), ``excerpt`` (trace lines) and
+    ``trace`` (the run's whole :class:`~distlib.trace.Trace`, or None).
+    """
+
+    def __init__(
+        self,
+        prop: str,
+        what: str,
+        *,
+        node: str | None = None,
+        term: int | None = None,
+        index: int | None = None,
+        expected: str | None = None,
+        happened: str | None = None,
+        time: float | None = None,
+        seed: int | None = None,
+        excerpt: Iterable[str] = (),
+        trace: Any = None,
+        focus: Iterable[str] = (),
+    ) -> None:
+        self.property = prop
+        self.node = node
+        self.term = term
+        self.index = index
+        self.time = time
+        self.excerpt = list(excerpt)
+        self.trace = trace
+        self.focus = list(focus)
+        lines = [f"Raft check failed: {prop}", f"  {what}"]
+        where = [
+            f"{k} {v}"
+            for k, v in (("node", node), ("term", term), ("index", index))
+            if v is not None
+        ]
+        if where:
+            lines.append("  " + ", ".join(where))
+        if expected is not None:
+            lines.append(f"  expected: {expected}")
+        if happened is not None:
+            lines.append(f"  happened: {happened}")
+        if time is not None:
+            lines.append(
+                f"  at t={time:.6f} s (simulated)" + (f", seed {seed}" if seed is not None else "")
+            )
+        if self.excerpt:
+            who = ", ".join(self.focus) if self.focus else "the cluster"
+            lines.append(f"  last {len(self.excerpt)} events involving {who}:")
+            lines.extend("    " + line for line in self.excerpt)
+        super().__init__("\n".join(lines))
+
+    def diagram(self, *, window: float = 1.0, **options: Any):
+        """A space-time diagram of the last ``window`` simulated seconds before the failure."""
+        if self.trace is None:
+            raise ValueError("this failure has no trace to draw (the run was not traced)")
+        end = self.time if self.time is not None else None
+        since = None if end is None else max(0.0, end - window)
+        return self.trace.diagram(since=since, until=end, **options)
+
+    def save_diagram(self, path: Any, **options: Any) -> None:
+        """Save :meth:`diagram` to ``path`` (any format matplotlib knows, e.g. ``.png``)."""
+        import matplotlib.pyplot as plt
+
+        fig = self.diagram(**options)
+        fig.savefig(path, bbox_inches="tight")
+        plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------------
+# The per-step checker.
+
+
+@dataclass(slots=True)
+class _Watch:
+    """What the checker remembers about one server (across its incarnations)."""
+
+    name: str
+    node: Any = None
+    incarnation: int = 0
+    term: int = 0
+    leader_term: int = -1  # the term in which it was last seen leading
+    shadow: Any = None  # a copy of its log as last checked
+    commit: int = 0  # commit_index as last checked (this incarnation)
+    napplied: int = 0  # how many of its applied entries are checked (this incarnation)
+    last_applied: int = 0  # the index it applied last (this incarnation)
+    voted: dict[int, Any] = field(default_factory=dict)  # term -> voted_for
+
+
+_MISSING = object()
+
+
+def _role(node: Any) -> str:
+    role = node.role
+    return role if isinstance(role, str) else str(getattr(role, "value", role))
+
+
+class _Checker:
+    """Raft's safety properties, checked incrementally after every handler (see module doc)."""
+
+    def __init__(self, cluster: RaftCluster) -> None:
+        self.cluster = cluster
+        self.watches: dict[str, _Watch] = {}
+        self.leaders: dict[int, str] = {}  # term -> the one leader of that term
+        self.entries: dict[tuple[int, int], tuple[Any, int, str]] = {}  # (i, t) -> cmd, prev t
+        self.committed: dict[int, tuple[int, Any, str, float, int]] = {}  # i -> t, cmd, who...
+        self.commit_marks: dict[int, int] = {}  # commit term -> highest index committed in it
+        self.max_commit_term = 0
+        self.max_committed = 0
+        self.applied_by: dict[int, dict[str, Any]] = {}  # index -> {server: command}
+
+    def watch(self, name: str) -> _Watch:
+        w = self.watches.get(name)
+        if w is None:
+            w = self.watches[name] = _Watch(name)
+        return w
+
+    def new_incarnation(self, name: str, node: Any) -> _Watch:
+        w = self.watch(name)
+        w.node = node
+        w.incarnation += 1
+        w.commit = w.napplied = w.last_applied = 0
+        w.leader_term = -1
+        return w
+
+    def fail(self, prop: str, what: str, **kw: Any) -> None:
+        raise self.cluster.violation(prop, what, **kw)
+
+    # The hot path: runs after every handler.
+    def after(self, w: _Watch) -> None:
+        node = w.node
+        term = node.term
+        if term != w.term:
+            if term < w.term:
+                self.fail(
+                    "currentTerm never decreases (Figure 2)",
+                    f"{w.name}'s term went from {w.term} back to {term}"
+                    + (" after a restart: is currentTerm persisted?" if w.incarnation > 1 else ""),
+                    node=w.name,
+                    term=term,
+                )
+            w.term = term
+        voted = getattr(node, "voted_for", _MISSING)
+        if voted is not None and voted is not _MISSING:
+            before = w.voted.get(term)
+            if before is None:
+                w.voted[term] = voted
+            elif before != voted:
+                self.fail(
+                    "one vote per term (§5.2)",
+                    f"{w.name} voted for {before} and then for {voted} in term {term}"
+                    + (
+                        " (its vote did not survive a restart: is votedFor persisted?)"
+                        if w.incarnation > 1
+                        else ""
+                    ),
+                    node=w.name,
+                    term=term,
+                )
+        role = node.role
+        leading = w.leader_term == term  # it led this term at the last check already
+        if role == "leader" and not leading:
+            self._new_leader(w, node, term)
+        log = node.log
+        if log != w.shadow:
+            self._log_changed(w, log, leading and role == "leader")
+        commit = node.commit_index
+        if commit != w.commit:
+            self._commit_changed(w, log, commit, term)
+        applied = node.applied
+        if len(applied) != w.napplied:
+            self._applied(w, applied, commit)
+
+    def _new_leader(self, w: _Watch, node: Any, term: int) -> None:
+        owner = self.leaders.get(term)
+        if owner is not None and owner != w.name:
+            self.fail(
+                "Election Safety: at most one leader per term (§5.2)",
+                f"{w.name} became leader of term {term}, which already has leader {owner}",
+                node=w.name,
+                term=term,
+                expected=f"one leader in term {term} ({owner})",
+                happened=f"{owner} and {w.name} both lead term {term}",
+                focus=(w.name, owner),
+            )
+        self.leaders[term] = w.name
+        w.leader_term = term
+        # Leader Completeness: entries committed in earlier terms are in the new leader's log.
+        need = self._committed_before(term)
+        if need:
+            ct, cmd, who, when, _ = self.committed[need]
+            log = node.log
+            have = log[need] if need < len(log) else None
+            if have is None or have.term != ct or have.command != cmd:
+                held = (
+                    f"its log ends at index {len(log) - 1}"
+                    if have is None
+                    else f"it holds term {have.term}, command {have.command!r} there"
+                )
+                self.fail(
+                    "Leader Completeness (§5.4, §5.4.1)",
+                    f"{w.name} became leader of term {term} without an entry committed earlier",
+                    node=w.name,
+                    term=term,
+                    index=need,
+                    expected=f"index {need}: term {ct}, command {cmd!r} (committed by {who} "
+                    f"at t={when:.6f})",
+                    happened=held,
+                    focus=(w.name, who),
+                )
+
+    def _committed_before(self, term: int) -> int:
+        """The highest index first committed by a server in a term earlier than ``term``."""
+        if term > self.max_commit_term:
+            return self.max_committed
+        return max((i for t, i in self.commit_marks.items() if t < term), default=0)
+
+    def _log_changed(self, w: _Watch, log: Any, leading: bool) -> None:
+        shadow = w.shadow
+        start = 1
+        if shadow is not None:
+            m = min(len(shadow), len(log))
+            if log[:m] == shadow[:m]:
+                start = m
+            else:
+                start = next(i for i in range(m) if log[i] != shadow[i])
+            if leading and start < len(shadow):
+                self.fail(
+                    "Leader Append-Only (Figure 3)",
+                    f"leader {w.name} changed its own log at index {start} in its term",
+                    node=w.name,
+                    term=w.term,
+                    index=start,
+                    expected=f"entries 1..{len(shadow) - 1} stay as they were",
+                    happened=f"the log now has {len(log) - 1} entries and differs at {start}",
+                )
+        entries = self.entries
+        prev_term = log[start - 1].term if start >= 1 else 0
+        for i in range(max(start, 1), len(log)):
+            e = log[i]
+            t = e.term
+            if t < prev_term:
+                self.fail(
+                    "Log Matching: terms never decrease along a log (§5.3)",
+                    f"{w.name}'s log has term {t} at index {i} after term {prev_term}",
+                    node=w.name,
+                    term=w.term,
+                    index=i,
+                )
+            if t > w.term:
+                self.fail(
+                    "Log Matching (§5.3)",
+                    f"{w.name} (in term {w.term}) holds an entry of a later term {t}",
+                    node=w.name,
+                    term=w.term,
+                    index=i,
+                )
+            seen = entries.get((i, t))
+            if seen is None:
+                entries[(i, t)] = (e.command, prev_term, w.name)
+            elif seen[0] != e.command or seen[1] != prev_term:
+                cmd0, prev0, who = seen
+                self.fail(
+                    "Log Matching (§5.3)",
+                    f"two logs hold different entries at index {i} with the same term {t}",
+                    node=w.name,
+                    term=w.term,
+                    index=i,
+                    expected=f"as in {who}'s log: command {cmd0!r}, term {prev0} at index {i - 1}",
+                    happened=f"{w.name} holds command {e.command!r}, term {prev_term} at "
+                    f"index {i - 1}",
+                    focus=(w.name, who),
+                )
+            prev_term = t
+        w.shadow = log[:]
+
+    def _commit_changed(self, w: _Watch, log: Any, commit: int, term: int) -> None:
+        if commit < w.commit:
+            self.fail(
+                "commitIndex never decreases (Figure 2)",
+                f"{w.name}'s commit_index went from {w.commit} back to {commit}",
+                node=w.name,
+                term=term,
+                index=commit,
+            )
+        if commit >= len(log):
+            self.fail(
+                "a server commits only entries it holds (§5.3)",
+                f"{w.name}'s commit_index {commit} is past the end of its log",
+                node=w.name,
+                term=term,
+                index=commit,
+                expected=f"commit_index <= {len(log) - 1}",
+                happened=f"commit_index = {commit}",
+            )
+        committed = self.committed
+        now = self.cluster.sim.now
+        for i in range(w.commit + 1, commit + 1):
+            e = log[i]
+            known = committed.get(i)
+            if known is None:
+                committed[i] = (e.term, e.command, w.name, now, term)
+                if self.commit_marks.get(term, 0) < i:
+                    self.commit_marks[term] = i
+                    self.max_commit_term = max(self.max_commit_term, term)
+                    self.max_committed = max(self.max_committed, i)
+            elif known[0] != e.term or known[1] != e.command:
+                self.fail(
+                    "State Machine Safety: a committed entry never changes (§5.4.3)",
+                    f"{w.name} committed index {i} with a different entry than {known[2]} did",
+                    node=w.name,
+                    term=term,
+                    index=i,
+                    expected=f"term {known[0]}, command {known[1]!r} (committed by {known[2]} "
+                    f"at t={known[3]:.6f})",
+                    happened=f"term {e.term}, command {e.command!r}",
+                    focus=(w.name, known[2]),
+                )
+        w.commit = commit
+
+    def _applied(self, w: _Watch, applied: Any, commit: int) -> None:
+        committed = self.committed
+        applied_by = self.applied_by
+        for item in applied[w.napplied :]:
+            try:
+                index, command = item
+            except (TypeError, ValueError):
+                self.fail(
+                    "applied entries are (index, command) pairs",
+                    f"{w.name} applied {item!r}",
+                    node=w.name,
+                )
+            if index != w.last_applied + 1:
+                self.fail(
+                    "entries are applied in log order (Figure 2)",
+                    f"{w.name} applied index {index} right after index {w.last_applied}",
+                    node=w.name,
+                    term=w.term,
+                    index=index,
+                    expected=f"index {w.last_applied + 1} next",
+                    happened=f"index {index}",
+                )
+            if index > commit:
+                self.fail(
+                    "only committed entries are applied (Figure 2)",
+                    f"{w.name} applied index {index} with commit_index {commit}",
+                    node=w.name,
+                    term=w.term,
+                    index=index,
+                )
+            known = committed.get(index)
+            if known is not None and known[1] != command:
+                self.fail(
+                    "State Machine Safety (§5.4.3)",
+                    f"{w.name} applied a command other than the one committed at index {index}",
+                    node=w.name,
+                    term=w.term,
+                    index=index,
+                    expected=f"{known[1]!r} (committed by {known[2]})",
+                    happened=f"{command!r}",
+                    focus=(w.name, known[2]),
+                )
+            others = applied_by.get(index)
+            if others is None:
+                applied_by[index] = {w.name: command}
+            else:
+                for other, cmd in others.items():
+                    if cmd != command:
+                        self.fail(
+                            "State Machine Safety (§5.4.3)",
+                            f"{w.name} and {other} applied different commands at index {index}",
+                            node=w.name,
+                            term=w.term,
+                            index=index,
+                            expected=f"{cmd!r}, as {other} applied",
+                            happened=f"{command!r}",
+                            focus=(w.name, other),
+                        )
+                others[w.name] = command
+            w.last_applied = index
+        w.napplied = len(applied)
+
+
+# --------------------------------------------------------------------------------------------
+# The cluster.
+
+
+class RaftCluster:
+    """``n`` servers built by ``node_factory`` (a Raft-like Node class or a zero-argument
+    callable), named ``s1`` ... ``sn``, on a :class:`~distlib.Simulation` with every safety
+    check of the module docstring running after every step.
+
+    ``unreliable=True`` starts with a lossy network (:meth:`set_unreliable`); ``latency`` is the
+    reliable network's latency; ``diagram`` is a file path where a space-time diagram of the
+    last second is saved when a check fails.
+    """
+
+    def __init__(
+        self,
+        node_factory: Callable[[], Node] | type[Node] = RaftNode,
+        n: int = 3,
+        *,
+        seed: int = 0,
+        unreliable: bool = False,
+        latency: Any = RELIABLE_LATENCY,
+        excerpt: int = 15,
+        diagram: Any = None,
+    ) -> None:
+        if not callable(node_factory):
+            raise TypeError(
+                f"node_factory must be a Node class or a callable, not {node_factory!r}"
+            )
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"a cluster needs a positive number of servers, not {n!r}")
+        self.seed = seed
+        self.n = n
+        self.names = [f"s{i}" for i in range(1, n + 1)]
+        self.rng = random.Random(f"{seed}/raft-harness")
+        self.sim = Simulation(seed=seed, latency=latency)
+        self.latency = latency
+        self.excerpt_lines = excerpt
+        self.diagram_path = diagram
+        self.disconnected: set[str] = set()
+        self.checker = _Checker(self)
+        self._factory = node_factory
+        self._start_at = 0
+        self._probe_failed = False
+        for name in self.names:
+            self.sim.add_node(name, self._maker(name))
+        if unreliable:
+            self.set_unreliable(True)
+
+    # -- wiring: every handler of every node is followed by the checks -----------------------
+
+    def _maker(self, name: str) -> Callable[[], Node]:
+        def make() -> Node:
+            node = self._factory()
+            if not isinstance(node, Node):
+                raise TypeError(f"the node factory returned {node!r}, not a distlib Node")
+            for attr in ("role", "term", "log", "commit_index", "applied", "submit"):
+                if not hasattr(type(node), attr) and not hasattr(node, attr):
+                    raise TypeError(
+                        f"{type(node).__name__} lacks {attr!r}, which the Raft harness reads "
+                        "(see distlib.testing.raft for what a node must offer)"
+                    )
+            self._instrument(name, node)
+            return node
+
+        return make
+
+    def _instrument(self, name: str, node: Node) -> None:
+        w = self.checker.new_incarnation(name, node)
+        after = self.checker.after
+        on_start, on_message, on_timer = node.on_start, node.on_message, node.on_timer
+
+        def start() -> None:
+            on_start()
+            after(w)
+
+        def message(src: str, msg: Any) -> None:
+            on_message(src, msg)
+            after(w)
+
+        def timer(tname: str) -> None:
+            on_timer(tname)
+            after(w)
+
+        node.on_start, node.on_message, node.on_timer = start, message, timer  # type: ignore
+
+    def _call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` inside node ``name`` as a handler (its actions are performed)."""
+        try:
+            result = self.sim.call(name, fn, *args)
+        except NodeError as exc:
+            self._unwrap(exc)
+        self.checker.after(self.checker.watches[name])
+        return result
+
+    def _unwrap(self, exc: NodeError) -> None:
+        """Re-raise a failed check as itself, and a handler's exception as a RaftViolation."""
+        cause = exc.__cause__
+        if isinstance(cause, RaftViolation):
+            raise cause from None
+        raise self.violation(
+            "handlers do not raise",
+            f"{exc.node}'s {exc.event} raised {type(cause).__name__}: {cause}",
+            node=exc.node,
+        ) from exc
+
+    # -- running ------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """The simulated time, in seconds."""
+        return self.sim.now
+
+    def run(self, duration: float) -> None:
+        """Let ``duration`` simulated seconds pass."""
+        if duration <= 0:
+            return
+        try:
+            self.sim.run(duration=duration)
+        except NodeError as exc:
+            self._unwrap(exc)
+
+    def run_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Run until ``predicate()`` holds (checked after every event) or ``timeout`` simulated
+        seconds pass; returns whether it held."""
+        try:
+            return self.sim.run(until=predicate, limit=self.now + timeout)
+        except NodeError as exc:
+            self._unwrap(exc)
+            raise  # pragma: no cover - _unwrap always raises
+
+    def spawn(self, process: Generator[Any, Any, Any]):
+        """Start a generator as a concurrent activity in simulated time (a simpy process).
+
+        It waits by yielding :meth:`sleep` (or ``yield from`` :meth:`one_async` /
+        :meth:`wait_async`). Returns the process; ``process.triggered`` tells if it ended.
+        """
+        return self.sim.env.process(process)
+
+    def sleep(self, seconds: float):
+        """An event for a spawned generator to yield: resume ``seconds`` later."""
+        return self.sim.env.timeout(seconds)
+
+    def _drive(self, gen: Generator[Any, Any, Any]) -> Any:
+        proc = self.spawn(gen)
+        self.run_until(lambda: proc.triggered, timeout=1e6)
+        if not proc.ok:
+            proc.defused = True  # it is reported here, not again by the next simulation step
+            raise proc.value
+        return proc.value
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def _check_name(self, name: str) -> str:
+        if name not in self.names:
+            raise ValueError(f"unknown server {name!r} (servers: {', '.join(self.names)})")
+        return name
+
+    def disconnect(self, name: str) -> None:
+        """Cut ``name`` off from every other server, both ways (it keeps running)."""
+        self.sim.isolate(self._check_name(name))
+        self.disconnected.add(name)
+
+    def connect(self, name: str) -> None:
+        """Undo :meth:`disconnect`."""
+        self.sim.reconnect(self._check_name(name))
+        self.disconnected.discard(name)
+
+    def partition(self, *groups: Iterable[str]) -> None:
+        """Split the servers into groups that cannot reach each other (unnamed ones: one more)."""
+        self.sim.partition(*groups)
+
+    def heal(self) -> None:
+        """Remove every partition, cut and disconnection."""
+        self.sim.heal()
+        self.disconnected.clear()
+
+    def crash(self, name: str) -> None:
+        """Crash ``name``: it loses everything but its storage."""
+        self.sim.crash(self._check_name(name))
+
+    def restart(self, name: str) -> None:
+        """Restart a crashed ``name`` from its storage."""
+        try:
+            self.sim.restart(self._check_name(name))
+        except NodeError as exc:
+            self._unwrap(exc)
+
+    def set_unreliable(self, on: bool = True) -> None:
+        """Lose about 10% of messages (requests and replies alike) and delay each by 0-27 ms."""
+        if on:
+            self.sim.network.configure(loss=0.1, latency=Uniform(0.0, 0.027))
+        else:
+            self.sim.network.configure(loss=0.0, latency=self.latency)
+
+    def set_long_reordering(self, on: bool = True, *, probability: float = 0.1) -> None:
+        """Hold back a fraction of messages for an extra 200-2200 ms, so they arrive long after
+        later ones."""
+        self.sim.network.configure(
+            reorder=probability if on else 0.0, reorder_delay=Uniform(0.2, 2.2)
+        )
+
+    # -- looking at the servers --------------------------------------------------------------
+
+    def node(self, name: str) -> Any:
+        """The live node object ``name``, or None while it is down."""
+        return self.sim.nodes[self._check_name(name)]
+
+    def is_up(self, name: str) -> bool:
+        return self.sim.is_up(name)
+
+    def connected(self, name: str) -> bool:
+        """Up and not disconnected."""
+        return name not in self.disconnected and self.sim.is_up(name)
+
+    def role(self, name: str) -> str | None:
+        node = self.node(name)
+        return None if node is None else _role(node)
+
+    def term(self, name: str) -> int | None:
+        node = self.node(name)
+        return None if node is None else node.term
+
+    def leaders(self) -> dict[str, int]:
+        """Connected servers that think they lead, with their terms."""
+        out = {}
+        for name in self.names:
+            node = self.sim.nodes[name]
+            if node is not None and name not in self.disconnected and _role(node) == "leader":
+                out[name] = node.term
+        return out
+
+    def submit(self, name: str, command: Any) -> int | None:
+        """Call ``submit(command)`` on server ``name``: its index if it leads, else None."""
+        node = self.node(name)
+        if node is None:
+            return None
+        return self._call(name, node.submit, command)
+
+    def inject(self, dst: str, msg: Any, *, src: str) -> None:
+        """Hand ``msg`` to server ``dst`` now, as if ``src`` had sent it (a test double: lets a
+        scenario play a candidate or leader that the cluster would not produce on its own)."""
+        node = self.node(dst)
+        if node is None:
+            raise ValueError(f"cannot inject a message into {dst}: it is down")
+        self._call(dst, node.on_message, self._check_name(src), msg)
+
+    def sent_by(self, name: str, type_name: str) -> list[Any]:
+        """The messages of type ``type_name`` (a class name) that ``name`` has sent, in order."""
+        return [
+            e.msg
+            for e in self.sim.trace.events
+            if e.kind == "send" and e.node == name and e.type == type_name
+        ]
+
+    def n_committed(self, index: int) -> tuple[int, Any]:
+        """How many servers have applied ``index`` (in any incarnation), and the command."""
+        by = self.checker.applied_by.get(index)
+        if not by:
+            return 0, None
+        return len(by), next(iter(by.values()))
+
+    def committed_commands(self) -> list[Any]:
+        """The commands applied at indices 1, 2, ... as far as some server applied them."""
+        out = []
+        index = 1
+        by = self.checker.applied_by
+        while index in by:
+            out.append(next(iter(by[index].values())))
+            index += 1
+        return out
+
+    # -- the lab-style checks -----------------------------------------------------------------
+
+    def check_one_leader(self) -> str:
+        """Wait (up to ten rounds of ~0.5 s) for exactly one connected leader; return it.
+
+        Fails if some term has two connected leaders, or if no leader shows up.
+        """
+        for _ in range(10):
+            self.run(self.rng.uniform(0.45, 0.55))
+            by_term: dict[int, list[str]] = {}
+            for name, term in self.leaders().items():
+                by_term.setdefault(term, []).append(name)
+            for term, names in by_term.items():
+                if len(names) > 1:
+                    raise self.violation(
+                        "Election Safety (§5.2)",
+                        f"term {term} has {len(names)} leaders: {', '.join(names)}",
+                        term=term,
+                        focus=names,
+                    )
+            if by_term:
+                return by_term[max(by_term)][0]
+        raise self.violation(
+            "a leader is elected (§5.2)",
+            "no connected server became leader within 5 simulated seconds",
+            expected="one leader among the connected servers " + ", ".join(self._connected()),
+            happened="roles: " + self.summary(),
+        )
+
+    def check_terms(self) -> int:
+        """All connected servers agree on the term; return it."""
+        terms = {name: self.node(name).term for name in self._connected()}
+        if len(set(terms.values())) > 1:
+            raise self.violation(
+                "servers agree on the term after an election (§5.1)",
+                "connected servers disagree on the current term",
+                happened=", ".join(f"{k}: term {v}" for k, v in terms.items()),
+                focus=list(terms),
+            )
+        return next(iter(terms.values()), -1)
+
+    def check_no_leader(self) -> None:
+        """No connected server thinks it is leader."""
+        leaders = self.leaders()
+        if leaders:
+            name, term = next(iter(leaders.items()))
+            raise self.violation(
+                "no leader without a majority (§5.2)",
+                f"{name} is leader of term {term}, but it should not be able to win an election",
+                node=name,
+                term=term,
+                expected="no leader among " + ", ".join(self._connected()),
+                happened="roles: " + self.summary(),
+                focus=[name],
+            )
+
+    def one(
+        self, command: Any, expected: int, *, retry: bool = False, timeout: float = 10.0
+    ) -> int:
+        """Get ``command`` committed by at least ``expected`` servers; return its index.
+
+        Offers the command to each connected server in turn until one leads; then waits up to
+        2 s for ``expected`` servers to apply it at that index. With ``retry``, tries again (a
+        new leader may have dropped it); fails after ``timeout`` simulated seconds.
+        """
+        return self._drive(self.one_async(command, expected, retry=retry, timeout=timeout))
+
+    def one_async(
+        self, command: Any, expected: int, *, retry: bool = False, timeout: float = 10.0
+    ) -> Generator[Any, Any, int]:
+        """:meth:`one` for a spawned generator: ``index = yield from cluster.one_async(...)``."""
+        deadline = self.now + timeout
+        n = self.n
+        while self.now < deadline:
+            index = None
+            for _ in range(n):
+                name = self.names[self._start_at]
+                self._start_at = (self._start_at + 1) % n
+                if self.connected(name):
+                    index = self.submit(name, command)
+                    if index is not None:
+                        break
+            if index is not None:
+                until = self.now + 2.0
+                while self.now < until:
+                    count, cmd = self.n_committed(index)
+                    if count > 0 and count >= expected and cmd == command:
+                        return index
+                    yield self.sleep(0.02)
+                if not retry:
+                    count, cmd = self.n_committed(index)
+                    raise self.violation(
+                        "agreement (§5.3)",
+                        f"one({command!r}) failed to reach agreement at index {index}",
+                        index=index,
+                        expected=f"{expected} servers apply {command!r} at index {index} "
+                        "within 2 s",
+                        happened=f"{count} applied it"
+                        + (f" ({cmd!r})" if count else "")
+                        + "; roles: "
+                        + self.summary(),
+                    )
+            else:
+                yield self.sleep(0.05)
+        raise self.violation(
+            "agreement (§5.3)",
+            f"one({command!r}) failed to reach agreement within {timeout:g} s",
+            expected=f"{expected} servers apply {command!r}",
+            happened="roles: " + self.summary(),
+        )
+
+    def wait(self, index: int, n: int, start_term: int | None = None) -> Any:
+        """Wait for ``n`` servers to apply ``index``; return the command.
+
+        Returns None early if some server moved past ``start_term`` (the leader changed, so
+        the entry may never commit); fails if fewer than ``n`` apply it in about 10 s.
+        """
+        return self._drive(self.wait_async(index, n, start_term))
+
+    def wait_async(
+        self, index: int, n: int, start_term: int | None = None
+    ) -> Generator[Any, Any, Any]:
+        """:meth:`wait` for a spawned generator."""
+        pause = 0.01
+        for _ in range(30):
+            count, _cmd = self.n_committed(index)
+            if count >= n:
+                break
+            yield self.sleep(pause)
+            pause = min(pause * 2, 1.0)
+            if start_term is not None:
+                for name in self.names:
+                    node = self.sim.nodes[name]
+                    if node is not None and node.term > start_term:
+                        return None
+        count, cmd = self.n_committed(index)
+        if count < n:
+            raise self.violation(
+                "agreement (§5.3)",
+                f"only {count} servers applied index {index}",
+                index=index,
+                expected=f"at least {n}",
+                happened=f"{count}; roles: {self.summary()}",
+            )
+        return cmd
+
+    # -- measuring ------------------------------------------------------------------------
+
+    def mark(self) -> int:
+        """A position in the trace, for :meth:`messages_since` and :meth:`bytes_since`."""
+        return len(self.sim.trace)
+
+    def _sends_since(self, mark: int) -> list[Any]:
+        servers = set(self.names)
+        return [
+            e
+            for e in self.sim.trace.events[mark:]
+            if e.kind == "send" and e.node in servers and e.peer in servers
+        ]
+
+    def messages_since(self, mark: int) -> int:
+        """Messages servers sent each other since ``mark``."""
+        return len(self._sends_since(mark))
+
+    def bytes_since(self, mark: int) -> int:
+        """Bytes servers sent each other since ``mark`` (each message's pickled size)."""
+        return sum(len(pickle.dumps(e.msg)) for e in self._sends_since(mark))
+
+    # -- reports ------------------------------------------------------------------------------
+
+    def _connected(self) -> list[str]:
+        return [name for name in self.names if self.connected(name)]
+
+    def summary(self) -> str:
+        """Each server's role and term, e.g. ``"s1 leader@3, s2 follower@3, s3 down"``."""
+        parts = []
+        for name in self.names:
+            node = self.sim.nodes[name]
+            if node is None:
+                parts.append(f"{name} down")
+            else:
+                off = " (disconnected)" if name in self.disconnected else ""
+                parts.append(f"{name} {_role(node)}@{node.term}{off}")
+        return ", ".join(parts)
+
+    def excerpt(self, focus: Iterable[str] = (), limit: int | None = None) -> list[str]:
+        """The last ``limit`` trace lines about the ``focus`` servers (all when empty)."""
+        limit = self.excerpt_lines if limit is None else limit
+        names = set(focus)
+        out: list[str] = []
+        for e in reversed(self.sim.trace.events):
+            if e.kind not in _REPORT_KINDS:
+                continue
+            if names and e.kind != "net" and not (e.node in names or e.peer in names):
+                continue
+            out.append(e.line())
+            if len(out) >= limit:
+                break
+        return out[::-1]
+
+    def violation(
+        self, prop: str, what: str, *, node: str | None = None, focus: Iterable[str] = (), **kw: Any
+    ) -> RaftViolation:
+        """Build the :class:`RaftViolation` for a failed check (saving a diagram if asked)."""
+        focus = [f for f in dict.fromkeys([*([node] if node else []), *focus]) if f]
+        exc = RaftViolation(
+            prop,
+            what,
+            node=node,
+            time=self.now,
+            seed=self.seed,
+            excerpt=self.excerpt(focus),
+            trace=self.sim.trace,
+            focus=focus,
+            **kw,
+        )
+        if self.diagram_path is not None:
+            try:
+                exc.save_diagram(self.diagram_path)
+            except Exception as err:  # the report matters more than the picture
+                exc.args = (exc.args[0] + f"\n  (could not save the diagram: {err})",)
+            else:
+                exc.args = (exc.args[0] + f"\n  diagram saved to {self.diagram_path}",)
+        return exc
+
+
+# --------------------------------------------------------------------------------------------
+# Deliberately broken nodes: each fails the harness with a readable report.
+
+
+class BrokenVoteRaft(RaftNode):
+    """WRONG on purpose: grants votes without the up-to-date check of §5.4.1.
+
+    A candidate with a stale log can then win an election and overwrite committed entries.
+    """
+
+    def handle_request_vote(self, msg: RequestVote) -> RequestVoteReply:
+        if msg.term < self.term or self.voted_for not in (None, msg.candidate):
+            return RequestVoteReply(self.term, False)
+        self.voted_for = msg.candidate
+        self.reset_election_timer()
+        return RequestVoteReply(self.term, True)
+
+
+class BrokenCommitRaft(RaftNode):
+    """WRONG on purpose: commits any entry stored on a majority, whatever its term (the trap of
+    §5.4.2 and Figure 8)."""
+
+    def advance_commit_index(self) -> None:
+        matches = sorted([self.last_log_index, *self.match_index.values()], reverse=True)
+        n = matches[self.majority - 1]
+        if n > self.commit_index:
+            self.commit_index = n
+
+
+# --------------------------------------------------------------------------------------------
+# Split votes, measured.
+
+
+def measure_split_votes(
+    n: int,
+    timeout: float,
+    delay: float,
+    *,
+    trials: int = 500,
+    seed: int = 0,
+    voters: int | None = None,
+    node_factory: Callable[..., Node] | None = None,
+) -> float:
+    """The fraction of ``trials`` first election rounds that end without a leader.
+
+    Runs the model of :func:`distlib.protocols.raft.split_vote_probability` in simulation: a
+    fresh cluster of ``n`` servers of which ``voters`` (default all) boot together, with
+    election timeouts uniform in ``[timeout, 2 * timeout]`` and every message taking exactly
+    ``delay`` seconds. A round splits when no server leads term 1. ``node_factory(timeout)``
+    builds a server (default: :class:`~distlib.protocols.raft.RaftNode` with that timeout).
+    """
+    if not isinstance(trials, int) or trials < 1:
+        raise ValueError(f"trials must be a positive int, not {trials!r}")
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (the cluster size) must be a positive int, not {n!r}")
+    voters = n if voters is None else voters
+    if not isinstance(voters, int) or not 1 <= voters <= n:
+        raise ValueError(f"voters must be an int between 1 and n={n}, not {voters!r}")
+    if node_factory is None:
+
+        def node_factory(t: float) -> Node:
+            return RaftNode(election_timeout=(t, 2 * t), heartbeat_interval=t / 3)
+
+    splits = 0
+    for trial in range(trials):
+        sim = Simulation(seed=seed * 1_000_003 + trial, latency=Constant(delay), trace=False)
+        names = [f"s{i}" for i in range(1, n + 1)]
+        for i, name in enumerate(names):
+            sim.add_node(name, lambda: node_factory(timeout), start=i < voters)
+        live = names[:voters]
+
+        def decided(sim: Simulation = sim, live: list[str] = live) -> bool:
+            for name in live:
+                node = sim.nodes[name]
+                if node is not None and (node.role == Role.LEADER or node.term >= 2):
+                    return True
+            return False
+
+        sim.run(until=decided, limit=20 * timeout + 20 * delay)
+        leader_in_term_1 = any(
+            sim.nodes[name].role == Role.LEADER and sim.nodes[name].term == 1 for name in live
+        )
+        splits += not leader_in_term_1
+    return splits / trials
