@@ -50,8 +50,8 @@ __all__ = [
 ]
 
 
-def lab_setup(lab: str | None = None, *, quiet: bool = False) -> str:
-    """Check the environment a lab needs and return a one-line status (printed unless quiet).
+def lab_setup(lab: str | None = None, *, quiet: bool = False) -> None:
+    """Check the environment a lab needs and print a one-line status (unless ``quiet``).
 
     Called by the first cell of every lab. It checks the Python version, that this ``distlib`` is
     the course's (not a shadowing copy), and makes matplotlib draw inline without warnings.
@@ -70,4 +70,3 @@ def lab_setup(lab: str | None = None, *, quiet: bool = False) -> str:
     status = f"distlib {__version__} ready" + (f" for {lab}" if lab else "") + f" ({__file__})"
     if not quiet:
         print(status)
-    return status

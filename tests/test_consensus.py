@@ -7,8 +7,8 @@ import pytest
 
 from distlib import Simulation, Trace, Uniform
 from distlib.check.consensus import (
-    CheckResult,
     ConsensusRecords,
+    InvariantResult,
     InvariantViolation,
     TwoPhaseRecords,
     check_agreement,
@@ -30,8 +30,8 @@ from distlib.protocols.twophase import Coordinator, Participant, TxClient
 
 def test_result_is_truthy_and_assert_ok_raises_an_assertion_error():
     """A failed result is falsy and assert_ok raises an AssertionError with the explanation."""
-    good = CheckResult("X", True, "fine")
-    bad = CheckResult("X", False, "node a did something", ("node a did something",))
+    good = InvariantResult("X", True, "fine")
+    bad = InvariantResult("X", False, "node a did something", ("node a did something",))
     assert good and not bad
     assert good.assert_ok() is good
     with pytest.raises(AssertionError, match="node a did something") as info:

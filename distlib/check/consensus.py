@@ -1,6 +1,6 @@
 """Invariant checkers for atomic commitment (2PC) and consensus (Paxos, multi-Paxos).
 
-Each ``check_*`` function judges one finished run and returns a :class:`CheckResult`: true when
+Each ``check_*`` function judges one finished run and returns a :class:`InvariantResult`: true when
 the invariant held, with an explanation a student can act on either way.
 ``result.assert_ok()`` raises :class:`InvariantViolation` (an ``AssertionError``) carrying the
 same explanation, so ``check_agreement(sim).assert_ok()`` reads well in a test.
@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "CheckResult",
     "ConsensusRecords",
+    "InvariantResult",
     "InvariantViolation",
     "TwoPhaseRecords",
     "check_agreement",
@@ -64,15 +64,15 @@ __all__ = [
 
 
 class InvariantViolation(AssertionError):
-    """An invariant did not hold; ``.result`` is the :class:`CheckResult` with the details."""
+    """An invariant did not hold; ``.result`` is the :class:`InvariantResult` with the details."""
 
-    def __init__(self, result: CheckResult) -> None:
+    def __init__(self, result: InvariantResult) -> None:
         super().__init__(str(result))
         self.result = result
 
 
 @dataclass(frozen=True, slots=True)
-class CheckResult:
+class InvariantResult:
     """The verdict of one checker: ``ok``, a readable ``explanation`` and the ``violations``."""
 
     invariant: str
@@ -86,27 +86,27 @@ class CheckResult:
     def __str__(self) -> str:
         return f"{self.invariant}: {'holds' if self.ok else 'VIOLATED'}. {self.explanation}"
 
-    def assert_ok(self) -> CheckResult:
+    def assert_ok(self) -> InvariantResult:
         """Raise :class:`InvariantViolation` unless the invariant held; returns ``self``."""
         if not self.ok:
             raise InvariantViolation(self)
         return self
 
 
-def _verdict(invariant: str, violations: list[str], fine: str, limit: int = 5) -> CheckResult:
+def _verdict(invariant: str, violations: list[str], fine: str, limit: int = 5) -> InvariantResult:
     if not violations:
-        return CheckResult(invariant, True, fine)
+        return InvariantResult(invariant, True, fine)
     shown = "; ".join(violations[:limit])
     more = f" (and {len(violations) - limit} more)" if len(violations) > limit else ""
-    return CheckResult(invariant, False, shown + more, tuple(violations))
+    return InvariantResult(invariant, False, shown + more, tuple(violations))
 
 
-def _combine(invariant: str, results: list[CheckResult]) -> CheckResult:
+def _combine(invariant: str, results: list[InvariantResult]) -> InvariantResult:
     bad = [r for r in results if not r.ok]
     if not bad:
-        return CheckResult(invariant, True, " ".join(str(r) for r in results))
+        return InvariantResult(invariant, True, " ".join(str(r) for r in results))
     violations = tuple(v for r in bad for v in r.violations)
-    return CheckResult(invariant, False, " ".join(str(r) for r in bad), violations)
+    return InvariantResult(invariant, False, " ".join(str(r) for r in bad), violations)
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def twophase_records(source: Any) -> TwoPhaseRecords:
     return rec
 
 
-def check_atomicity(source: Any) -> CheckResult:
+def check_atomicity(source: Any) -> InvariantResult:
     """2PC atomicity (Gray 1978; BHG §7.2 AC1): no two nodes decide differently on a transaction,
     and no node changes its decision."""
     rec = twophase_records(source)
@@ -230,7 +230,7 @@ def check_atomicity(source: Any) -> CheckResult:
     return _verdict("2PC atomicity", bad, f"Every node agreed on each of {n} transaction(s).")
 
 
-def check_commit_validity(source: Any) -> CheckResult:
+def check_commit_validity(source: Any) -> InvariantResult:
     """2PC commit validity (BHG §7.2 AC3; Gray-Lamport §2): a transaction commits only if every
     participant voted yes."""
     rec = twophase_records(source)
@@ -265,7 +265,7 @@ def check_commit_validity(source: Any) -> CheckResult:
     )
 
 
-def check_twophase(source: Any) -> CheckResult:
+def check_twophase(source: Any) -> InvariantResult:
     """Both 2PC invariants: atomicity and commit validity."""
     rec = twophase_records(source)
     return _combine("2PC", [check_atomicity(rec), check_commit_validity(rec)])
@@ -359,7 +359,7 @@ def consensus_records(source: Any, *, acceptors: Iterable[str] | None = None) ->
     return rec
 
 
-def check_agreement(source: Any, *, acceptors: Iterable[str] | None = None) -> CheckResult:
+def check_agreement(source: Any, *, acceptors: Iterable[str] | None = None) -> InvariantResult:
     """Paxos agreement (Paxos Made Simple §2.1, safety): at most one value is chosen per slot,
     where chosen means accepted by a majority of acceptors with the same ballot."""
     rec = consensus_records(source, acceptors=acceptors)
@@ -388,7 +388,7 @@ def check_validity(
     proposed: Collection[Any] | None = None,
     allowed: Iterable[Any] = (),
     acceptors: Iterable[str] | None = None,
-) -> CheckResult:
+) -> InvariantResult:
     """Paxos validity (Paxos Made Simple §2.1): only a value that was proposed can be chosen or
     learned. ``proposed``: the proposed values (default: the ``propose`` notes); ``allowed``:
     values any slot may hold besides (a multi-Paxos no-op)."""
@@ -396,7 +396,7 @@ def check_validity(
     pool = {_freeze(v) for v in (rec.proposed if proposed is None else proposed)}
     pool |= {_freeze(v) for v in allowed}
     if not pool and proposed is None:
-        return CheckResult(
+        return InvariantResult(
             "Paxos validity",
             False,
             "No proposals are known: turn the trace on (proposers note "
@@ -417,7 +417,7 @@ def check_validity(
     )
 
 
-def check_learners_agree(source: Any, *, acceptors: Iterable[str] | None = None) -> CheckResult:
+def check_learners_agree(source: Any, *, acceptors: Iterable[str] | None = None) -> InvariantResult:
     """Learners agree (Paxos Made Simple §2.3): all learners learn the same value in a slot, learn
     it once, and (when the trace shows every acceptance) learn only a chosen value."""
     rec = consensus_records(source, acceptors=acceptors)
@@ -452,7 +452,7 @@ def check_paxos(
     proposed: Collection[Any] | None = None,
     allowed: Iterable[Any] = (),
     acceptors: Iterable[str] | None = None,
-) -> CheckResult:
+) -> InvariantResult:
     """Agreement, validity and learner agreement together."""
     rec = consensus_records(source, acceptors=acceptors)
     return _combine(

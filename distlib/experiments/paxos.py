@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from distlib.check.consensus import check_paxos
-from distlib.experiments.transactions import boot, sent
 from distlib.protocols.multipaxos import NOOP, KVClient, MultiPaxosNode
 from distlib.protocols.paxos import PaxosNode, Phase
 from distlib.sim import Constant, Simulation, Uniform
 from distlib.sim.network import Latency
 from distlib.testing.nemesis import Nemesis
+from distlib.testing.unit import boot, sent
 
 __all__ = [
     "DUEL_LATENCY",

@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distlib.check.consensus import check_twophase
-from distlib.node import Node, Send
+from distlib.node import Node
 from distlib.protocols.twophase import Coordinator, Participant, TxClient
 from distlib.sim import Constant, Simulation, Uniform
 from distlib.sim.network import Latency
 from distlib.testing.nemesis import Nemesis
+from distlib.testing.unit import boot, sent  # re-exported: the lab feeds nodes by hand
 
 __all__ = [
     "SCENARIOS",
@@ -125,23 +126,6 @@ def message_counts(n: int, *, seed: int = 0) -> Counter:
     if decisions(sim)["coordinator"] != "commit":
         raise RuntimeError(f"the fault-free transaction with {n} participants did not commit")
     return sim.trace.message_counts()
-
-
-def boot(
-    factory: NodeFactory, name: str, *, peers: Sequence[str], storage: dict | None = None
-) -> Node:
-    """A node from ``factory``, attached as ``name`` with ``peers`` and ``storage`` (a new dict by
-    default; pass an old one to play a restart) and started, for feeding it one message at a
-    time. Its start-up actions are still pending: ``node.take_actions()`` returns them."""
-    node = factory()
-    node.attach(id=name, peers=tuple(peers), storage={} if storage is None else storage)
-    node.on_start()
-    return node
-
-
-def sent(actions: Iterable[Any]) -> list[tuple[str, Any]]:
-    """The (destination, message) pairs among a node's recorded actions."""
-    return [(a.dst, a.msg) for a in actions if isinstance(a, Send)]
 
 
 # --------------------------------------------------------------------------------------------
