@@ -12,11 +12,12 @@ from distlib.experiments.storage import (
     failover_run,
     movement_table,
     partition_run,
+    quorum_run,
     run_kv,
     stale_read_grid,
     stale_read_rate,
 )
-from distlib.protocols.kvstore import LazyReplicatedStore, SingleServerStore
+from distlib.protocols.kvstore import LazyReplicatedStore, SingleServerStore, stale_reads
 from distlib.protocols.replication import QuorumNode, primary_spans, split_brain
 from tests.test_kvstore import linearizable
 
@@ -128,6 +129,24 @@ def test_small_quorums_give_stale_reads():
 def test_stale_read_rate_is_deterministic():
     """The same arguments give the same measured rate."""
     assert stale_read_rate(3, 1, 1, seed=2, ops=100) == stale_read_rate(3, 1, 1, seed=2, ops=100)
+
+
+def test_quorum_run_survives_crashed_servers_within_its_quorums():
+    """N=5, R=2, W=4 with one server down: every operation completes, and none is stale."""
+    sim = quorum_run(5, 2, 4, crashed=["s1"], ops=25, seed=1)
+    assert len(sim.history) == 25
+    failed = [str(op) for op in sim.history if op.status != "ok"]
+    assert not failed, f"with 4 of 5 replicas up, R=2 and W=4 should succeed: {failed}"
+    assert stale_reads(sim.history) == [], "R + W > N: no stale reads"
+    assert linearizable(sim.history), f"not linearizable:\n{sim.history.listing()}"
+
+
+def test_quorum_run_cannot_write_with_too_few_replicas():
+    """Gifford 1979: with two of three replicas down, W=2 writes cannot complete."""
+    sim = quorum_run(3, 1, 2, crashed=["s1", "s2"], ops=10, seed=0, read_fraction=0.0)
+    assert all(op.status != "ok" for op in sim.history), "no write can reach W=2 replicas"
+    with pytest.raises(ValueError, match="do not exist"):
+        quorum_run(3, 2, 2, crashed=["s9"])
 
 
 def test_stale_read_grid_is_zero_exactly_where_quorums_overlap():

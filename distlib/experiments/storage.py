@@ -34,6 +34,7 @@ __all__ = [
     "failover_run",
     "movement_table",
     "partition_run",
+    "quorum_run",
     "run_kv",
     "stale_read_grid",
     "stale_read_rate",
@@ -228,6 +229,60 @@ def stale_read_rate(
         **network,
     )
     return stale_read_fraction(sim.history)
+
+
+def quorum_run(
+    n: int = 3,
+    r: int = 2,
+    w: int = 2,
+    *,
+    seed: int = 0,
+    crashed: Iterable[str] = (),
+    clients: int = 1,
+    ops: int = 30,
+    servers: int | None = None,
+    node: type[QuorumNode] = QuorumNode,
+    **options: Any,
+) -> Simulation:
+    """Run register reads and writes on a quorum store ``s1 ... s<servers>`` (default N of them).
+
+    The servers named in ``crashed`` are down from the start. Each client sends every operation
+    to a random server and, when no answer comes within ``retry`` seconds (default 0.25), tries
+    the next one, so a crashed coordinator only delays it. (A retry sent while the first
+    coordinator is merely slow makes the write happen twice; ``retry=None`` never retries.)
+    Clients pause ``think`` seconds (default 1 ms) between operations, so that each operation
+    starts strictly after the previous one ended. Other keyword arguments go to :func:`run_kv`
+    (``latency=``, ``loss=``, ...). ``node`` may be a subclass of :class:`QuorumNode`. Returns
+    the finished simulation; its history is a register history (reads and writes of one key).
+    """
+    names = [f"s{i}" for i in range(1, (servers or n) + 1)]
+    down = list(crashed)
+    strangers = sorted(set(down) - set(names))
+    if strangers:
+        raise ValueError(f"crashed names servers that do not exist: {strangers} (servers {names})")
+
+    def setup(sim: Simulation) -> None:
+        for name in down:
+            sim.at(0.0, sim.crash, name)
+
+    settings: dict[str, Any] = {
+        "choose": "random",
+        "retry": 0.25,
+        "think": 0.001,
+        "timeout": 2.0,
+        "latency": Exponential(0.005, 0.001),
+        "limit": 10_000.0,
+    }
+    settings.update(options)
+    return run_kv(
+        lambda: node(n, r, w),
+        servers=names,
+        clients=clients,
+        ops=ops,
+        seed=seed,
+        setup=setup,
+        **settings,
+    )
 
 
 def stale_read_grid(
