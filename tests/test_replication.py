@@ -199,6 +199,18 @@ def test_safe_failover_has_one_primary_under_a_partition(seed):
     assert all(op.status == "ok" for op in sim.history), "every operation completes after heal"
 
 
+def test_a_primary_that_steps_down_follows_nobody():
+    """Raft §5.2: a primary cut off from a majority steps down and does not suspect itself."""
+    sim = Simulation(seed=0, latency=LATENCY)
+    sim.add_nodes(["s1", "s2", "s3"], lambda: PrimaryBackup())
+    sim.at(0.05, sim.isolate, "s1")
+    sim.run(until=1.0)
+    notes = [text for t, n, text, d in sim.trace.notes("s1")]
+    assert "stepped down" in notes, f"s1 should step down when isolated; it noted {notes}"
+    assert "suspects s1" not in notes, "a server never suspects itself"
+    assert sim.node("s1").primary != "s1", "after stepping down s1 must not follow itself"
+
+
 def test_old_primary_rejoins_and_catches_up():
     """A crashed primary restarts as a backup and receives the log written in its absence."""
 

@@ -362,6 +362,7 @@ class PrimaryBackup(Node):
         self.cancel_timer("heartbeat")
         if was is Role.PRIMARY:
             self.note("stepped down", epoch=self.epoch, reason=reason)
+            self.primary = self.hint = None  # no longer following itself; learns the next one
             for index in sorted(self.waiting_writes):
                 for client, req in self.waiting_writes[index]:
                     self.send(client, ClientReply(req, False, error="not primary"))
