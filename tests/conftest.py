@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,16 @@ def echo():
     return Echo
 
 
-@pytest.fixture
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"the shared test data is missing: expected {SHARED}")
-    return SHARED
+def linearizability_data() -> Path:
+    """The external Jepsen histories: ../shared/linearizability beside the repository, or the
+    folder named by LINEARIZABILITY_DATA (for a checkout elsewhere). Missing data fails loudly."""
+    here = SHARED / "linearizability"
+    if here.is_dir():
+        return here
+    other = os.environ.get("LINEARIZABILITY_DATA")
+    if other and Path(other).is_dir():
+        return Path(other)
+    raise AssertionError(
+        f"the external histories are missing: expected them in {here} "
+        "(or a folder named by the LINEARIZABILITY_DATA environment variable)"
+    )

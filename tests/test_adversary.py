@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from distlib import Constant, Node
+from distlib.protocols.auth import AuthBank
 from distlib.sim.adversary import ATTACKS, AdversarialSimulation, attack_table, run_attack
 from distlib.sim.simulation import SimulationError
 
@@ -96,3 +97,21 @@ def test_attacks_are_seeded():
     assert run_attack("replay", authenticated=True, seed=4) == run_attack(
         "replay", authenticated=True, seed=4
     )
+
+
+class TrustingBank(AuthBank):
+    """A bank that skips the checks: it obeys any signed-looking message."""
+
+    def on_message(self, src, msg):
+        self.on_authentic(src, msg.payload)
+
+
+def test_a_replacement_bank_faces_the_same_attacks():
+    """bank= runs the attacks against another bank; one that skips the checks is fooled."""
+    for attack in ATTACKS:
+        out = run_attack(attack, authenticated=True, bank=TrustingBank)
+        assert out.succeeded, f"{attack} should fool a bank that checks nothing: {out.balances}"
+    out = run_attack("replay", authenticated=True, bank=AuthBank)
+    assert out == run_attack("replay", authenticated=True), "bank=AuthBank is the default"
+    with pytest.raises(ValueError, match="authenticated=True"):
+        run_attack("replay", authenticated=False, bank=TrustingBank)

@@ -413,3 +413,18 @@ def test_run_until_in_the_past():
     sim.run(until=2.0)
     with pytest.raises(SimulationError, match="already t=2"):
         sim.run(until=1.0)
+
+
+def test_interceptor_can_drop_and_rewrite_and_inject_bypasses_it():
+    """The interceptor sees every send: None drops (traced), a new value is delivered instead;
+    inject() forges a message the receiver cannot tell apart."""
+    sim = two_nodes(count=4, latency=Constant(0.01))
+    sim.interceptor = lambda src, dst, msg: None if msg == 0 else (msg * 10 if msg == 1 else msg)
+    sim.after(0.5, sim.inject, "a", "b", 99)
+    sim.run()
+    assert [m for _, m in sim.node("b").got] == [10, 2, 3, 99]
+    assert [e.detail for e in sim.trace.filter("drop")] == ["intercepted"]
+    nets = [e.detail for e in sim.trace.filter("net")]
+    assert any("rewrites" in d for d in nets) and any("injected int a->b" in d for d in nets)
+    with pytest.raises(SimulationError, match="inject names unknown node"):
+        sim.inject("a", "nobody", 1)

@@ -13,7 +13,7 @@ import importlib
 import sys
 
 # Modules that contribute subcommands, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("distlib.course.commands",)
+COMMAND_MODULES: tuple[str, ...] = ("distlib.course.commands", "distlib.check.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

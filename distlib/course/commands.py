@@ -219,6 +219,20 @@ def _scores(course: Course, lab: str, student: str) -> Row:
         return Row(student, float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade))
 
 
+def _autograde_one(root: str, lab: str, student: str, overrides: dict) -> tuple[str, str | None]:
+    """Autograde one submission (run in a worker process); returns (student, error or None)."""
+    with Course(Path(root)).api(**overrides) as api:
+        result = api.autograde(lab, student, force=True, create=True)
+    if result.get("success"):
+        return student, None
+    return student, last_error_line(result.get("log"), result.get("error"))
+
+
+def default_jobs() -> int:
+    """Submissions graded at once: one per core, at most four."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def grade(
     course: Course,
     lab: str,
@@ -226,8 +240,13 @@ def grade(
     force: bool = False,
     timeout: int | None = None,
     students: Iterable[str] = (),
+    jobs: int | None = None,
 ) -> int:
-    """Autograde every submission of ``lab``; print a table and write course/grades/<lab>.csv."""
+    """Autograde every submission of ``lab``; print a table and write course/grades/<lab>.csv.
+
+    ``jobs`` submissions are graded at once, each in its own process and kernel (default: one
+    per core, at most four).
+    """
     lab = course.check_lab(lab)
     subs = course.submissions(lab)
     wanted = list(students)
@@ -241,41 +260,66 @@ def grade(
             f"no submissions of {lab} in {course.submitted.relative_to(course.root)}"
             f" (run: distcourse collect {lab} FOLDER)"
         )
-    _ensure_assignment(course, lab)
-    overrides = {} if timeout is None else {"Execute.timeout": int(timeout)}
-    rows: list[Row] = []
-    total = len(subs)
-    for i, (student, notebooks) in enumerate(subs.items(), 1):
-        prefix = f"[{i}/{total}] {student}"
-        done = course.autograded / student / lab
-        if done.exists() and not force:
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise CourseError(f"--jobs must be at least 1, not {jobs}")
+    rows: dict[str, Row] = {}
+    todo: list[str] = []
+    for student, notebooks in subs.items():
+        if (course.autograded / student / lab).exists() and not force:
             row = _scores_or_none(course, lab, student)
             row.status = "already graded (kept; --force regrades)"
-            rows.append(row)
-            say(f"{prefix}: already graded, kept (pass --force to regrade)")
+            rows[student] = row
+            say(f"{student}: already graded, kept (pass --force to regrade)")
             continue
         try:
             for nb in notebooks:
                 _check_submission(nb)
         except CourseError as err:
             problem(f"{student}: {err}")
-            rows.append(Row(student, status=f"not graded: {err}"))
+            rows[student] = Row(student, status=f"not graded: {err}")
             continue
-        say(f"{prefix}: grading ...")
-        with course.api(**overrides) as api:
-            result = api.autograde(lab, student, force=True, create=True)
-        if not result.get("success"):
-            msg = last_error_line(result.get("log"), result.get("error"))
-            problem(f"{student}: autograding failed: {msg}")
-            rows.append(Row(student, status=f"not graded: {msg}"))
+        todo.append(student)
+    if todo:
+        _ensure_assignment(course, lab)
+    overrides = {} if timeout is None else {"Execute.timeout": int(timeout)}
+    say(f"grading {len(todo)} submission(s) of {lab}, {min(jobs, len(todo) or 1)} at a time")
+    for i, (student, error) in enumerate(_run_autograde(course, lab, todo, overrides, jobs), 1):
+        prefix = f"[{i}/{len(todo)}] {student}"
+        if error is not None:
+            problem(f"{student}: autograding failed: {error}")
+            rows[student] = Row(student, status=f"not graded: {error}")
             continue
-        row = _scores(course, lab, student)
-        rows.append(row)
+        row = rows[student] = _scores(course, lab, student)
         manual = " (+ answers to grade by hand)" if row.manual else ""
         say(f"{prefix}: {row.score:g} / {row.max_score:g}{manual}")
-    _print_table(lab, rows)
-    _write_csv(course, lab, rows, force=force)
-    return 0 if all(r.score is not None for r in rows) else 1
+    ordered = [rows[s] for s in subs]
+    _print_table(lab, ordered)
+    _write_csv(course, lab, ordered, force=force)
+    return 0 if all(r.score is not None for r in ordered) else 1
+
+
+def _run_autograde(course: Course, lab: str, students: list[str], overrides: dict, jobs: int):
+    """Yield (student, error) as each autograding finishes, ``jobs`` at a time."""
+    if jobs == 1 or len(students) <= 1:
+        for student in students:
+            yield _autograde_one(str(course.root), lab, student, overrides)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")  # no inherited database connections
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [
+            pool.submit(_autograde_one, str(course.root), lab, s, overrides) for s in students
+        ]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _scores_or_none(course: Course, lab: str, student: str) -> Row:
@@ -442,10 +486,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--student", action="append", default=[], help="grade only this student")
     p.add_argument("--timeout", type=int, help="seconds per cell (default: the course config)")
     p.add_argument("--force", action="store_true", help="regrade and rewrite existing grades")
+    p.add_argument("--jobs", type=int, help="submissions graded at once (default: one per core)")
     p.set_defaults(
         func=_run(
             lambda a: grade(
-                Course.find(), a.lab, force=a.force, timeout=a.timeout, students=a.student
+                Course.find(),
+                a.lab,
+                force=a.force,
+                timeout=a.timeout,
+                students=a.student,
+                jobs=a.jobs,
             )
         )
     )

@@ -17,11 +17,9 @@ tell the attack from honest traffic; the receiving node cannot.
 :func:`run_attack` stages each attack against the small bank of :mod:`distlib.protocols.auth`,
 unauthenticated and authenticated, and :func:`attack_table` summarises who wins.
 
-The core Simulation has no public hook for this yet; the subclass overrides its private
-``_transmit`` method. The hook it stands in for: ``Simulation(..., interceptor=f)`` with
-``f(src, dst, msg) -> msg | None`` called on every send before the network model (None drops the
-message), plus a public ``sim.inject(src, dst, msg)`` that sends a message as if ``src`` had,
-traced as an injection.
+It is built on the core's two hooks: ``sim.interceptor`` (called on every send before the
+network model; it may rewrite or drop the message) and ``sim.inject`` (a message that claims any
+sender, marked in the trace).
 """
 
 from __future__ import annotations
@@ -47,7 +45,6 @@ from distlib.protocols.auth import (
 )
 from distlib.sim.network import Uniform
 from distlib.sim.simulation import Simulation, SimulationError
-from distlib.trace import msg_type
 
 __all__ = [
     "ATTACKS",
@@ -110,26 +107,11 @@ class AdversarialSimulation(Simulation):
     def __init__(self, *, seed: int = 0, trace: bool = True, **network: Any) -> None:
         super().__init__(seed=seed, trace=trace, **network)
         self.adversary = Adversary()
-
-    def _transmit(self, src: str, dst: str, msg: Any) -> None:
-        # Stand-in for an interceptor hook in the core (see the module docstring).
-        out = self.adversary.intercept(self.now, src, dst, msg)
-        if out is None:
-            self.trace.record(
-                self.now, "net", detail=f"adversary: drops {msg_type(msg)} {src}->{dst}"
-            )
-            return
-        if out is not msg:
-            self.trace.record(
-                self.now, "net", detail=f"adversary: rewrites {msg_type(msg)} {src}->{dst}"
-            )
-        super()._transmit(src, dst, out)
+        self.interceptor = lambda src, dst, msg: self.adversary.intercept(self.now, src, dst, msg)
 
     def inject(self, src: str, dst: str, msg: Any, *, what: str = "forges") -> None:
         """Send ``msg`` to ``dst`` now as if ``src`` had sent it (the receiver cannot tell)."""
-        self._check_names([src, dst], "inject")
-        self.trace.record(self.now, "net", detail=f"adversary: {what} {msg_type(msg)} {src}->{dst}")
-        super()._transmit(src, dst, msg)
+        super().inject(src, dst, msg, reason=f"adversary: {what}")
 
     def replay(self, match: Match, *, at: float, copies: int = 1, which: int = 0) -> None:
         """At time ``at``, send ``copies`` more copies of the ``which``-th recorded match.
@@ -220,11 +202,14 @@ def _redirect(msg: Any) -> Any:
     return dict(msg, to="mallory", amount=90)
 
 
-def _bank_sim(authenticated: bool, seed: int, key_seed: int | str) -> AdversarialSimulation:
+def _bank_sim(
+    authenticated: bool, seed: int, key_seed: int | str, bank: Callable[..., Any] | None = None
+) -> AdversarialSimulation:
     sim = AdversarialSimulation(seed=seed, latency=Uniform(0.01, 0.05))
     if authenticated:
+        make = AuthBank if bank is None else bank
         sim.add_node(
-            "bank", lambda: AuthBank(balances=BALANCES, keys=keyring(key_seed, "bank", ["teller"]))
+            "bank", lambda: make(balances=BALANCES, keys=keyring(key_seed, "bank", ["teller"]))
         )
         sim.add_node(
             "teller", lambda: AuthTeller(orders=ORDERS, keys=keyring(key_seed, "teller", ["bank"]))
@@ -257,19 +242,32 @@ def _stage(sim: AdversarialSimulation, attack: str, authenticated: bool) -> None
 
 
 def run_attack(
-    attack: str | None, *, authenticated: bool, seed: int = 0, key_seed: int | str = 0
+    attack: str | None,
+    *,
+    authenticated: bool,
+    seed: int = 0,
+    key_seed: int | str = 0,
+    bank: Callable[..., Any] | None = None,
 ) -> AttackOutcome:
     """Run the bank (teller sends three orders) under ``attack`` ("tamper", "replay", "forge",
-    or None for an honest run) and report the final balances against the honest ones."""
+    or None for an honest run) and report the final balances against the honest ones.
 
-    def run(which: str | None) -> AdversarialSimulation:
-        sim = _bank_sim(authenticated, seed, key_seed)
+    ``bank`` replaces the authenticated bank: a factory called as ``bank(balances=...,
+    keys=...)``, such as a subclass of :class:`~distlib.protocols.auth.AuthBank` with its own
+    checks. It needs ``balances`` and ``applied`` like the banks here. The honest reference run
+    always uses the library's bank, so a broken replacement cannot hide its mistakes.
+    """
+    if bank is not None and not authenticated:
+        raise ValueError("bank= replaces the authenticated bank: pass authenticated=True with it")
+
+    def run(which: str | None, make: Callable[..., Any] | None = None) -> AdversarialSimulation:
+        sim = _bank_sim(authenticated, seed, key_seed, make)
         _stage(sim, which, authenticated)
         sim.run(until=10.0)
         return sim
 
     honest = run(None).node("bank").balances
-    sim = run(attack)
+    sim = run(attack, bank)
     bank = sim.node("bank")
     teller = sim.node("teller")
     given = [dict(o) for o in teller.orders[: teller.sent]]

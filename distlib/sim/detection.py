@@ -229,15 +229,22 @@ def plot(results: Sequence[DetectorQuality], *, ax=None):
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
     else:
         fig = ax.figure
-    for kind in dict.fromkeys(r.kind for r in results):
+    # Each family writes its settings at its own offset, so coinciding points stay readable.
+    offsets = ((4, 4), (4, -11), (-14, 5))
+    for j, kind in enumerate(dict.fromkeys(r.kind for r in results)):
         rs = sorted((r for r in results if r.kind == kind), key=lambda r: r.mean_detection)
         xs = [r.mean_detection for r in rs]
         ys = [r.false_per_hour for r in rs]
         name = {"phi": "φ accrual", "timeout": "fixed timeout"}.get(kind, kind)
-        ax.plot(xs, ys, marker="o", label=name)
+        (line,) = ax.plot(xs, ys, marker="o", label=name)
         for r, x, y in zip(rs, xs, ys, strict=True):
             ax.annotate(
-                f"{r.parameter:g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8
+                f"{r.parameter:g}",
+                (x, y),
+                textcoords="offset points",
+                xytext=offsets[j % len(offsets)],
+                fontsize=8,
+                color=line.get_color(),
             )
     ax.set_yscale("symlog", linthresh=0.1)
     ax.set_xlabel("mean detection time after a crash (s)")

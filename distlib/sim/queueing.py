@@ -240,7 +240,13 @@ def plot(results: Iterable[QueueResult], *, metrics: Sequence[str] = ("p50", "p9
     Returns the matplotlib figure. ``ax`` may be a sequence of axes, one per metric.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
+    def _minor(v: float, _pos: int) -> str:
+        lead = round(v / 10 ** math.floor(math.log10(v))) if v > 0 else 0
+        return f"{v:g}" if lead in (2, 5) else ""
+
+    plain = FuncFormatter(lambda v, _pos: f"{v:g}")  # 6 rather than 6×10⁰ on a log axis
     results = list(results)
     if not results:
         raise ValueError("no results to plot")
@@ -260,6 +266,8 @@ def plot(results: Iterable[QueueResult], *, metrics: Sequence[str] = ("p50", "p9
         axis.set_xlabel("load (utilisation of each server)")
         axis.set_ylabel(f"{metric} latency (× mean service time)")
         axis.set_yscale("log")
+        axis.yaxis.set_major_formatter(plain)
+        axis.yaxis.set_minor_formatter(FuncFormatter(_minor))
         axis.set_title(f"{metric} latency")
         axis.grid(True, which="both", alpha=0.3)
     axes[0].legend()

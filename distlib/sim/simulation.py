@@ -90,6 +90,10 @@ class Simulation:
         self._mid = 0
         self._timer_token = 0
         self._delivered = self._dropped = self._duplicated = self._timers = 0
+        #: Optional ``f(src, dst, msg) -> msg | None`` called on every message a node sends,
+        #: before the network model: return the message (or a rewritten one) to let it go on,
+        #: None to drop it. It models an adversary who owns the network (see sim.adversary).
+        self.interceptor: Callable[[str, str, Any], Any] | None = None
         self._deliver_cb = self._deliver  # one bound method each, reused for every event
         self._fire_cb = self._fire
         self._log: Callable[[tuple], None] = self.trace.recorder() if trace else _ignore
@@ -426,7 +430,17 @@ class Simulation:
         self._log((self.env.now, "timer", slot.name, None, None, None, tname, None))
         self._handle(slot, "on_timer", slot.node.on_timer, tname)  # type: ignore[union-attr]
 
-    def _transmit(self, src: str, dst: str, msg: Any) -> None:
+    def inject(self, src: str, dst: str, msg: Any, *, reason: str = "injected") -> None:
+        """Put ``msg`` on the network now as if ``src`` had sent it to ``dst``.
+
+        The receiver cannot tell it from an honest message; the trace marks it with a ``net``
+        event (``reason``) just before its ``send``. The interceptor does not see it.
+        """
+        self._check_names([src, dst], "inject")
+        self.trace.record(self.now, "net", detail=f"{reason} {msg_type(msg)} {src}->{dst}")
+        self._transmit(src, dst, msg, intercept=False)
+
+    def _transmit(self, src: str, dst: str, msg: Any, intercept: bool = True) -> None:
         # The hot path of every run: keep it lean (no per-message closures or dict updates).
         if dst not in self._slots:
             known = ", ".join(self._slots)
@@ -438,6 +452,26 @@ class Simulation:
         now = env._now
         log = self._log
         log((now, "send", src, dst, mid, msg, "", None))
+        if intercept and self.interceptor is not None:
+            out = self.interceptor(src, dst, msg)
+            if out is None:
+                self._dropped += 1
+                log((now, "drop", src, dst, mid, msg, "intercepted", None))
+                return
+            if out is not msg:
+                log(
+                    (
+                        now,
+                        "net",
+                        None,
+                        None,
+                        None,
+                        None,
+                        f"interceptor rewrites {msg_type(msg)} {src}->{dst} #{mid}",
+                        None,
+                    )
+                )
+                msg = out
         net = self.network
         if net.groups is not None or net.cuts or net.isolated:
             reason = net.blocked(src, dst)

@@ -1,0 +1,835 @@
+"""Linearizability and sequential consistency of histories.
+
+A history is *linearizable* (Herlihy & Wing 1990) when every operation can be given one instant
+between its invocation and its completion at which it takes effect, so that the operations,
+in the order of those instants, are answered exactly as a single sequential copy of the object
+(the *model*, :mod:`distlib.check.models`) would answer them. It is *sequentially consistent*
+(Lamport 1979) when some order works that keeps each client's own operations in the order the
+client issued them, whatever the real time.
+
+How the search works
+--------------------
+The checker follows Wing & Gong's search (1993) with Lowe's memoization (2017), the approach
+of the Porcupine checker:
+
+* Invocation and completion events are sorted by time into a doubly linked list. An operation
+  can be placed next (*linearized*) when its invocation comes before the first completion
+  still in the list: every operation that finished before it started is already placed.
+* The search tries those candidates depth first; it places one when the model accepts it,
+  removes its two events from the list and goes on. When no candidate leads anywhere, the
+  operation of the first completion left can no longer be placed, and the search backs up.
+  Candidates are tried earliest completion first (the operation that must be placed soonest).
+* It remembers every (set of placed operations, model state) found to be a dead end (the set
+  is an int used as a bitset): reaching the same pair again by another route cannot succeed.
+* *Observers first.* Some operations never change the state when they are legal (a read, a
+  cas that answered "no"); the model says which (``read_only``). When such a candidate is
+  legal now, placing it now is always safe: if any order works, it still works with the
+  observer moved to the front, since moving it changes no state along the way and nothing
+  had to come before it. The search takes it without trying alternatives, which removes
+  most of the branching that reads cause; if the pair after it is a known dead end, so is
+  the pair before it.
+* An operation whose outcome is unknown (status "unknown", ``ret`` None) may take effect at
+  any time after its invocation, or never: the search is done once every operation that did
+  return has been placed. Placing one where it changes nothing is never useful, so the search
+  does not try that, and unknown observers are left out altogether. Operations with status
+  "fail" did not take effect and are ignored.
+* Two operations of the same client where one is invoked at the very instant the other
+  returned (a simulation with no think time) are ordered as the client issued them; across
+  clients, touching intervals are concurrent (:meth:`~distlib.history.Operation.precedes`).
+* *P-compositionality* (Herlihy & Wing 1990, Theorem 1; Horn & Kroening 2015): a history is
+  linearizable when each independent part is. The model's ``partition`` splits a map into one
+  history per key. Parts are searched by turns, in slices that grow, smallest part first, and
+  the first part found illegal ends the whole check.
+* The time a depth-first search takes depends very much on the order it tries candidates
+  in. A part still undecided after some 20,000 steps gets a second search that tries the
+  most recently invoked candidate first; the two take turns and share their dead ends, and
+  the first to decide answers.
+* Model steps are memoized per operation (state -> next state) and states are numbered, so
+  the inner loop works with small ints only; the cyclic garbage collector is paused during
+  the search, which creates no reference cycles.
+
+A step budget (``max_steps``) and a wall-clock ``timeout`` stop the search with the verdict
+"unknown" instead of running for ever: the problem is NP-complete (Gibbons & Korach 1997).
+
+This module judges a history it is given; recording histories is :mod:`distlib.history`'s job,
+reading other tools' files :mod:`distlib.check.formats`'s, drawing :mod:`distlib.views.lincheck`'s.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time as _time
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from distlib.check.models import Model
+from distlib.history import History, Operation
+
+__all__ = [
+    "LINEARIZABLE",
+    "NOT_LINEARIZABLE",
+    "NOT_SEQUENTIALLY_CONSISTENT",
+    "SEQUENTIALLY_CONSISTENT",
+    "UNKNOWN",
+    "CheckResult",
+    "check_linearizable",
+    "check_sequential",
+]
+
+LINEARIZABLE = "linearizable"
+NOT_LINEARIZABLE = "not linearizable"
+SEQUENTIALLY_CONSISTENT = "sequentially consistent"
+NOT_SEQUENTIALLY_CONSISTENT = "not sequentially consistent"
+UNKNOWN = "unknown"
+
+#: Steps a part is searched before the next part gets its turn: the first turn, the longest.
+_FIRST_SLICE = 1_000
+_SLICE = 20_000
+#: Steps after which a part that is still undecided gets a second search in another order.
+_WIDEN_AFTER = 20_000
+#: Operations of a legal start shown in an explanation (the last ones).
+_SHOWN = 10
+
+
+@dataclass
+class CheckResult:
+    """What a checker concluded about a history.
+
+    ``verdict``
+        "linearizable", "not linearizable" or "unknown" (the budget ran out) for
+        :func:`check_linearizable`; "sequentially consistent", "not sequentially consistent" or
+        "unknown" for :func:`check_sequential`. :attr:`ok` is True only for a definite yes.
+    ``order``
+        when legal, an order of the operations that works. Operations of unknown outcome left
+        out of it need not have taken effect.
+    ``prefix``, ``state``, ``culprit``
+        when illegal, the longest legal start the search found, the model's state after it,
+        and the operation that could not come next (None if the search could not name one);
+        ``partition`` is the key of the part that failed (for a model that splits histories;
+        ``state`` is then the state of that part's model, ``model.for_part(key)``).
+    ``steps``, ``elapsed``, ``operations``, ``partitions``
+        model steps tried, seconds spent, operations that took part (those with status
+        "fail" do not) and the number of independent parts checked.
+    ``criterion``, ``model``, ``explanation``
+        what was checked, against which model, and all the above in sentences.
+    """
+
+    verdict: str
+    model: Model
+    criterion: str = "linearizability"
+    steps: int = 0
+    elapsed: float = 0.0
+    operations: int = 0
+    order: list[Operation] | None = None
+    prefix: list[Operation] = field(default_factory=list)
+    state: Any = None
+    culprit: Operation | None = None
+    partition: Hashable = None
+    partitions: int = 1
+    explanation: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True only for a definite yes ("linearizable" or "sequentially consistent")."""
+        return self.verdict in (LINEARIZABLE, SEQUENTIALLY_CONSISTENT)
+
+    @property
+    def decided(self) -> bool:
+        """False when the search ran out of budget ("unknown")."""
+        return self.verdict != UNKNOWN
+
+    def __str__(self) -> str:
+        return self.explanation or self.verdict
+
+
+class _Outcome:
+    """The end of one part's search."""
+
+    __slots__ = ("culprit", "legal", "order", "prefix", "state")
+
+    def __init__(self, legal: bool, order: list[int], prefix: list[int], state: Any, culprit: int):
+        self.legal = legal
+        self.order = order
+        self.prefix = prefix
+        self.state = state
+        self.culprit = culprit
+
+
+def _check_hashable(model: Model, state: Any, where: str) -> None:
+    try:
+        hash(state)
+    except TypeError:
+        raise TypeError(
+            f"the {getattr(model, 'name', type(model).__name__)} model's {where} gave the state "
+            f"{state!r}, which is not hashable; use a tuple, frozenset or other immutable value"
+        ) from None
+
+
+class _Part:
+    """One independent part of a history, prepared for the search."""
+
+    def __init__(self, key: Hashable, ops: list[Operation], model: Model) -> None:
+        read_only = getattr(model, "read_only", None)
+        flags = [bool(read_only(op)) if read_only is not None else False for op in ops]
+        # An observer whose answer is unknown can never matter: leave it out.
+        keep = [i for i, op in enumerate(ops) if not (flags[i] and op.status == "unknown")]
+        ops = [ops[i] for i in keep]
+        self.observer = [flags[i] for i in keep]
+        self.key = key
+        self.model = model
+        self.ops = ops
+        self.n = len(ops)
+        self.outcome: _Outcome | None = None
+        # States are numbered; the search sees each as (number << n) so that a visited pair
+        # (placed-set, state) is the single int  placed | (number << n).
+        init = model.init()
+        _check_hashable(model, init, "init()")
+        self.states: list[Any] = [init]
+        self.number: dict[Any, int] = {init: 0}
+        self.trans: list[dict[int, int]] = [{} for _ in ops]
+        # Pairs known to lead nowhere, shared by the searches of this part.
+        self.dead: set[int] = set()
+        # The longest legal start found, and the operation that could not follow it.
+        self.best_prefix: list[int] = []
+        self.best_hs = 0
+        self.best_culprit = -1
+        self.best_len = -1
+        self.searches: list[Iterator[int]] = []
+        self.counts: list[int] = []
+
+    @property
+    def steps(self) -> int:
+        return sum(self.counts)
+
+    def stepper(self) -> Callable[[int, int], int]:
+        """A function (op k, shifted state) -> shifted next state, or -1 if illegal, that also
+        fills in the memo ``trans``."""
+        ops = self.ops
+        model = self.model
+        step = model.step
+        states = self.states
+        number = self.number
+        trans = self.trans
+        n = self.n
+
+        def advance(k: int, hs: int) -> int:
+            ok, new = step(states[hs >> n], ops[k])
+            if not ok:
+                nxt = -1
+            else:
+                try:
+                    num = number.get(new)
+                except TypeError:
+                    _check_hashable(model, new, f"step(state, {ops[k]})")
+                    raise
+                if num is None:
+                    num = len(states)
+                    number[new] = num
+                    states.append(new)
+                nxt = num << n
+            trans[k][hs] = nxt
+            return nxt
+
+        return advance
+
+    def shifted(self, state: Any, where: str) -> int:
+        """The shifted number of ``state``, numbering it if it is new."""
+        try:
+            num = self.number.get(state)
+        except TypeError:
+            _check_hashable(self.model, state, where)
+            raise
+        if num is None:
+            num = len(self.states)
+            self.number[state] = num
+            self.states.append(state)
+        return num << self.n
+
+    def sole_states(self) -> list[int]:
+        """For each observer legal in one state only (``model.only_state``), that state's
+        shifted number; -1 for the others."""
+        out = [-1] * self.n
+        only = getattr(self.model, "only_state", None)
+        if only is None:
+            return out
+        for k, op in enumerate(self.ops):
+            if self.observer[k] and op.status == "ok":
+                got = only(op)
+                if got is not None:
+                    (state,) = got
+                    out[k] = self.shifted(state, f"only_state({op})")
+        return out
+
+    def state_of(self, hs: int) -> Any:
+        return self.states[hs >> self.n]
+
+    def add_search(self, search: Iterator[int]) -> None:
+        next(search)  # runs the set-up; the search then waits for its first slice
+        self.searches.append(search)
+        self.counts.append(0)
+
+    def run(self, size: int) -> None:
+        """Search for about ``size`` more steps, shared among this part's searches."""
+        share = max(1, size // len(self.searches))
+        for i, search in enumerate(self.searches):
+            try:
+                self.counts[i] = search.send(share)  # type: ignore[attr-defined]
+            except StopIteration as stop:
+                self.counts[i] = stop.value
+            if self.outcome is not None:
+                return
+
+    def finish(self, legal: bool, order: list[int], hs: int) -> None:
+        if legal:
+            self.outcome = _Outcome(True, order, [], self.state_of(hs), -1)
+        else:
+            self.outcome = _Outcome(
+                False, [], self.best_prefix, self.state_of(self.best_hs), self.best_culprit
+            )
+
+
+def _events(ops: Sequence[Operation]) -> list[tuple[float, int, int]]:
+    """Invocations (kind 0) and completions (kind 1) of ``ops`` in time order.
+
+    A call at the very time another operation returns is concurrent with it
+    (:meth:`Operation.precedes` is strict), so calls sort first. Only operations that returned
+    ("ok") have a completion; the others may take effect at any time after their call.
+    """
+    events = []
+    for k, op in enumerate(ops):
+        events.append((op.call, 0, k))
+        if op.status == "ok":
+            events.append((op.ret, 1, k))
+    events.sort()
+    return events
+
+
+def _same_instant_gates(ops: Sequence[Operation]) -> list[int]:
+    """For each operation, the bits of its client's earlier operations that returned at the
+    very instant it was invoked (usually none).
+
+    Across clients such a tie means "concurrent" (:meth:`Operation.precedes` is strict), but a
+    client's own next operation was issued after the reply it got, at the same instant in a
+    simulation with no think time: it must come after it.
+    """
+    gates = [0] * len(ops)
+    returned: dict[tuple[str, float], int] = {}  # (client, instant) -> bits of those returning
+    for k in sorted(range(len(ops)), key=lambda i: (ops[i].call, i)):
+        op = ops[k]
+        gates[k] = returned.get((op.client, op.call), 0)
+        if op.status == "ok":
+            key = (op.client, op.ret)
+            returned[key] = returned.get(key, 0) | (1 << k)  # type: ignore[index]
+    return gates
+
+
+def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
+    """One depth-first search of ``part``; ``order`` ranks the candidates at each branch.
+
+    "deadline" tries first the candidate that must return soonest; "recent" the one invoked
+    last. A generator: it receives a number of steps with ``send``, yields the steps done so
+    far when they are used up, and returns (setting ``part.outcome``) when it has decided.
+    """
+    ops = part.ops
+    n = part.n
+    events = _events(ops)
+    # A doubly linked list over event slots 1..E, with 0 the head and E+1 a tail that counts as
+    # a completion (it is never reached while completions remain).
+    size = len(events) + 2
+    tail = size - 1
+    nxt = [*range(1, size), tail]
+    prv = [0, *range(size - 1)]
+    is_call = [False] * size
+    ev_op = [-1] * size
+    call_slot = [0] * n
+    ret_slot = [-1] * n
+    for slot, (_, kind, k) in enumerate(events, 1):
+        ev_op[slot] = k
+        if kind == 0:
+            is_call[slot] = True
+            call_slot[k] = slot
+        else:
+            ret_slot[k] = slot
+    if order == "deadline":
+        rank = [r if r >= 0 else size for r in ret_slot]
+    elif order == "recent":
+        rank = [-c for c in call_slot]
+    else:
+        raise ValueError(f"unknown search order {order!r}")
+    bit = [1 << k for k in range(n)]
+    has_ret = [1 if r >= 0 else 0 for r in ret_slot]
+    gate = _same_instant_gates(ops)
+    observer = part.observer
+    trans = part.trans
+    advance = part.stepper()
+    dead = part.dead
+    sole = part.sole_states()
+
+    pending = sum(has_ret)  # operations that returned and are not placed yet
+    placed = 0
+    hs = 0  # state number 0 is the initial state
+    # The path: operation placed, state before it, its siblings still to try (None when the
+    # placement was forced), index of the next sibling.
+    path_op: list[int] = []
+    path_hs: list[int] = []
+    path_alts: list[list[tuple[int, int, int]] | None] = []
+    path_idx: list[int] = []
+    steps = 0
+    budget = yield 0
+
+    while True:
+        if steps >= budget:
+            budget = steps + (yield steps)
+        if pending == 0:
+            part.finish(True, path_op[:], hs)
+            return steps
+        depth = len(path_op)
+        if depth > part.best_len:
+            part.best_len = depth
+            part.best_prefix = path_op[:]
+            part.best_hs = hs
+            part.best_culprit = -1
+        # Scan the candidates: invocations before the first completion still in the list.
+        alts: list[tuple[int, int, int]] | None = []
+        forced = -1
+        e = nxt[0]
+        while is_call[e]:
+            k = ev_op[e]
+            g = gate[k]
+            if g and g & ~placed:
+                e = nxt[e]
+                continue
+            w = sole[k]
+            if w >= 0:
+                ns = hs if hs == w else -1
+            else:
+                ns = trans[k].get(hs)
+                if ns is None:
+                    ns = advance(k, hs)
+            steps += 1
+            if ns >= 0:
+                if observer[k] and ns == hs:
+                    forced = k
+                    break
+                if ns != hs or has_ret[k]:
+                    alts.append((rank[k], k, ns))  # type: ignore[union-attr]
+            e = nxt[e]
+        idx = 0
+        if forced >= 0:
+            # Observers first: placing a legal observer now loses nothing.
+            if placed | bit[forced] | hs in dead:
+                alts = []  # and the pair it leads to is known to fail: back up
+            else:
+                k = forced
+                alts = None
+                ns = hs
+        else:
+            alts.sort()  # type: ignore[union-attr]
+            k = -1
+            if depth == part.best_len and part.best_culprit < 0:
+                part.best_culprit = ev_op[e]
+        while True:
+            if alts is not None:
+                # Try the next alternative that does not lead to a known dead end.
+                k = -1
+                while idx < len(alts):
+                    _, k2, ns = alts[idx]
+                    idx += 1
+                    if placed | bit[k2] | ns not in dead:
+                        k = k2
+                        break
+            if k >= 0:
+                path_op.append(k)
+                path_hs.append(hs)
+                path_alts.append(alts)
+                path_idx.append(idx)
+                c = call_slot[k]
+                p, q = prv[c], nxt[c]
+                nxt[p] = q
+                prv[q] = p
+                r = ret_slot[k]
+                if r >= 0:
+                    p, q = prv[r], nxt[r]
+                    nxt[p] = q
+                    prv[q] = p
+                placed |= bit[k]
+                pending -= has_ret[k]
+                hs = ns
+                break
+            # Nothing left to try here: this pair is a dead end; back up one placement.
+            dead.add(placed | hs)
+            if not path_op:
+                part.finish(False, [], hs)
+                return steps
+            k = path_op.pop()
+            hs = path_hs.pop()
+            alts = path_alts.pop()
+            idx = path_idx.pop()
+            r = ret_slot[k]
+            if r >= 0:
+                nxt[prv[r]] = r
+                prv[nxt[r]] = r
+            c = call_slot[k]
+            nxt[prv[c]] = c
+            prv[nxt[c]] = c
+            placed ^= bit[k]
+            pending += has_ret[k]
+            if alts is None:
+                alts = []  # a forced placement failed: so does the pair before it
+                idx = 0
+
+
+def _sequential_search(part: _Part) -> Iterator[int]:
+    """A depth-first search of ``part`` for an order that keeps each client's order.
+
+    An operation must follow its client's earlier operations that returned; one of unknown
+    outcome may take effect any time after those, or never, and orders nothing after it.
+    Same protocol as :func:`_linearizability_search`.
+    """
+    ops = part.ops
+    n = part.n
+    pred = [0] * n
+    done_before: dict[str, int] = {}
+    must = 0
+    for k, op in enumerate(ops):
+        pred[k] = done_before.get(op.client, 0)
+        if op.status == "ok":
+            done_before[op.client] = pred[k] | (1 << k)
+            must |= 1 << k
+    observer = part.observer
+    trans = part.trans
+    advance = part.stepper()
+    dead = part.dead
+    placed = 0
+    hs = 0
+    path_op: list[int] = []
+    path_hs: list[int] = []
+    path_alts: list[list[tuple[int, int, int]] | None] = []
+    path_idx: list[int] = []
+    steps = 0
+    budget = yield 0
+
+    while True:
+        if steps >= budget:
+            budget = steps + (yield steps)
+        if placed & must == must:
+            part.finish(True, path_op[:], hs)
+            return steps
+        depth = len(path_op)
+        if depth > part.best_len:
+            part.best_len = depth
+            part.best_prefix = path_op[:]
+            part.best_hs = hs
+            part.best_culprit = -1
+        alts: list[tuple[int, int, int]] | None = []
+        forced = -1
+        blocked = -1
+        for k in range(n):
+            if (placed >> k) & 1 or pred[k] & ~placed:
+                continue
+            ns = trans[k].get(hs)
+            if ns is None:
+                ns = advance(k, hs)
+            steps += 1
+            if ns >= 0:
+                if observer[k] and ns == hs:
+                    forced = k
+                    break
+                if ns != hs or (must >> k) & 1:
+                    alts.append((k, k, ns))  # type: ignore[union-attr]
+            elif blocked < 0 and (must >> k) & 1:
+                blocked = k
+        idx = 0
+        if forced >= 0:
+            if placed | (1 << forced) | hs in dead:
+                alts = []
+            else:
+                k = forced
+                alts = None
+                ns = hs
+        else:
+            k = -1
+            if depth == part.best_len and part.best_culprit < 0:
+                part.best_culprit = blocked
+        while True:
+            if alts is not None:
+                k = -1
+                while idx < len(alts):
+                    _, k2, ns = alts[idx]
+                    idx += 1
+                    if placed | (1 << k2) | ns not in dead:
+                        k = k2
+                        break
+            if k >= 0:
+                path_op.append(k)
+                path_hs.append(hs)
+                path_alts.append(alts)
+                path_idx.append(idx)
+                placed |= 1 << k
+                hs = ns
+                break
+            dead.add(placed | hs)
+            if not path_op:
+                part.finish(False, [], hs)
+                return steps
+            k = path_op.pop()
+            hs = path_hs.pop()
+            alts = path_alts.pop()
+            idx = path_idx.pop()
+            placed ^= 1 << k
+            if alts is None:
+                alts = []
+                idx = 0
+
+
+def _earliest_points(order: Sequence[Operation]) -> list[float]:
+    """Instants at which the operations of a legal order can take effect, earliest first."""
+    points = []
+    t = -math.inf
+    for op in order:
+        t = max(t, op.call)
+        points.append(t)
+    return points
+
+
+def _explain(result: CheckResult, model: Model) -> str:
+    """The result in sentences a person can follow; ``model`` describes ``result.state``."""
+    name = getattr(model, "name", type(model).__name__)
+    describe = getattr(model, "describe", lambda state: f"the state is {state!r}")
+    n = result.operations
+    if result.verdict == UNKNOWN:
+        return (
+            f"unknown: the search stopped after {result.steps:,} steps and {result.elapsed:.2f} s "
+            f"without deciding ({n} operations, {name} model); allow more steps or time."
+        )
+    if result.ok:
+        placed = len(result.order or [])
+        left = f"; {n - placed} of unknown outcome need not take effect" if placed < n else ""
+        return (
+            f"{result.verdict}: the {n} operations fit the {name} model in a legal order "
+            f"(found in {result.steps:,} steps{left})."
+        )
+    rule = (
+        "respecting real time"
+        if result.criterion == "linearizability"
+        else "keeping each client's own order"
+    )
+    where = "" if result.partitions == 1 else f" for key {result.partition!r}"
+    lines = [f"{result.verdict}: no order of the operations{where} {rule} fits the {name} model."]
+    k = len(result.prefix)
+    if k:
+        lines.append(f"The longest legal start found places {k} operation(s):")
+        if k > _SHOWN:
+            lines.append(f"  ... ({k - _SHOWN} before these)")
+        lines.extend(f"  {op}" for op in result.prefix[-_SHOWN:])
+        lines.append(f"after which {describe(result.state)}.")
+    else:
+        lines.append(f"No operation can even come first; at the start {describe(result.state)}.")
+    c = result.culprit
+    if c is not None:
+        legal, _ = model.step(result.state, c)
+        if result.criterion == "linearizability":
+            lines.append(
+                f"Then operation #{c.id}, {c}, must come (before everything that started after "
+                "it returned), but "
+                + (
+                    "the model does not allow it in that state, and every operation that could "
+                    "still go before it leads to a dead end."
+                    if not legal
+                    else "every way to go on from there leads to a dead end."
+                )
+            )
+        else:
+            lines.append(
+                f"Then operation #{c.id}, {c}, client {c.client}'s next one, cannot come: "
+                + (
+                    "the model does not allow it in that state, and the other clients' next "
+                    "operations lead to dead ends."
+                    if not legal
+                    else "every way to go on from there leads to a dead end."
+                )
+            )
+    return "\n".join(lines)
+
+
+def _ops_of(history: History | Iterable[Operation]) -> list[Operation]:
+    if isinstance(history, (str, bytes)) or not isinstance(history, Iterable):
+        raise TypeError(f"expected a History or a list of Operations, not {type(history).__name__}")
+    ops = list(history)
+    for op in ops:
+        if not isinstance(op, Operation):
+            raise TypeError(f"a history holds Operation objects, not {type(op).__name__}")
+        if op.status not in ("ok", "fail", "unknown"):
+            raise ValueError(
+                f"operation {op.id} has status {op.status!r}; expected 'ok', 'fail' or 'unknown'"
+            )
+        if op.status == "ok" and (op.ret is None or op.ret < op.call):
+            raise ValueError(
+                f"operation {op.id} is ok but returns at {op.ret}, before its call at {op.call}"
+            )
+    return ops
+
+
+def _check_model(model: Model) -> None:
+    for name in ("init", "step"):
+        if not callable(getattr(model, name, None)):
+            raise TypeError(
+                f"the model must have a {name}() method (see distlib.check.models), "
+                f"not {type(model).__name__}"
+            )
+
+
+def _run(
+    parts: list[_Part],
+    *,
+    max_steps: int | None,
+    timeout: float | None,
+    started: float,
+    widen: Callable[[_Part], Iterator[int]] | None = None,
+) -> tuple[str, _Part | None, int]:
+    """Search the parts by turns, smallest first; stop at the first illegal one or when out of
+    budget. ``widen`` makes a second search for a part that has not decided quickly."""
+    if max_steps is not None and max_steps < 0:
+        raise ValueError(f"max_steps must be a number of steps >= 0 or None, not {max_steps}")
+    if timeout is not None and timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout}")
+    active = sorted(parts, key=lambda p: p.n)
+    total = 0
+    turn = _FIRST_SLICE  # turns grow, so that a part that fails fast is found fast
+    while active:
+        still = []
+        for part in active:
+            size = turn if max_steps is None else min(turn, max_steps - total)
+            if size <= 0 or (timeout is not None and _time.monotonic() - started > timeout):
+                return UNKNOWN, None, total
+            if widen is not None and len(part.searches) == 1 and part.steps >= _WIDEN_AFTER:
+                part.add_search(widen(part))
+            before = part.steps
+            part.run(size)
+            total += part.steps - before
+            if part.outcome is None:
+                still.append(part)
+            elif not part.outcome.legal:
+                return NOT_LINEARIZABLE, part, total
+        active = still
+        turn = min(2 * turn, _SLICE)
+    return LINEARIZABLE, None, total
+
+
+def check_linearizable(
+    history: History | Iterable[Operation],
+    model: Model,
+    *,
+    max_steps: int | None = 10_000_000,
+    timeout: float | None = None,
+    partition: bool = True,
+) -> CheckResult:
+    """Decide whether ``history`` is linearizable with respect to ``model``.
+
+    ``max_steps`` bounds the number of model steps (None: no bound) and ``timeout`` the wall
+    time in seconds; when either runs out first the verdict is "unknown". With
+    ``partition=True`` a model that splits histories (``model.partition``) has each part
+    checked on its own; ``False`` checks the history in one piece.
+    """
+    started = _time.monotonic()
+    _check_model(model)
+    live = [op for op in _ops_of(history) if op.status != "fail"]
+    if partition and hasattr(model, "partition"):
+        groups = model.partition(live)
+        for_part = getattr(model, "for_part", None)
+        parts = [
+            _Part(key, group, for_part(key) if for_part is not None else model)
+            for key, group in groups.items()
+        ]
+    else:
+        parts = [_Part(None, live, model)]
+    for p in parts:
+        p.add_search(_linearizability_search(p, "deadline"))
+    gc_was_on = gc.isenabled()
+    gc.disable()  # the search makes no reference cycles; collecting would only slow it down
+    try:
+        verdict, bad, steps = _run(
+            parts,
+            max_steps=max_steps,
+            timeout=timeout,
+            started=started,
+            widen=lambda p: _linearizability_search(p, "recent"),
+        )
+    finally:
+        if gc_was_on:
+            gc.enable()
+    result = CheckResult(verdict, model, steps=steps, operations=len(live), partitions=len(parts))
+    if verdict == LINEARIZABLE:
+        # Merge the parts' orders by the earliest instants at which their operations can act.
+        timed = []
+        for pi, p in enumerate(parts):
+            order = [p.ops[k] for k in p.outcome.order]  # type: ignore[union-attr]
+            for j, (t, op) in enumerate(zip(_earliest_points(order), order, strict=True)):
+                timed.append((t, pi, j, op))
+        timed.sort(key=lambda x: x[:3])
+        result.order = [x[3] for x in timed]
+        if len(parts) == 1:
+            result.state = parts[0].outcome.state  # type: ignore[union-attr]
+    elif verdict == NOT_LINEARIZABLE:
+        assert bad is not None and bad.outcome is not None
+        _fill_failure(result, bad)
+    result.elapsed = _time.monotonic() - started
+    result.explanation = _explain(result, bad.model if bad is not None else model)
+    return result
+
+
+def check_sequential(
+    history: History | Iterable[Operation],
+    model: Model,
+    *,
+    max_steps: int | None = 10_000_000,
+    timeout: float | None = None,
+) -> CheckResult:
+    """Decide whether ``history`` is sequentially consistent with respect to ``model``.
+
+    Like :func:`check_linearizable`, but an order only has to keep each client's operations in
+    the order that client issued them; real time between clients does not count. An operation
+    of unknown outcome may take effect at any point after its client's earlier operations, or
+    never. The history is never split: sequential consistency is not compositional.
+    """
+    started = _time.monotonic()
+    _check_model(model)
+    live = sorted(
+        (op for op in _ops_of(history) if op.status != "fail"), key=lambda o: (o.call, o.id)
+    )
+    part = _Part(None, live, model)
+    part.add_search(_sequential_search(part))
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        verdict, _, steps = _run([part], max_steps=max_steps, timeout=timeout, started=started)
+    finally:
+        if gc_was_on:
+            gc.enable()
+    verdict = {
+        LINEARIZABLE: SEQUENTIALLY_CONSISTENT,
+        NOT_LINEARIZABLE: NOT_SEQUENTIALLY_CONSISTENT,
+    }.get(verdict, verdict)
+    result = CheckResult(
+        verdict, model, criterion="sequential consistency", steps=steps, operations=len(live)
+    )
+    out = part.outcome
+    if verdict == SEQUENTIALLY_CONSISTENT and out is not None:
+        result.order = [part.ops[k] for k in out.order]
+        result.state = out.state
+    elif verdict == NOT_SEQUENTIALLY_CONSISTENT:
+        _fill_failure(result, part)
+    result.elapsed = _time.monotonic() - started
+    result.explanation = _explain(result, model)
+    return result
+
+
+def _fill_failure(result: CheckResult, part: _Part) -> None:
+    out = part.outcome
+    assert out is not None
+    result.prefix = [part.ops[k] for k in out.prefix]
+    result.state = out.state
+    result.culprit = part.ops[out.culprit] if out.culprit >= 0 else None
+    result.partition = part.key

@@ -1,0 +1,169 @@
+"""A real browser runs Lab 1's student notebook in JupyterLab, as a student would.
+
+JupyterLab is served on localhost from a scratch copy of the lab; the system's Chromium (never a
+downloaded browser), driven by Playwright, opens the notebook, runs every cell, and checks that
+the only errors are the exercises a student has not done yet, and that figures render. On
+failure a screenshot is written to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+LAB = "lab01-models"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def need_chromium() -> str:
+    if CHROMIUM:
+        return CHROMIUM
+    if os.environ.get("CI"):
+        pytest.fail("chromium is not installed: .ci/run must install Debian's chromium package")
+    pytest.skip("no system chromium on this workstation (Debian/Ubuntu: apt-get install chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab_server(tmp_path):
+    """JupyterLab serving a scratch copy of Lab 1's student notebook; yields its URL."""
+    work = tmp_path / "work"
+    shutil.copytree(ROOT / "labs" / LAB, work)
+    port, token = free_port(), "distcourse-browser-test"
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path),
+    )
+    log = open(tmp_path / "jupyter.log", "w")  # noqa: SIM115 - closed after the server stops
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--ServerApp.token={token}",
+            f"--ServerApp.root_dir={work}",
+            "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.disable_check_xsrf=True",
+        ],
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("JupyterLab exited:\n" + (tmp_path / "jupyter.log").read_text())
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not start within 60 s")
+        yield f"{base}/lab/tree/{LAB}.ipynb?token={token}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_student_runs_lab1_in_a_browser(lab_server):
+    """All cells run; errors come only from unimplemented exercises; a figure is rendered."""
+    chromium = need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(lab_server, wait_until="domcontentloaded", timeout=90_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+            # Wait until the kernel is ready, then run every cell through JupyterLab's own command.
+            page.wait_for_function(
+                "() => { const w = window.jupyterapp.shell.currentWidget;"
+                " return w && w.sessionContext && w.sessionContext.session"
+                " && w.sessionContext.session.kernel"
+                " && w.sessionContext.session.kernel.connectionStatus === 'connected'"
+                " && w.sessionContext.session.kernel.status === 'idle'; }",
+                timeout=90_000,
+            )
+            # Run the cells one at a time, as a student working down the notebook does: with
+            # "Run All" the kernel would skip everything after the first unfinished exercise.
+            ran = page.evaluate(
+                """async () => {
+                    const app = window.jupyterapp;
+                    const panel = app.shell.currentWidget;
+                    const nb = panel.content;
+                    let ran = 0;
+                    for (let i = 0; i < nb.widgets.length; i++) {
+                        if (nb.widgets[i].model.type !== 'code') continue;
+                        nb.activeCellIndex = i;
+                        await app.commands.execute('notebook:run-cell');
+                        ran++;
+                    }
+                    return ran;
+                }"""
+            )
+            page.wait_for_function(
+                "() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];"
+                " return p.length > 0 && p.every(e => /\\[\\d+\\]/.test(e.textContent)); }",
+                timeout=240_000,
+            )
+            assert ran >= 10, f"only {ran} code cells were run"
+            errors = page.eval_on_selector_all(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                "els => els.map(e => e.textContent)",
+            )
+            unexpected = [e for e in errors if "NotImplementedError" not in e]
+            assert not unexpected, "unexpected error output in the student notebook:\n" + (
+                "\n---\n".join(e[-600:] for e in unexpected)
+            )
+            assert errors, "the unanswered exercises should fail with NotImplementedError"
+            images = page.locator(".jp-RenderedImage img").count()
+            assert images >= 3, f"expected rendered figures in the lab, found {images}"
+        except BaseException:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "browser-lab01.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
