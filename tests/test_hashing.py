@@ -69,6 +69,19 @@ def test_lookup_wraps_past_the_last_token():
     assert ring.lookup(key) == first_owner, f"{key!r} above the last token should wrap around"
 
 
+def test_points_pair_each_token_with_its_server_clockwise():
+    """points() lists every token with its owner, sorted by position, after joins and leaves."""
+    ring = HashRing(["a", "b", "c"], vnodes=5)
+    ring.remove_node("b")
+    ring.add_node("d", vnodes=2)
+    points = ring.points()
+    assert [t for t, _ in points] == ring.tokens(), "points must be in token (clockwise) order"
+    for node in ring.nodes:
+        mine = [t for t, owner in points if owner == node]
+        assert mine == ring.tokens(node), f"{node}'s tokens differ from its points"
+    assert len(points) == 5 + 5 + 2
+
+
 def test_ring_is_deterministic():
     """Two rings built alike give the same owners and tokens."""
     a, b = HashRing(SERVERS, vnodes=20), HashRing(SERVERS, vnodes=20)

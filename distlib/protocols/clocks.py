@@ -13,14 +13,14 @@ What is here:
   and local event of *any* trace from the message events alone, and :func:`noted_timestamps`,
   which reads back what :class:`ClockNode` stamped (the two agree: a lab can check one against
   the other);
-* :func:`misordered`, the causally related pairs that a timestamp puts in the wrong order, and
-  :func:`drift_demo`, a seeded run with skewed, drifting physical clocks that shows ordering by
-  local wall-clock time getting causality wrong where Lamport and vector clocks do not.
+* :func:`misordered`, the causally related pairs that a timestamp puts in the wrong order (with
+  skewed, drifting physical clocks, ordering by local wall-clock time gets causality wrong where
+  Lamport and vector clocks do not).
 
 The facts come from Lamport, "Time, Clocks, and the Ordering of Events in a Distributed
 System" (CACM 1978) and from Fidge (1988) and Mattern (1989) for vector clocks. Drawing the
-diagram is left to :meth:`distlib.Trace.diagram`; running simulations to :mod:`distlib.sim`
-(only :func:`drift_demo` starts one, importing it when called).
+diagram is left to :meth:`distlib.Trace.diagram`; running simulations to :mod:`distlib.sim`, and
+the seeded drift experiment to :func:`distlib.experiments.clocks.drift_demo`.
 """
 
 from __future__ import annotations
@@ -36,13 +36,11 @@ from distlib.node import Node
 __all__ = [
     "ClockMessage",
     "ClockNode",
-    "DriftReport",
     "LamportClock",
     "Order",
     "PhysicalClock",
     "TimedEvent",
     "VectorClock",
-    "drift_demo",
     "misordered",
     "noted_timestamps",
     "timestamps",
@@ -598,67 +596,3 @@ def misordered(
             if i != j and a.vector.happens_before(b.vector) and not keys[i] < keys[j]:
                 bad.append((a, b))
     return bad
-
-
-@dataclass(frozen=True, slots=True)
-class DriftReport:
-    """The outcome of :func:`drift_demo`."""
-
-    events: list[TimedEvent]
-    clocks: dict[str, PhysicalClock]
-    wall_misordered: list[tuple[TimedEvent, TimedEvent]]
-    lamport_misordered: list[tuple[TimedEvent, TimedEvent]]
-    trace: Any
-
-    def by(self, key: str = "wall") -> list[TimedEvent]:
-        """The events sorted by "wall", "lamport" (ties broken by node name) or "time"."""
-        if key == "lamport":
-            return sorted(self.events, key=lambda e: (e.lamport, e.node))
-        if key in ("wall", "time"):
-            return sorted(self.events, key=lambda e: getattr(e, key))
-        raise ValueError(f"key must be 'wall', 'lamport' or 'time', not {key!r}")
-
-    def summary(self) -> str:
-        n = len(self.events)
-        return (
-            f"{n} events; ordering by local wall clocks puts {len(self.wall_misordered)} "
-            f"causally related pairs in the wrong order, Lamport timestamps "
-            f"{len(self.lamport_misordered)}"
-        )
-
-
-def drift_demo(
-    *,
-    nodes: Iterable[str] = ("a", "b", "c"),
-    seed: int = 0,
-    duration: float = 1.0,
-    rate: float = 10.0,
-    max_offset: float = 0.02,
-    max_drift: float = 100e-6,
-    latency: Any = None,
-) -> DriftReport:
-    """Run :class:`ClockNode` with skewed, drifting clocks and count wrongly ordered event pairs.
-
-    Each node's physical clock starts up to ``max_offset`` seconds off true time and runs
-    ``1 ± max_drift`` times too fast. Ordering events by local wall-clock stamps (what a
-    "last write wins by timestamp" store does) puts some causally related pairs backwards,
-    typically a receive stamped earlier than its send, whenever two clocks disagree by more
-    than a message's latency; Lamport timestamps never do. Seeded: same seed, same report.
-    """
-    from distlib.sim import Simulation, Uniform
-
-    names = list(nodes)
-    if len(names) < 2:
-        raise ValueError("drift_demo needs at least two nodes to exchange messages")
-    sim = Simulation(seed=seed, latency=latency if latency is not None else Uniform(0.001, 0.005))
-    for name in names:
-        sim.add_node(
-            name,
-            lambda: ClockNode(rate=rate, max_offset=max_offset, max_drift=max_drift),
-        )
-    sim.run(until=duration)
-    events = noted_timestamps(sim.trace)
-    clocks = {name: sim.storage(name)["physical"] for name in names}
-    return DriftReport(
-        events, clocks, misordered(events, "wall"), misordered(events, "lamport"), sim.trace
-    )

@@ -135,6 +135,10 @@ class HashRing:
             return list(self._tokens)
         return [t for t, o in zip(self._tokens, self._owners, strict=True) if o == node]
 
+    def points(self) -> list[tuple[int, str]]:
+        """Every token with its server, ``(position, server)``, in clockwise (sorted) order."""
+        return list(zip(self._tokens, self._owners, strict=True))
+
     def __len__(self) -> int:
         return len(self._weights)
 

@@ -13,20 +13,20 @@ What is here:
   their own copy and copy writes to each other later (asynchronous replication, no
   coordination): its histories are often not linearizable;
 * :func:`stale_reads` and :func:`stale_read_fraction`, which find reads that returned a value
-  older than a write that had already completed when the read began;
-* :func:`run_kv`, a seeded run of a store under a client workload.
+  older than a write that had already completed when the read began.
 
 History format. Operations on a single register are ``f="read"`` (input ``None``, output the
 value) and ``f="write"`` (input the value, output ``None``). Operations on a key-value map are
 ``f="get"`` with input ``(key, None)`` and output the value, and ``f="put"`` with input ``(key,
 value)`` and output ``None``. A missing key or an unwritten register reads as ``None``. Deciding
 whether a history is linearizable is left to :mod:`distlib.check`; replicated stores live in
-:mod:`distlib.protocols.replication`.
+:mod:`distlib.protocols.replication`; running a store under a workload in a simulation
+(:func:`distlib.experiments.storage.run_kv`) to :mod:`distlib.experiments.storage`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,6 @@ __all__ = [
     "SingleServerStore",
     "Update",
     "precedes",
-    "run_kv",
     "stale_read_fraction",
     "stale_reads",
     "wire_request",
@@ -425,67 +424,3 @@ def stale_read_fraction(history: Iterable[Any], *, initial: Any = None) -> float
     if not reads:
         return 0.0
     return len(stale_reads(ops, initial=initial)) / len(reads)
-
-
-# --------------------------------------------------------------------------------------------
-# A seeded run
-
-
-def run_kv(
-    server: Callable[[], Node],
-    *,
-    servers: Sequence[str] = ("s1", "s2", "s3"),
-    clients: int = 2,
-    ops: int = 10,
-    seed: int = 0,
-    read_fraction: float = 0.5,
-    keys: Sequence[Any] | None = None,
-    choose: str = "random",
-    timeout: float = 1.0,
-    retry: float | None = None,
-    think: float = 0.0,
-    final_read: bool = False,
-    setup: Callable[[Any], None] | None = None,
-    limit: float = 100.0,
-    **network: Any,
-) -> Any:
-    """Run ``clients`` :class:`RandomKVClient` clients of ``ops`` operations each against
-    ``servers`` built by ``server()``; return the finished :class:`distlib.Simulation`.
-
-    Client ``c{i}`` writes the values ``1000*i + 1``, ``1000*i + 2``, ... so all written values
-    are unique. ``setup(sim)`` runs before the start, to schedule faults (``sim.at(0.5,
-    sim.crash, "s1")``). The run stops when every client is done, or at time ``limit``. Network
-    keyword arguments (``latency=``, ``loss=``, ...) go to the simulation.
-    """
-    from distlib.sim import Simulation
-
-    if ops >= 1000:
-        raise ValueError(f"run_kv gives each client 999 values to write; ops={ops} is too many")
-    sim = Simulation(seed=seed, **network)
-    sim.add_nodes(servers, server)
-    names = [f"c{i}" for i in range(1, clients + 1)]
-    for i, name in enumerate(names, start=1):
-        sim.add_client(
-            name,
-            lambda i=i: RandomKVClient(
-                ops,
-                servers=servers,
-                read_fraction=read_fraction,
-                keys=keys,
-                first_value=1000 * i + 1,
-                final_read=final_read,
-                choose=choose,
-                timeout=timeout,
-                retry=retry,
-                think=think,
-            ),
-        )
-    if setup is not None:
-        setup(sim)
-
-    def all_done() -> bool:
-        nodes = sim.nodes
-        return all(nodes[n] is not None and nodes[n].done for n in names)  # type: ignore[union-attr]
-
-    sim.run(until=all_done, limit=limit)
-    return sim

@@ -38,10 +38,11 @@ write's version (a replica only ever replaces a version with a higher one), so t
 version among the R replies is at least that write's. The same argument for the version query
 makes a later write's version higher than every completed earlier write's. With R + W <= N the
 two quorums can miss each other and a read can return an older value:
-:func:`stale_read_rate` measures how often. Quorums alone do not make the store linearizable:
-a read concurrent with a write may see either value, and a write that timed out after reaching
-some replicas can be seen by one read and missed by the next, because reads answer without
-first writing the value back to a quorum (the extra phase of Attiya, Bar-Noy and Dolev 1995).
+:func:`distlib.experiments.storage.stale_read_rate` measures how often. Quorums alone do not
+make the store linearizable: a read concurrent with a write may see either value, and a write
+that timed out after reaching some replicas can be seen by one read and missed by the next,
+because reads answer without first writing the value back to a quorum (the extra phase of
+Attiya, Bar-Noy and Dolev 1995).
 
 Left to others: message loss beyond retransmission in primary-backup is handled by resending;
 quorum replication has no hinted handoff or anti-entropy (only read repair), and membership is
@@ -79,7 +80,6 @@ __all__ = [
     "WriteRequest",
     "primary_spans",
     "split_brain",
-    "stale_read_rate",
 ]
 
 
@@ -362,6 +362,7 @@ class PrimaryBackup(Node):
         self.cancel_timer("heartbeat")
         if was is Role.PRIMARY:
             self.note("stepped down", epoch=self.epoch, reason=reason)
+            self.primary = self.hint = None  # no longer following itself; learns the next one
             for index in sorted(self.waiting_writes):
                 for client, req in self.waiting_writes[index]:
                     self.send(client, ClientReply(req, False, error="not primary"))
@@ -921,48 +922,3 @@ class QuorumNode(Node):
             self._on_write_request(src, msg)
         elif isinstance(msg, WriteAck):
             self._on_write_ack(src, msg)
-
-
-def stale_read_rate(
-    n: int = 3,
-    r: int = 1,
-    w: int = 1,
-    *,
-    seed: int = 0,
-    ops: int = 200,
-    clients: int = 1,
-    keys: Sequence[Any] = ("k",),
-    read_fraction: float = 0.5,
-    servers: int | None = None,
-    latency: Any = None,
-    loss: float = 0.0,
-    node: type[QuorumNode] = QuorumNode,
-) -> float:
-    """Run a seeded workload on a quorum store and return the fraction of stale reads.
-
-    ``clients`` clients each run ``ops`` random gets and puts on ``keys`` through a random
-    coordinator; a read is stale when it misses a write that completed before it began (see
-    :func:`distlib.protocols.kvstore.stale_reads`). ``servers`` defaults to ``n``; the latency
-    defaults to a long-tailed distribution (1 ms plus an exponential of mean 5 ms), under which
-    a write reaches its last replicas well after its W-th acknowledgement. ``node`` may be a
-    subclass of :class:`QuorumNode` (a student's). Same arguments, same result.
-    """
-    from distlib.protocols.kvstore import run_kv, stale_read_fraction
-    from distlib.sim import Exponential
-
-    names = [f"s{i}" for i in range(1, (servers or n) + 1)]
-    sim = run_kv(
-        lambda: node(n, r, w),
-        servers=names,
-        clients=clients,
-        ops=ops,
-        seed=seed,
-        read_fraction=read_fraction,
-        keys=list(keys),
-        choose="random",
-        timeout=2.0,
-        latency=latency if latency is not None else Exponential(0.005, 0.001),
-        loss=loss,
-        limit=10_000.0,
-    )
-    return stale_read_fraction(sim.history)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 
+from distlib.experiments.storage import run_kv, stale_read_rate
 from distlib.protocols.clocks import VectorClock
 from distlib.protocols.hashing import HashRing, balance_vs_vnodes, movement_on_join, sample_keys
-from distlib.protocols.kvstore import run_kv
-from distlib.protocols.replication import PrimaryBackup, QuorumNode, stale_read_rate
+from distlib.protocols.replication import PrimaryBackup, QuorumNode
 
 
 def best_of(fn, repeat: int = 3) -> float:
