@@ -44,6 +44,8 @@ FORBIDDEN = {
     "selectors",
     "concurrent",
 }
+#: Layers above the protocols: protocols know nodes, not the runtimes that drive them.
+RUNTIME_LAYERS = ("distlib.sim", "distlib.experiments", "distlib.testing", "distlib.views")
 #: From ``random`` only the Random class (a seeded generator to inject) may be used.
 RANDOM_ALLOWED = {"Random"}
 
@@ -61,7 +63,8 @@ def pure_modules() -> list[Path]:
 
 
 def test_protocols_do_no_io():
-    """No protocol module, nor node.py or client.py, imports simpy, sockets, threads or time."""
+    """No protocol module (nor node.py, client.py) imports simpy, sockets, threads, time or a
+    runtime layer of distlib (sim, experiments, testing, views)."""
     offenders = []
     for path in pure_modules():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -88,6 +91,8 @@ def test_protocols_do_no_io():
             for name in names:
                 if name.split(".")[0] in FORBIDDEN:
                     offenders.append(f"{where}:{node.lineno} imports {name}")
+                elif name.startswith(RUNTIME_LAYERS):
+                    offenders.append(f"{where}:{node.lineno} imports {name} (a runtime layer)")
     assert not offenders, "protocol logic must stay pure:\n" + "\n".join(offenders)
 
 
@@ -97,6 +102,7 @@ def test_the_scan_catches_a_forbidden_import(tmp_path, monkeypatch):
     bad.mkdir(parents=True)
     (bad / "sleepy.py").write_text(
         "import time\nfrom simpy import Environment\nimport random\nx = random.random()\n"
+        "from distlib.sim import Simulation\n"
     )
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     (tmp_path / "distlib" / "node.py").write_text("")
@@ -106,6 +112,7 @@ def test_the_scan_catches_a_forbidden_import(tmp_path, monkeypatch):
     except AssertionError as err:
         assert "sleepy.py:1 imports time" in str(err) and "imports simpy" in str(err)
         assert "sleepy.py:4 uses the global random.random" in str(err)
+        assert "sleepy.py:5 imports distlib.sim (a runtime layer)" in str(err)
     else:
         raise AssertionError("the scan missed a forbidden import")
 

@@ -3,7 +3,6 @@ stale-read measurements and key movement."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -22,26 +21,6 @@ from distlib.protocols.replication import QuorumNode, primary_spans, split_brain
 from tests.test_kvstore import linearizable
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_protocol_modules_start_no_simulation():
-    """Protocols know nodes, not runtimes: no protocol module imports distlib.sim or experiments."""
-    offenders = []
-    for path in sorted((ROOT / "distlib" / "protocols").glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            else:
-                continue
-            for name in names:
-                if name.startswith(("distlib.sim", "distlib.experiments")):
-                    offenders.append(f"{path.name}:{node.lineno} imports {name}")
-    assert not offenders, "move simulation runners to distlib/experiments/:\n" + "\n".join(
-        offenders
-    )
 
 
 # -- run_kv --------------------------------------------------------------------------------------

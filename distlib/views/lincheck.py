@@ -28,7 +28,10 @@ _CULPRIT = "#d62728"
 def _label(op: Operation) -> str:
     shown = f"{op.f}({op.input!r})" if op.input is not None else f"{op.f}()"
     if op.status == "ok":
-        return f"{shown} → {op.output!r}" if op.output is not None else shown
+        # A read that returned nothing still returned something: show "→ None" for reads.
+        if op.output is not None or op.f in ("read", "get"):
+            return f"{shown} → {op.output!r}"
+        return shown
     return f"{shown} → {'fail' if op.status == 'fail' else '?'}"
 
 
