@@ -467,7 +467,9 @@ class Simulation:
         env = self.env
         now = env._now
         log = self._log
-        log((now, "send", src, dst, mid, msg, "", None))
+        # The send event doubles as the message in flight (one tuple fewer per message).
+        sent = (now, "send", src, dst, mid, msg, "", None)
+        log(sent)
         if intercept and self.interceptor is not None:
             out = self.interceptor(src, dst, msg)
             if out is None:
@@ -488,6 +490,7 @@ class Simulation:
                     )
                 )
                 msg = out
+                sent = (now, "send", src, dst, mid, msg, "", None)
         net = self.network
         if net.groups is not None or net.cuts or net.isolated:
             reason = net.blocked(src, dst)
@@ -504,15 +507,14 @@ class Simulation:
         delay = link.latency.sample(rng)
         if link.reorder and rng.random() < link.reorder:
             delay += link.reorder_delay.sample(rng)
-        payload = (src, dst, mid, msg)
-        Timeout(env, delay, payload).callbacks.append(self._deliver_cb)
+        Timeout(env, delay, sent).callbacks.append(self._deliver_cb)
         if link.duplicate and rng.random() < link.duplicate:
             self._duplicated += 1
             log((now, "dup", src, dst, mid, msg, "", None))
-            Timeout(env, link.latency.sample(rng), payload).callbacks.append(self._deliver_cb)
+            Timeout(env, link.latency.sample(rng), sent).callbacks.append(self._deliver_cb)
 
     def _deliver(self, ev: Timeout) -> None:
-        src, dst, mid, msg = ev._value
+        _, _, src, dst, mid, msg, _, _ = ev._value
         slot = self._slots[dst]
         now = self.env._now
         if not slot.up:
