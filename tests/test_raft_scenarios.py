@@ -245,6 +245,27 @@ def test_commit_of_old_term_entries_fails(seed):
     assert "'A'" in report and "'B'" in report, report
 
 
+class LastEntryTermCommitRaft(RaftNode):
+    """WRONG on purpose: checks the term of the leader's last entry, not of the entry it
+    commits by counting (§5.4.2)."""
+
+    def advance_commit_index(self):
+        matches = sorted([self.last_log_index, *self.match_index.values()], reverse=True)
+        n = matches[self.majority - 1]
+        if n > self.commit_index and self.log[-1].term == self.term:
+            self.commit_index = n
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_commit_by_the_last_entry_term_fails(seed):
+    """§5.4.2, Figure 8 (c): a leader whose last entry is of its term still may not commit an
+    old-term entry by counting: the Figure 8 scenario reports it."""
+    with pytest.raises(RaftViolation) as info:
+        scenarios.figure8_scripted(LastEntryTermCommitRaft, seed=seed)
+    report = _assert_report(info.value, "Leader Completeness")
+    assert "'A'" in report and "'B'" in report, report
+
+
 class NaiveBackupRaft(RaftNode):
     """WRONG on purpose: backs nextIndex up by one entry per rejection (slow, but safe)."""
 

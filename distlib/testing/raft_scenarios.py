@@ -677,8 +677,14 @@ def figure8_scripted(node_factory: Any = RaftNode, *, seed: int = 0, **options: 
     majority by a later leader, is not yet committed, and a server with a later last term
     overwrites it.
 
-    A node that commits old-term entries by counting replicas commits that entry first: the
-    harness then reports Leader Completeness (or State Machine Safety) when it is overwritten.
+    The steps follow the paper's Figure 8 (a)-(d): (a) a leader stores A on itself and one
+    follower; (b) the three others elect a leader, which takes B at the same index; (c) a leader
+    of a third term stores A on a majority and takes C, which it alone holds; (d) the servers
+    with C and A crash, and B's server, whose last term is later, wins and overwrites A.
+
+    A node that commits old-term entries by counting replicas commits A in step (c), whether
+    it looks at A's term or only at the term of its own last entry (C's): the harness then
+    reports Leader Completeness (or State Machine Safety) when A is overwritten.
     """
     c = RaftCluster(node_factory, 5, seed=seed, **options)
     leader1 = c.check_one_leader()
@@ -720,15 +726,31 @@ def figure8_scripted(node_factory: Any = RaftNode, *, seed: int = 0, **options: 
         f"entry A (index {a_index}) did not reach {', '.join(others)} in 5 s",
         happened="roles: " + c.summary(),
     )
-    c.run(0.3)
+    # The leader of this third term takes C, which stays in its own log (its messages are cut),
+    # while the acknowledgements of A still reach it: A is on a majority, and the leader's last
+    # entry is of its current term (as S1's index 3 in Figure 8 (c)).
+    group = [leader1, follower, *others]
+    leader3 = max((x for x in group if c.role(x) == "leader"), key=c.term, default=None)
+    _expect(
+        c,
+        leader3 is not None,
+        "a leader replicates its log (§5.3)",
+        "entry A was replicated, but no server leads now",
+        happened="roles: " + c.summary(),
+    )
+    for x in group:
+        if x != leader3:
+            c.sim.cut(leader3, x)
+    c.submit(leader3, "C")
+    c.run(0.05)
     # (d) Both servers that had A first crash; B's server returns: only it can win.
     c.crash(leader1)
     c.crash(follower)
     c.heal()
-    c.one("C", 3, retry=True)
+    c.one("D", 3, retry=True)
     c.restart(leader1)
     c.restart(follower)
-    c.one("D", 5, retry=True)
+    c.one("E", 5, retry=True)
     return c
 
 
