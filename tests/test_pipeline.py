@@ -166,6 +166,28 @@ def test_solution_runs_without_errors(graded):
     assert not errors, f"{lab}: the solution notebook has errors:\n" + "\n".join(errors)
 
 
+def test_student_copy_fails_only_where_exercises_are_unfinished(graded):
+    """Run as handed out, the student copy raises only because of unanswered exercises."""
+    course, lab, _, _ = graded
+    (nb_path,) = (course.autograded / "bob" / lab).glob("*.ipynb")
+    unexpected = []
+    for cell in load(nb_path)["cells"]:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                text = " ".join(
+                    [out.get("ename", ""), out.get("evalue", ""), *out.get("traceback", [])]
+                )
+                if "NotImplementedError" not in text:
+                    first = "".join(cell["source"]).splitlines()[:1]
+                    unexpected.append(f"{first}: {out.get('ename')}: {out.get('evalue')}")
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                unexpected.append(f"stderr: {out.get('text', '')[:200]}")
+    assert not unexpected, (
+        f"{lab}: the untouched student copy fails for reasons other than unfinished exercises:\n"
+        + "\n".join(unexpected)
+    )
+
+
 def test_release_scores_zero(graded):
     """The untouched student copy scores zero on every autograded cell."""
     course, lab, source, _ = graded
