@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import linecache
-import marshal
 import os
 import pickle
 import signal
@@ -240,20 +239,14 @@ def _exception_bytes(failure: dict[str, Any]) -> dict[str, Any]:
     return dict(failure, exception=exc_bytes)
 
 
-# Results that are a flat list of these exact types travel with marshal, which the caller reads
-# back about twice as fast as pickle; the caller's decoding is the serial part of a fine-grained
-# map. (Exact types only: marshal would turn a bytearray or a numpy scalar into bytes.)
-_MARSHAL_SAFE = frozenset({int, float, complex, str, bytes, bool, type(None)})
-MARSHALLED = b"M"
-
-
 def encode_reply(status: str, value: Any, start: int, items: Any) -> bytes:
-    """Pickle a reply; if the results cannot be pickled, name the first item whose result fails."""
+    """Pickle a reply; if the results cannot be pickled, name the first item whose result fails.
+
+    (Plain pickle, even for a list of numbers: a faster decoder such as marshal would need the
+    worker to check every result's exact type first, which costs more than it saves.)
+    """
     if status == "error":
         return cloudpickle.dumps((status, _exception_bytes(value)))
-    if type(value) is list and set(map(type, value)) <= _MARSHAL_SAFE:
-        with contextlib.suppress(ValueError):  # e.g. an int too large for marshal version 2
-            return MARSHALLED + marshal.dumps(value, 2)
     try:
         return cloudpickle.dumps((status, value))
     except Exception as exc:
@@ -270,8 +263,6 @@ def encode_reply(status: str, value: Any, start: int, items: Any) -> bytes:
 
 def decode_reply(reply: bytes) -> tuple[str, Any]:
     """In the caller: the (status, value) that :func:`encode_reply` packed."""
-    if reply[:1] == MARSHALLED:
-        return "ok", marshal.loads(memoryview(reply)[1:])
     return pickle.loads(reply)
 
 
