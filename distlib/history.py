@@ -47,8 +47,14 @@ class Operation:
         return math.inf if self.ret is None else self.ret
 
     def precedes(self, other: Operation) -> bool:
-        """True when this operation returned before ``other`` was invoked (real-time order)."""
-        return self.ret is not None and self.ret < other.call
+        """True when this operation returned before ``other`` was invoked (real-time order).
+
+        A client runs one operation at a time, so its next operation, even if invoked at the
+        very instant the previous one returned, comes after it.
+        """
+        if self.ret is None:
+            return False
+        return self.ret < other.call or (self.ret == other.call and self.client == other.client)
 
     def __str__(self) -> str:
         ret = "..." if self.ret is None else f"{self.ret:.3f}"

@@ -50,3 +50,14 @@ def test_bad_completions_are_refused():
         h.complete(op, time=7.0)
     with pytest.raises(ValueError, match="non-empty string"):
         h.invoke("c", "", time=1.0)
+
+
+def test_same_client_back_to_back_operations_are_ordered():
+    """A client's next operation invoked at the instant its previous one returned follows it."""
+    h = History()
+    a = h.invoke("c1", "write", 1, time=0.0)
+    h.complete(a, time=1.0)
+    b = h.invoke("c1", "read", time=1.0)
+    c = h.invoke("c2", "read", time=1.0)
+    assert a.precedes(b), "same client, ret == call: ordered"
+    assert not a.precedes(c), "another client at the same instant: concurrent"
