@@ -11,7 +11,7 @@ import operator
 import os
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from distlib import compute
@@ -171,6 +171,9 @@ def test_prediction_is_the_end_of_the_simulated_schedule(model, n_items, chunksi
 
 @settings(max_examples=100, deadline=None)
 @given(model=models, n_items=st.integers(1, 300))
+@example(
+    model=compute.CostModel(per_item=0.0, per_task=5e-324, per_chunk=1.0, workers=1), n_items=2
+)
 def test_best_chunksize_is_the_minimum_over_all_sizes(model, n_items):
     """best_chunksize() finds a size whose predicted time no other chunk size beats."""
     best = model.best_chunksize(n_items)

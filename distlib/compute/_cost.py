@@ -127,9 +127,10 @@ class CostModel:
                 rounds_last = (chunks - 1) // self.workers
                 gap = rounds_full - rounds_last
                 cross = (self.per_chunk * (1 - gap) + n_items * unit) / (unit * (gap + chunks - 1))
-                for size in (math.floor(cross), math.ceil(cross)):
-                    if low <= size <= high:
-                        candidates.add(size)
+                if math.isfinite(cross):  # a vanishing unit cost (e.g. 5e-324) overflows
+                    for size in (math.floor(cross), math.ceil(cross)):
+                        if low <= size <= high:
+                            candidates.add(size)
             for size in sorted(candidates):
                 t = self.predict(n_items, size)
                 if t < best_time * (1 - 1e-12):
