@@ -20,7 +20,6 @@ from distlib.protocols.kvstore import (
     LazyReplicatedStore,
     RandomKVClient,
     SingleServerStore,
-    precedes,
     stale_read_fraction,
     stale_reads,
     wire_request,
@@ -50,7 +49,7 @@ def linearizable(history, initial=None) -> bool:
 def _linearizable_key(ops: list[Operation], initial) -> bool:
     n = len(ops)
     must = sum(1 << i for i, op in enumerate(ops) if op.status == "ok")
-    before = [[j for j in range(n) if precedes(ops[j], ops[i])] for i in range(n)]
+    before = [[j for j in range(n) if ops[j].precedes(ops[i])] for i in range(n)]
     seen = set()
     stack = [(0, initial)]
     while stack:

@@ -16,9 +16,9 @@ __all__ = [
     "MODELS",
     "ModelResult",
     "compare_models",
+    "count_stale_reads",
     "run_model",
     "sample_availability",
-    "stale_reads",
     "workload",
 ]
 
@@ -44,15 +44,17 @@ class ModelResult:
         return done / total if total else 0.0
 
 
-def workload(n: int, seed: int) -> list[tuple]:
-    """``n`` requests, alternating writes and reads over a few keys (deterministic)."""
+def workload(n: int, seed: int, *, client: int = 0, clients: int = 1) -> list[tuple]:
+    """``n`` requests, alternating writes and reads over a few keys (deterministic). Written
+    values are unique across ``clients`` clients (client number ``client`` of them), so a read
+    says which write it saw."""
     import random
 
     rng = random.Random(seed)
     out: list[tuple] = []
     for i in range(n):
         key = f"k{rng.randrange(3)}"
-        out.append(("put", key, i) if i % 2 == 0 else ("get", key))
+        out.append(("put", key, i * clients + client) if i % 2 == 0 else ("get", key))
     return out
 
 
@@ -89,7 +91,7 @@ def run_model(
     for i in range(clients):
         # Each client starts with a different machine, so load is spread where the model allows.
         shifted = {op: s[i % len(s) :] + s[: i % len(s)] for op, s in routes.items()}
-        reqs = workload(requests, seed * 100 + i)
+        reqs = workload(requests, seed * 100 + i, client=i, clients=clients)
         sim.add_client(f"c{i + 1}", lambda r=shifted, q=reqs: ServiceClient(r, q, think=think))
     if crash is not None:
         if crash not in MACHINES:
@@ -109,30 +111,14 @@ def compare_models(*, crash: str | None = "m1", seed: int = 0, **options) -> lis
     return [run_model(m, crash=crash, seed=seed, **options) for m in MODELS]
 
 
-def stale_reads(history) -> tuple[int, int]:
-    """(stale, total) successful reads: a read is stale if it missed a put that had completed
-    before the read began (it returned an older value, or nothing)."""
-    puts = [op for op in history if op.f == "put" and op.status == "ok"]
-    stale = total = 0
-    for op in history:
-        if op.f != "get" or op.status != "ok":
-            continue
-        total += 1
-        done = [p for p in puts if p.input[0] == op.input and p.ret is not None and p.ret < op.call]
-        if not done:
-            continue
-        latest = max(done, key=lambda p: p.ret)
-        concurrent = {
-            p.input[1]
-            for p in puts
-            if p.input[0] == op.input
-            and p.call < op.end
-            and p.ret is not None
-            and p.ret >= latest.ret
-        }
-        if op.output != latest.input[1] and op.output not in concurrent:
-            stale += 1
-    return stale, total
+def count_stale_reads(history) -> tuple[int, int]:
+    """(stale, total) successful reads; "stale" as in :func:`distlib.protocols.kvstore.stale_reads`
+    (the read missed a put that had completed before it began)."""
+    from distlib.protocols.kvstore import stale_reads
+
+    ops = list(history)
+    reads = sum(1 for op in ops if op.f == "get" and op.status == "ok")
+    return len(stale_reads(ops)), reads
 
 
 def sample_availability(

@@ -42,7 +42,6 @@ __all__ = [
     "RandomKVClient",
     "SingleServerStore",
     "Update",
-    "precedes",
     "stale_read_fraction",
     "stale_reads",
     "wire_request",
@@ -357,25 +356,14 @@ def _key_of(op: Any) -> Any:
     return op.input[0]
 
 
-def precedes(a: Any, b: Any) -> bool:
-    """Did operation ``a`` complete before ``b`` was invoked?
-
-    Strictly earlier in time, or at the same instant by the same client: a client that starts
-    its next operation as soon as a reply arrives invokes it at the reply's time, yet certainly
-    after it.
-    """
-    if a.ret is None:
-        return False
-    return a.ret < b.call or (a.ret == b.call and a.client == b.client)
-
-
 def stale_reads(history: Iterable[Any], *, initial: Any = None) -> list[Any]:
     """The reads that returned a value older than the latest write completed before they began.
 
     For each successful read (``read`` or ``get``) let W be the write to the same key with the
     latest completion among those that completed before the read was invoked. The read is stale
     when it returned the ``initial`` value though W exists, or the value of a write that itself
-    completed before W was invoked (so W certainly replaced it); "before" is :func:`precedes`.
+    completed before W was invoked (so W certainly replaced it); "before" is
+    :meth:`distlib.history.Operation.precedes`.
     A linearizable history has no stale reads; one without stale reads may still not be
     linearizable.
 
@@ -404,7 +392,7 @@ def stale_reads(history: Iterable[Any], *, initial: Any = None) -> list[Any]:
         if op.f not in ("read", "get") or op.status != "ok":
             continue
         key = _key_of(op)
-        before = [w for w in done_writes.get(key, []) if precedes(w, op)]
+        before = [w for w in done_writes.get(key, []) if w.precedes(op)]
         if not before:
             continue
         latest = max(before, key=lambda w: w.ret)
@@ -412,7 +400,7 @@ def stale_reads(history: Iterable[Any], *, initial: Any = None) -> list[Any]:
             stale.append(op)
             continue
         source = writes.get((key, op.output))
-        if source is not None and precedes(source, latest):
+        if source is not None and source.precedes(latest):
             stale.append(op)
     return stale
 

@@ -184,7 +184,7 @@ class ServiceClient(Client):
             kind, key, *rest = self.requests.pop(0)
             self.rid += 1
             req = Request(self.rid, kind, key, rest[0] if rest else None)
-            op = self.begin(kind, (key, req.value) if kind == "put" else key)
+            op = self.begin(kind, (key, req.value))  # a get records (key, None)
             self.current, self.attempt = (op, req), 0
             self._send_current()
         elif name == "retry" and self.current is not None:
