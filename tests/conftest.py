@@ -1,8 +1,7 @@
-"""Shared pytest fixtures: small example nodes and paths to the shared test data."""
+"""Shared pytest fixtures: small example nodes and the path to the test data."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from distlib import Node
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+DATA = ROOT / "tests" / "data"
 
 
 class Echo(Node):
@@ -46,15 +45,9 @@ def echo():
 
 
 def linearizability_data() -> Path:
-    """The external Jepsen histories: ../shared/linearizability beside the repository, or the
-    folder named by LINEARIZABILITY_DATA (for a checkout elsewhere). Missing data fails loudly."""
-    here = SHARED / "linearizability"
-    if here.is_dir():
-        return here
-    other = os.environ.get("LINEARIZABILITY_DATA")
-    if other and Path(other).is_dir():
-        return Path(other)
-    raise AssertionError(
-        f"the external histories are missing: expected them in {here} "
-        "(or a folder named by the LINEARIZABILITY_DATA environment variable)"
-    )
+    """The external Jepsen, Porcupine and Knossos histories, kept in the repository under
+    tests/data/linearizability (see its README for sources and licences)."""
+    here = DATA / "linearizability"
+    if not here.is_dir():
+        raise AssertionError(f"the external histories are missing: expected them in {here}")
+    return here

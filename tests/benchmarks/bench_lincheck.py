@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,12 +25,9 @@ from distlib.check.linearizability import (
 
 
 def data_root() -> Path:
-    here = Path(__file__).resolve().parents[2].parent / "shared" / "linearizability"
+    here = Path(__file__).resolve().parents[1] / "data" / "linearizability"
     if here.is_dir():
         return here
-    other = os.environ.get("LINEARIZABILITY_DATA")
-    if other and Path(other).is_dir():
-        return Path(other)
     sys.exit(f"the external histories are missing: expected them in {here}")
 
 
