@@ -21,12 +21,11 @@ from nbgrader.preprocessors import (
     GetGrades,
     IgnorePattern,
     LimitOutput,
-    OverwriteCells,
     OverwriteKernelspec,
     SaveAutoGrades,
 )
 
-from distlib.course.preprocessors import DropWarnings, StripHiddenTests
+from distlib.course.preprocessors import DropWarnings, RestoreCells, StripHiddenTests
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -51,7 +50,9 @@ c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.allow_errors = True
 
-# A student who deleted a test cell still has it graded: it is put back from the source.
+# A student who deleted a test cell still has it graded: RestoreCells (nbgrader's OverwriteCells
+# with a sturdier restoration) puts every deleted test, locked and written-answer cell back where
+# the source notebook has it, so a restored test runs after the cells it needs.
 c.OverwriteCells.add_missing_cells = True
 
 # nbgrader scores any stderr output in a test cell as 0. A warning that is not the student's
@@ -62,7 +63,7 @@ c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DeduplicateIds,
     OverwriteKernelspec,
-    OverwriteCells,
+    RestoreCells,
     CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [

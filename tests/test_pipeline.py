@@ -1,19 +1,33 @@
 """The course pipeline, end to end, for every lab in solutions/.
 
-For each lab a throw-away copy of the course is made and four submissions are graded:
+For each lab a throw-away copy of the course is made and these submissions are graded together:
 
 * ``alice`` hands in the solution notebook: full marks, and no cell raises;
 * ``bob`` hands in the untouched student copy: zero;
 * ``carol`` hands in the student copy with every test cell rewritten to ``pass``: zero, because
   test cells are restored from the source before grading;
-* ``eve`` hands in the solution with one test cell deleted: the cell is put back and graded.
+* ``eve`` hands in the solution with every test cell deleted: they are put back and graded, full
+  marks;
+* ``dan`` hands in the solution with every walkthrough cell (no nbgrader metadata) replaced by
+  ``pass``: full marks, since tests depend only on solution cells and on what they import;
+* ``holly`` hands in a hollow submission (every class and function of the solution cells emptied
+  to ``pass``): zero, though the classes derive from the library's reference implementations;
+* ``mallory`` is holly plus, before every test cell, a cell rebinding every name the test
+  mentions: still zero;
+* ``mistakeN`` hands in round N of the lab's plausible wrong answers (tests/mistakes/labNN.py):
+  every exercise given a wrong answer loses points, every other exercise keeps full marks;
+* ``stubs0`` and ``stubs1`` leave alternate exercises as the student copy's stub: the answered
+  exercises keep full marks (one exercise's bug costs only its own points).
 
 Feedback is generated for alice and bob and must not reveal hidden tests; nor may labs/.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
 import copy
+import importlib.util
 import json
 import os
 import re
@@ -27,6 +41,7 @@ from distlib.course.nbg import Course, CourseError
 
 ROOT = Path(__file__).resolve().parents[1]
 LABS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+MISTAKES = Path(__file__).resolve().parent / "mistakes"
 
 
 def make_course(tmp: Path, labs: list[str]) -> Course:
@@ -51,13 +66,34 @@ def load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def source_of(cell: dict) -> str:
+    src = cell["source"]
+    return src if isinstance(src, str) else "".join(src)
+
+
+def meta(cell: dict) -> dict:
+    found = cell.get("metadata", {}).get("nbgrader")
+    return found if isinstance(found, dict) else {}
+
+
 def grade_id(cell: dict) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return meta(cell).get("grade_id")
 
 
 def is_test(cell: dict) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell["cell_type"] == "code" and meta.get("grade") and not meta.get("solution")
+    m = meta(cell)
+    return cell["cell_type"] == "code" and bool(m.get("grade")) and not m.get("solution")
+
+
+def is_exercise(cell: dict) -> bool:
+    """A code cell the student answers in (autograded by the test cells after it)."""
+    m = meta(cell)
+    return cell["cell_type"] == "code" and bool(m.get("solution")) and not m.get("grade")
+
+
+def is_free(cell: dict) -> bool:
+    """A walkthrough code cell: no nbgrader metadata, so the student may change it."""
+    return cell["cell_type"] == "code" and not meta(cell)
 
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
@@ -66,7 +102,7 @@ HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 def hidden_lines(source_nb: dict) -> list[str]:
     """Lines of hidden test code specific enough to recognise in a leak (and not also found
     outside the hidden blocks)."""
-    sources = ["".join(cell["source"]) for cell in source_nb["cells"]]
+    sources = [source_of(cell) for cell in source_nb["cells"]]
     visible = "\n".join(HIDDEN.sub("", src) for src in sources)
     lines = []
     for src in sources:
@@ -96,9 +132,184 @@ def cell_grades(course: Course, lab: str, student: str) -> dict[str, tuple[float
     return out
 
 
+# -- building the submissions -------------------------------------------------------------------
+
+
+def lab_mistakes(lab: str) -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[str]]]:
+    """The lab's plausible wrong answers: (MISTAKES, TESTS) from tests/mistakes/labNN.py."""
+    path = MISTAKES / f"{lab.split('-')[0]}.py"
+    if not path.is_file():
+        return {}, {}
+    spec = importlib.util.spec_from_file_location(f"mistakes_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.MISTAKES), dict(getattr(module, "TESTS", {}))
+
+
+def exercises(source: dict, tests_of: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each exercise's solution-cell grade_id -> the grade_ids of the test cells that judge it."""
+    test_ids = {grade_id(c) for c in source["cells"] if is_test(c)}
+    out = {}
+    for cell in source["cells"]:
+        if is_exercise(cell):
+            gid = grade_id(cell)
+            out[gid] = list(tests_of.get(gid, [f"{gid}_tests"]))
+            unknown = [t for t in out[gid] if t not in test_ids]
+            assert not unknown, f"exercise {gid}: no test cell called {unknown}"
+    return out
+
+
+def replace_cells(nb: dict, sources: dict[str, str]) -> dict:
+    """A copy of ``nb`` whose cells named in ``sources`` (by grade_id) get those sources."""
+    out = copy.deepcopy(nb)
+    for cell in out["cells"]:
+        if grade_id(cell) in sources:
+            cell["source"] = sources[grade_id(cell)]
+    return out
+
+
+class _Hollow(ast.NodeTransformer):
+    def visit_ClassDef(self, node):
+        node.body = [ast.Pass()]
+        return node
+
+    def visit_FunctionDef(self, node):
+        node.body = [ast.Pass()]
+        return node
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+
+def hollow(code: str) -> str:
+    """``code`` with every class and function emptied to ``pass``; imports kept, nothing else."""
+    tree = ast.parse(code)
+    keep = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    tree.body = [_Hollow().visit(node) for node in tree.body if isinstance(node, keep)]
+    return ast.unparse(tree) or "pass"
+
+
+def bound_names(code: str) -> set[str]:
+    """Names a cell binds anywhere (assignments, imports, defs, arguments, loop variables)."""
+    names = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def top_level_names(code: str) -> set[str]:
+    """Names a cell defines at module level (what later cells can use)."""
+    names = set()
+    for node in ast.parse(code).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        else:
+            names |= {
+                n.id
+                for n in ast.walk(node)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
+    return names
+
+
+def mentioned_names(code: str) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)} | bound_names(code)
+
+
+def free_names(code: str) -> set[str]:
+    """Global names a cell reads without binding them itself (builtins excluded)."""
+    loaded = {
+        n.id
+        for n in ast.walk(ast.parse(code))
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+    return loaded - bound_names(code) - set(dir(builtins))
+
+
+def answer_names(source: dict) -> set[str]:
+    """Names the solution cells define: the student's answers."""
+    names = set()
+    for cell in source["cells"]:
+        if is_exercise(cell):
+            names |= top_level_names(source_of(cell))
+    return names
+
+
+def rebinding_cell(test_code: str, keep: set[str]) -> dict:
+    """A walkthrough cell that rebinds every name ``test_code`` mentions (but ``keep``) to a
+    function that accepts anything and returns an empty list."""
+    names = sorted(
+        n
+        for n in mentioned_names(test_code) - keep - set(dir(builtins))
+        if not n.startswith("__")
+    )
+    lines = ["def _anything(*args, **kwargs):", "    return []", ""]
+    lines += [f"{n} = _anything" for n in names]
+    return {"cell_type": "code", "metadata": {}, "source": "\n".join(lines),
+            "outputs": [], "execution_count": None}
+
+
+def submissions(source: dict, student_copy: dict, lab: str) -> dict[str, dict]:
+    """Every submission graded for ``lab``, by student id."""
+    wrong, tests_of = lab_mistakes(lab)
+    names = exercises(source, tests_of)
+    stubs = {grade_id(c): source_of(c) for c in student_copy["cells"] if is_exercise(c)}
+    subs = {"alice": source, "bob": student_copy}
+
+    carol = copy.deepcopy(student_copy)
+    for cell in carol["cells"]:
+        if is_test(cell):
+            cell["source"] = "pass"
+    subs["carol"] = carol
+
+    eve = copy.deepcopy(source)
+    eve["cells"] = [c for c in eve["cells"] if not is_test(c)]
+    subs["eve"] = eve
+
+    dan = copy.deepcopy(source)
+    for cell in dan["cells"]:
+        if is_free(cell):
+            cell["source"] = "pass"
+    subs["dan"] = dan
+
+    holly = replace_cells(source, {gid: hollow(source_of(c)) for c in source["cells"]
+                                   if is_exercise(c) for gid in [grade_id(c)]})
+    subs["holly"] = holly
+    keep = answer_names(source)
+    mallory = copy.deepcopy(holly)
+    cells = []
+    for cell in mallory["cells"]:
+        if is_test(cell):
+            cells.append(rebinding_cell(source_of(cell), keep))
+        cells.append(cell)
+    mallory["cells"] = cells
+    subs["mallory"] = mallory
+
+    rounds = max((len(v) for v in wrong.values()), default=0)
+    for k in range(rounds):
+        chosen = {gid: answers[k][1] for gid, answers in wrong.items() if k < len(answers)}
+        subs[f"mistake{k}"] = replace_cells(source, chosen)
+    order = list(names)
+    for parity in (0, 1):
+        subs[f"stubs{parity}"] = replace_cells(
+            source, {gid: stubs[gid] for i, gid in enumerate(order) if i % 2 == parity}
+        )
+    return subs
+
+
 @pytest.fixture(scope="module", params=LABS)
 def graded(request, tmp_path_factory):
-    """A lab graded for four students, with feedback; yields (course, lab, source notebook)."""
+    """A lab graded for every submission above, with feedback for alice and bob."""
     lab = request.param
     kernel_sees_this_checkout()
     course = make_course(tmp_path_factory.mktemp(lab), [lab])
@@ -107,21 +318,18 @@ def graded(request, tmp_path_factory):
     source = load(source_path)
     student_copy = load(course.labs / lab / name)
     inbox = course.root / "inbox"
-    write(inbox / "alice" / name, source)
-    write(inbox / "bob" / name, student_copy)
-    carol = copy.deepcopy(student_copy)
-    for cell in carol["cells"]:
-        if is_test(cell):
-            cell["source"] = "pass"
-    write(inbox / "carol" / name, carol)
-    eve = copy.deepcopy(source)
-    victim = next(grade_id(c) for c in eve["cells"] if is_test(c))
-    eve["cells"] = [c for c in eve["cells"] if grade_id(c) != victim]
-    write(inbox / "eve" / name, eve)
+    for student, nb in submissions(source, student_copy, lab).items():
+        write(inbox / student / name, nb)
     assert collect(course, lab, inbox) == 0
-    assert grade(course, lab) == 0, "grading should succeed for every submission"
+    assert grade(course, lab, jobs=2) == 0, "grading should succeed for every submission"
+    # Feedback only for alice and bob (it takes time): the others' autograded copies move aside.
+    aside = course.root / "graded-aside"
+    aside.mkdir()
+    for student in os.listdir(course.autograded):
+        if student not in ("alice", "bob"):
+            shutil.move(course.autograded / student, aside / student)
     assert feedback(course, lab) == 0
-    return course, lab, source, victim
+    return course, lab, source
 
 
 def auto_points(grades: dict[str, tuple[float, float]], source: dict) -> tuple[float, float]:
@@ -131,29 +339,33 @@ def auto_points(grades: dict[str, tuple[float, float]], source: dict) -> tuple[f
     return got, top
 
 
+def lost_points(course: Course, lab: str, student: str, source: dict) -> dict:
+    tests = {grade_id(c) for c in source["cells"] if is_test(c)}
+    return {
+        gid: g
+        for gid, g in cell_grades(course, lab, student).items()
+        if gid in tests and g[0] < g[1]
+    }
+
+
 def test_lab_has_graded_exercises(graded):
     """Every lab has at least four autograded test cells, each with points."""
-    _, lab, source, _ = graded
+    _, lab, source = graded
     tests = [c for c in source["cells"] if is_test(c)]
     assert len(tests) >= 4, f"{lab} has only {len(tests)} autograded test cells"
-    assert all(c["metadata"]["nbgrader"].get("points", 0) > 0 for c in tests)
+    assert all(meta(c).get("points", 0) > 0 for c in tests)
 
 
 def test_solution_gets_full_marks(graded):
     """Autograding the solution notebook gives every test cell its full points."""
-    course, lab, source, _ = graded
-    grades = cell_grades(course, lab, "alice")
-    lost = {
-        gid: g
-        for gid, g in grades.items()
-        if g[0] < g[1] and gid in {grade_id(c) for c in source["cells"] if is_test(c)}
-    }
+    course, lab, source = graded
+    lost = lost_points(course, lab, "alice", source)
     assert not lost, f"{lab}: the solution lost points in {lost}"
 
 
 def test_solution_runs_without_errors(graded):
     """No cell of the autograded solution notebook shows an error."""
-    course, lab, _source, _ = graded
+    course, lab, _source = graded
     (nb_path,) = (course.autograded / "alice" / lab).glob("*.ipynb")
     errors = []
     for cell in load(nb_path)["cells"]:
@@ -161,14 +373,14 @@ def test_solution_runs_without_errors(graded):
             if out.get("output_type") == "error" or (
                 out.get("output_type") == "stream" and out.get("name") == "stderr"
             ):
-                first = "".join(cell["source"]).splitlines()[:1]
+                first = source_of(cell).splitlines()[:1]
                 errors.append(f"{first}: {out.get('ename', 'stderr')} {out.get('evalue', '')}")
     assert not errors, f"{lab}: the solution notebook has errors:\n" + "\n".join(errors)
 
 
 def test_student_copy_fails_only_where_exercises_are_unfinished(graded):
     """Run as handed out, the student copy raises only because of unanswered exercises."""
-    course, lab, _, _ = graded
+    course, lab, _ = graded
     (nb_path,) = (course.autograded / "bob" / lab).glob("*.ipynb")
     unexpected = []
     for cell in load(nb_path)["cells"]:
@@ -178,7 +390,7 @@ def test_student_copy_fails_only_where_exercises_are_unfinished(graded):
                     [out.get("ename", ""), out.get("evalue", ""), *out.get("traceback", [])]
                 )
                 if "NotImplementedError" not in text:
-                    first = "".join(cell["source"]).splitlines()[:1]
+                    first = source_of(cell).splitlines()[:1]
                     unexpected.append(f"{first}: {out.get('ename')}: {out.get('evalue')}")
             elif out.get("output_type") == "stream" and out.get("name") == "stderr":
                 unexpected.append(f"stderr: {out.get('text', '')[:200]}")
@@ -188,32 +400,110 @@ def test_student_copy_fails_only_where_exercises_are_unfinished(graded):
     )
 
 
-def test_release_scores_zero(graded):
-    """The untouched student copy scores zero on every autograded cell."""
-    course, lab, source, _ = graded
-    got, top = auto_points(cell_grades(course, lab, "bob"), source)
-    assert top > 0 and got == 0, f"{lab}: the unanswered student copy scored {got} of {top}"
+@pytest.mark.parametrize(
+    ("student", "what"),
+    [
+        ("bob", "the unanswered student copy"),
+        ("carol", "the student copy with its test cells rewritten to `pass`"),
+        ("holly", "a hollow submission (classes and functions emptied to `pass`)"),
+        ("mallory", "a hollow submission that rebinds every name the tests mention"),
+    ],
+)
+def test_empty_work_scores_zero(graded, student, what):
+    """Nothing a student did not write earns points: not the stubs, not rewritten tests, not
+    the library's reference answers inherited by empty subclasses, not rebound helpers."""
+    course, lab, source = graded
+    grades = cell_grades(course, lab, student)
+    got, top = auto_points(grades, source)
+    earned = {g: s for g, s in grades.items() if s[0] > 0 and g in {grade_id(c) for c in
+                                                                   source["cells"] if is_test(c)}}
+    assert top > 0 and got == 0, f"{lab}: {what} scored {got} of {top}: {earned}"
 
 
-def test_tests_rewritten_to_pass_score_zero(graded):
-    """A submission whose test cells were replaced by `pass` still scores zero."""
-    course, lab, source, _ = graded
-    got, top = auto_points(cell_grades(course, lab, "carol"), source)
-    assert got == 0, f"{lab}: rewriting test cells to `pass` earned {got} of {top} points"
+@pytest.mark.parametrize(
+    ("student", "what"),
+    [
+        ("eve", "every test cell deleted"),
+        ("dan", "every walkthrough cell replaced by `pass`"),
+    ],
+)
+def test_correct_work_keeps_full_marks(graded, student, what):
+    """A correct submission keeps full marks whatever happened to cells that are not answers:
+    deleted test cells are put back where they belong, and tests need no walkthrough cell."""
+    course, lab, source = graded
+    lost = lost_points(course, lab, student, source)
+    assert not lost, f"{lab}: the solution with {what} lost points in {lost}"
 
 
-def test_deleted_test_cell_is_restored_and_graded(graded):
-    """A test cell the student deleted is put back at grading and scored."""
-    course, lab, _source, victim = graded
-    grades = cell_grades(course, lab, "eve")
-    assert victim in grades, f"{lab}: the deleted cell {victim} was not graded"
-    score, top = grades[victim]
-    assert score == top > 0, f"{lab}: restored cell {victim} scored {score} of {top}"
+def test_every_lab_lists_plausible_wrong_answers(graded):
+    """tests/mistakes/labNN.py gives wrong answers for every autograded exercise of the lab."""
+    _, lab, source = graded
+    wrong, tests_of = lab_mistakes(lab)
+    names = exercises(source, tests_of)
+    assert wrong, f"{lab}: no tests/mistakes/{lab.split('-')[0]}.py with MISTAKES"
+    unknown = sorted(set(wrong) - set(names))
+    assert not unknown, f"{lab}: mistakes for unknown exercises {unknown}"
+    missing = sorted(set(names) - set(wrong))
+    assert not missing, f"{lab}: no wrong answers written for {missing}"
+
+
+def test_each_wrong_answer_loses_points_for_its_own_exercise_only(graded):
+    """Every plausible wrong answer loses points on its exercise's test cells, and no exercise
+    with a correct answer loses any in the same submission."""
+    course, lab, source = graded
+    wrong, tests_of = lab_mistakes(lab)
+    names = exercises(source, tests_of)
+    kept, charged = [], []
+    for k in range(max((len(v) for v in wrong.values()), default=0)):
+        grades = cell_grades(course, lab, f"mistake{k}")
+        for gid, tests in names.items():
+            got = sum(grades[t][0] for t in tests)
+            top = sum(grades[t][1] for t in tests)
+            if k < len(wrong.get(gid, ())):
+                if got >= top:
+                    kept.append(f"{gid}: {wrong[gid][k][0]!r}")
+            elif got < top:
+                charged.append(f"{gid} lost {top - got:g} in round {k}")
+    assert not kept, f"{lab}: wrong answers that keep full marks: {kept}"
+    assert not charged, f"{lab}: correct answers charged for another exercise's bug: {charged}"
+
+
+def test_an_unanswered_exercise_costs_only_its_own_points(graded):
+    """With alternate exercises left unanswered, each answered exercise keeps full marks."""
+    course, lab, source = graded
+    _, tests_of = lab_mistakes(lab)
+    names = list(exercises(source, tests_of).items())
+    charged = []
+    for parity in (0, 1):
+        grades = cell_grades(course, lab, f"stubs{parity}")
+        for i, (gid, tests) in enumerate(names):
+            lost = [t for t in tests if grades[t][0] < grades[t][1]]
+            if i % 2 == parity and len(lost) < len(tests):
+                charged.append(f"{gid} unanswered, yet {set(tests) - set(lost)} kept points")
+            if i % 2 != parity and lost:
+                charged.append(f"{gid} answered, yet lost {lost} when others were unanswered")
+    assert not charged, f"{lab}: " + "; ".join(charged)
+
+
+def test_test_cells_need_only_answers_and_their_own_imports():
+    """A test cell reads no global name but those it imports or defines itself, the names the
+    solution cells define, and builtins: nothing a walkthrough or locked cell could rebind."""
+    problems = []
+    for lab in LABS:
+        (path,) = (ROOT / "solutions" / lab).glob("*.ipynb")
+        source = load(path)
+        allowed = answer_names(source)
+        for cell in source["cells"]:
+            if is_test(cell):
+                extra = free_names(source_of(cell)) - allowed
+                if extra:
+                    problems.append(f"{lab} {grade_id(cell)}: {sorted(extra)}")
+    assert not problems, "test cells read globals they do not import:\n" + "\n".join(problems)
 
 
 def test_no_hidden_tests_in_feedback(graded):
     """Feedback HTML shows no hidden test code (nor its markers)."""
-    course, lab, source, _ = graded
+    course, lab, source = graded
     secrets = hidden_lines(source)
     assert secrets, f"{lab} has no hidden tests"
     for student in ("alice", "bob"):
@@ -230,7 +520,7 @@ def test_no_hidden_tests_in_feedback(graded):
 
 def test_student_copy_has_no_solutions_or_hidden_tests(graded):
     """labs/ holds no solution code and no hidden test line of the lab."""
-    _course, lab, source, _ = graded
+    _course, lab, source = graded
     text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "labs" / lab).rglob("*.ipynb"))
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS"):
         assert marker not in text, f"labs/{lab} contains {marker!r}"
@@ -242,9 +532,9 @@ def test_first_cell_is_the_setup_cell(graded):
     """Every lab's first code cell is the shared setup cell (with the shadowing check)."""
     from distlib.course.labs import setup_cell
 
-    _, lab, source, _ = graded
+    _, lab, source = graded
     first = next(c for c in source["cells"] if c["cell_type"] == "code")
-    assert "".join(first["source"]) == setup_cell(lab)
+    assert source_of(first) == setup_cell(lab)
 
 
 def test_student_copies_are_up_to_date():
