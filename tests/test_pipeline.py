@@ -616,16 +616,115 @@ def test_stripped_and_looping_submissions(scratch, capsys):
         if k != "lab01_replicas_tests" and k != "lab01_written_centralized"
     }
     assert all(s == m for s, m in others.values()), f"other cells should keep full marks: {others}"
-    csv_file = scratch.grades / "lab01-models.csv"
-    before = csv_file.read_text(encoding="utf-8")
-    assert "dave," in before and "gina,,," in before
-    csv_file.write_text(before + "# kept\n", encoding="utf-8")
+    rows = csv_rows(scratch, "lab01-models")
+    assert rows["dave"]["score"] and rows["gina"]["score"] == "", rows
+    assert rows["gina"]["status"].startswith("not graded")
     grade(scratch, "lab01-models", students=["dave"])
-    assert csv_file.read_text(encoding="utf-8").endswith("# kept\n"), "grades were overwritten"
     assert "already graded" in capsys.readouterr().out
+    assert_csv_matches_gradebook(scratch, "lab01-models")
 
 
-def test_validate_exit_codes(scratch):
-    """validate exits 0 on the solution and 1 on the unanswered student copy."""
+def csv_rows(course: Course, lab: str) -> dict[str, dict[str, str]]:
+    import csv
+
+    with open(course.grades / f"{lab}.csv", encoding="utf-8", newline="") as fh:
+        return {row["student"]: row for row in csv.DictReader(fh)}
+
+
+def assert_csv_matches_gradebook(course: Course, lab: str) -> None:
+    """Every student with a submission has one CSV row, with the gradebook's score."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    rows = csv_rows(course, lab)
+    assert set(rows) == set(course.submissions(lab)), (
+        f"CSV rows {sorted(rows)} but submissions from {sorted(course.submissions(lab))}"
+    )
+    with Gradebook(f"sqlite:///{course.course_dir / 'gradebook.db'}") as gb:
+        for student, row in rows.items():
+            try:
+                sub = gb.find_submission(lab, student)
+            except MissingEntry:
+                assert row["score"] == "", f"{student} has a CSV score but no gradebook entry"
+                continue
+            assert row["score"] == f"{float(sub.score):g}", (student, row, sub.score)
+            assert row["max_score"] == f"{float(sub.max_score):g}", (student, row)
+
+
+def test_regrading_one_student_keeps_everyone_elses_row(scratch, capsys):
+    """`grade --force --student X` regrades X and keeps the other rows; the CSV is rewritten
+    from the gradebook after every grade, so a student graded later is never missing from it;
+    a notebook that patches the library is flagged for review beside its score."""
+    src = scratch.source_notebooks("lab01-models")[0]
+    nb = load(src)
+    inbox = scratch.root / "inbox"
+    write(inbox / "ann.ipynb", nb)
+    patched = copy.deepcopy(nb)
+    patched["cells"].append({
+        "cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+        "source": "import distlib.testing.grading as g\ng.own_answer = lambda *a, **k: None\n",
+    })
+    write(inbox / "ben.ipynb", patched)
+    collect(scratch, "lab01-models", inbox)
+    grade(scratch, "lab01-models")
+    out = capsys.readouterr()
+    assert "ben: for review: cell" in out.err and "distlib.testing.grading.own_answer" in out.err
+    assert_csv_matches_gradebook(scratch, "lab01-models")
+    rows = csv_rows(scratch, "lab01-models")
+    assert "own_answer" in rows["ben"]["flags"] and rows["ann"]["flags"] == ""
+
+    grade(scratch, "lab01-models", force=True, students=["ann"])
+    rows = csv_rows(scratch, "lab01-models")
+    assert set(rows) == {"ann", "ben"}, f"--force --student ann dropped rows: {sorted(rows)}"
+    assert_csv_matches_gradebook(scratch, "lab01-models")
+
+    write(scratch.root / "late" / "cy.ipynb", load(scratch.labs / "lab01-models" / src.name))
+    collect(scratch, "lab01-models", scratch.root / "late")
+    grade(scratch, "lab01-models")
+    rows = csv_rows(scratch, "lab01-models")
+    assert set(rows) == {"ann", "ben", "cy"} and rows["cy"]["score"] == "0", rows
+    assert_csv_matches_gradebook(scratch, "lab01-models")
+    assert not list(scratch.grades.glob(".*.tmp")), "the CSV's temporary file was left behind"
+
+
+def test_review_flags_only_code_that_patches_the_library():
+    """The review scan flags assignments to the library's modules, classes and builtins, and
+    nothing in any solution notebook."""
+    from distlib.course.review import flags
+
+    for lab in LABS:
+        (path,) = (ROOT / "solutions" / lab).glob("*.ipynb")
+        assert flags(load(path)) == [], f"{lab}: the solution notebook is flagged"
+    code = (
+        "import builtins\nfrom distlib.protocols.paxos import PaxosNode\n"
+        "from distlib.testing import grading\n"
+        "PaxosNode.on_prepare = None\nbuiltins.len = None\nsetattr(grading, 'own_answer', 1)\n"
+        "del grading.own_function\nimport sys\nsys.modules['distlib'] = None\n"
+        "sim = 1\nsim.value = 2\n"
+    )
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": code}]}
+    found = [f.what for f in flags(nb)]
+    assert found == [
+        "assigns to distlib.protocols.paxos.PaxosNode.on_prepare",
+        "assigns to builtins.len",
+        "calls setattr on distlib.testing.grading",
+        "deletes distlib.testing.grading.own_function",
+        "writes to sys.modules",
+    ], found
+
+
+def test_validate_exit_codes_and_plain_output(scratch, capsys):
+    """validate exits 0 on the solution and 1 on the unanswered student copy; it prints plain
+    text naming each failing test cell and its error, and lists unanswered written answers
+    apart from failed tests."""
     assert validate(scratch.source_notebooks("lab01-models")[0], course=scratch) == 0
+    out = capsys.readouterr().out
+    assert "every visible test passes" in out and "not answered yet" not in out
     assert validate(scratch.labs / "lab01-models" / "lab01-models.ipynb", course=scratch) == 1
+    out = capsys.readouterr().out
+    for bad in ("<span", "</", "&lt;", "\x1b["):
+        assert bad not in out, f"validate printed markup {bad!r}:\n{out}"
+    assert "4 test cell(s) failed" in out, out
+    for gid in ("lab01_availability_tests", "lab01_retry_tests"):
+        assert f"- {gid}:" in out, out
+    assert "NodeError: node 'client' raised NotImplementedError" in out, out
+    assert "1 written answer(s) not answered yet (graded by hand): lab01_written_centralized" in out

@@ -8,9 +8,11 @@ class, and never overwrite grades, submissions or feedback unless ``--force`` is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import filecmp
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -26,6 +28,7 @@ from distlib.course.nbg import (
     nbgrader_cells,
     read_notebook,
 )
+from distlib.course.review import flags as review_flags
 
 __all__ = ["collect", "feedback", "grade", "register", "release", "validate"]
 
@@ -192,6 +195,7 @@ class Row:
     max_score: float | None = None
     manual: bool = False
     status: str = "graded"
+    flags: tuple[str, ...] = ()
 
 
 def _ensure_assignment(course: Course, lab: str) -> None:
@@ -293,10 +297,27 @@ def grade(
         row = rows[student] = _scores(course, lab, student)
         manual = " (+ answers to grade by hand)" if row.manual else ""
         say(f"{prefix}: {row.score:g} / {row.max_score:g}{manual}")
+    for student, notebooks in subs.items():
+        rows[student].flags = _flags_of(notebooks)
+        for flag in rows[student].flags:
+            problem(f"{student}: for review: {flag}")
     ordered = [rows[s] for s in subs]
     _print_table(lab, ordered)
-    _write_csv(course, lab, ordered, force=force)
+    _export_csv(course, lab, rows)
     return 0 if all(r.score is not None for r in ordered) else 1
+
+
+def _flags_of(notebooks: list[Path]) -> tuple[str, ...]:
+    """What a person should look at in a student's notebooks (code that patches the library)."""
+    found = []
+    for path in notebooks:
+        try:
+            nb = read_notebook(path)
+        except CourseError:
+            continue
+        prefix = f"{path.name} " if len(notebooks) > 1 else ""
+        found += [f"{prefix}{flag}" for flag in review_flags(nb)]
+    return tuple(found)
 
 
 def _run_autograde(course: Course, lab: str, students: list[str], overrides: dict, jobs: int):
@@ -337,18 +358,39 @@ def _print_table(lab: str, rows: list[Row]) -> None:
         score = "-" if r.score is None else f"{r.score:g}"
         top = "-" if r.max_score is None else f"{r.max_score:g}"
         status = r.status + (" (needs manual grading)" if r.manual else "")
+        if r.flags:
+            status += f" (flagged for review: {len(r.flags)} line(s) patch the library)"
         say(f"{r.student:<{width}}  {score:>7}  {top:>5}  {status}")
 
 
-def _write_csv(course: Course, lab: str, rows: list[Row], *, force: bool) -> None:
+def _export_csv(course: Course, lab: str, fresh: dict[str, Row]) -> None:
+    """Write course/grades/<lab>.csv from the gradebook: one row per student with a submission.
+
+    The CSV is an export, never the record: it is rewritten after every ``grade`` (atomically,
+    so a reader never sees half a file) and always agrees with the gradebook. Rows of students
+    graded in this run carry this run's status and flags; the others are read back.
+    """
+    submitted = course.submissions(lab)
+    students = sorted(set(submitted) | set(fresh) | set(_graded_students(course, lab)))
+    rows = []
+    for student in students:
+        row = fresh.get(student)
+        if row is None:
+            row = _scores_or_none(course, lab, student)
+            if row.score is None:
+                row.status = "not graded"
+            row.flags = _flags_of(submitted.get(student, []))
+        elif row.status.startswith("already graded"):
+            row.status = "graded" if row.score is not None else "not graded"
+        rows.append(row)
     out = course.grades / f"{lab}.csv"
-    if out.exists() and not force:
-        problem(f"{out.relative_to(course.root)} exists and was kept; pass --force to rewrite it")
-        return
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8") as fh:
+    tmp = out.with_name(f".{out.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["student", "score", "max_score", "needs_manual_grade", "status"])
+        writer.writerow(
+            ["student", "score", "max_score", "needs_manual_grade", "status", "flags"]
+        )
         for r in rows:
             writer.writerow(
                 [
@@ -357,9 +399,24 @@ def _write_csv(course: Course, lab: str, rows: list[Row], *, force: bool) -> Non
                     "" if r.max_score is None else f"{r.max_score:g}",
                     "yes" if r.manual else "no",
                     r.status,
+                    "; ".join(r.flags),
                 ]
             )
-    say(f"wrote {out.relative_to(course.root)}")
+    os.replace(tmp, out)
+    say(f"wrote {out.relative_to(course.root)} ({len(rows)} student(s), from the gradebook)")
+
+
+def _graded_students(course: Course, lab: str) -> list[str]:
+    """Students the gradebook holds a submission of ``lab`` for."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with course.api() as api:
+        db_url = api.coursedir.db_url
+    try:
+        with Gradebook(db_url) as gb:
+            return [s.student.id for s in gb.find_assignment(lab).submissions]
+    except MissingEntry:
+        return []
 
 
 # -- feedback -----------------------------------------------------------------------------------
@@ -399,18 +456,64 @@ def feedback(course: Course, lab: str, *, force: bool = False) -> int:
 # -- validate -----------------------------------------------------------------------------------
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(text: str) -> str:
+    """``text`` without ANSI colour codes or HTML markup (as nbgrader's error reports carry)."""
+    import html
+
+    return html.unescape(_TAG.sub("", _ANSI.sub("", text or "")))
+
+
+def _first_error(cell) -> str:
+    """The error a failed test cell showed, as one line: ``AssertionError: <its message>``."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            name = plain_text(out.get("ename", "Error"))
+            value = plain_text(out.get("evalue", "")).strip().splitlines()
+            if value:
+                return f"{name}: {value[0]}"
+            if name == "NotImplementedError":
+                return "NotImplementedError: the exercise is not answered yet"
+            tail = [ln for ln in plain_text("\n".join(out.get("traceback", []))).splitlines()
+                    if ln.strip()]
+            return tail[-1].strip() if tail else name
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            lines = [ln for ln in plain_text(out.get("text", "")).splitlines() if ln.strip()]
+            return "wrote to stderr (a test cell must not): " + (lines[-1] if lines else "")
+    return "passed only some of its checks"
+
+
+def _title(cell) -> str:
+    """A test cell's first line, without docstring quotes."""
+    lines = [ln.strip() for ln in cell.source.strip().splitlines() if ln.strip()]
+    first = lines[0] if lines else "(empty cell)"
+    return first.strip('"').strip("'").strip() or first
+
+
 def validate(notebook: Path, *, course: Course | None = None, timeout: int | None = None) -> int:
-    """Run a student's notebook and its visible tests; exit 1 if any test fails."""
+    """Run a student's notebook and its visible tests; exit 1 if any test fails.
+
+    Prints plain text: each failing test cell by its grade id with its first error line, then
+    the written answers still unanswered (graded by hand; they do not make the exit code 1).
+    """
     notebook = Path(notebook).resolve()
     nb = read_notebook(notebook)
     if not nbgrader_cells(nb):
         raise CourseError(f"{notebook.name} is not a lab notebook (it has no nbgrader cells)")
+    from nbformat import read as read_nb
+    from nbgrader import utils
     from nbgrader.validator import Validator
     from traitlets.config import Config
 
     overrides = {} if timeout is None else {"Execute.timeout": int(timeout)}
+    quiet = contextlib.nullcontext()
     try:
-        config = (course or Course.find(notebook.parent)).config(**overrides)
+        course = course or Course.find(notebook.parent)
+        config = course.config(**overrides)
+        quiet = course.quiet()  # the kernel's chatter goes to course/.distcourse.log
     except CourseError:  # a notebook outside the repository: nbgrader's defaults will do
         config = Config()
         if timeout is not None:
@@ -420,30 +523,51 @@ def validate(notebook: Path, *, course: Course | None = None, timeout: int | Non
     old = Path.cwd()
     os.chdir(notebook.parent)
     try:
-        results = validator.validate(str(notebook))
+        ran = read_nb(notebook.name, as_version=4)
+        if validator._get_type_changed_cells(ran):
+            problem(
+                f"{notebook.name}: a graded cell's type was changed (code <-> text); "
+                "change it back before validating"
+            )
+            return 1
+        with quiet:
+            ran = validator._preprocess(ran)
     finally:
         os.chdir(old)
-    failed = results.get("failed", [])
-    changed = results.get("changed", []) + results.get("type_changed", [])
-    passed = results.get("passed", [])
+    changed = validator._get_changed_cells(ran)
+    failed_tests, unanswered, passed = [], [], 0
+    for cell in ran.cells:
+        if not utils.is_grade(cell):
+            continue
+        gid = cell.metadata.nbgrader.get("grade_id", "?")
+        if utils.is_solution(cell):  # a written answer (or an answer cell that is also graded)
+            if cell.cell_type == "markdown" and utils.compute_checksum(cell) == \
+                    cell.metadata.nbgrader.get("checksum"):
+                unanswered.append(gid)
+            continue
+        score, max_score = utils.determine_grade(cell, validator.log)
+        if score is not None and score < max_score:
+            failed_tests.append((gid, _title(cell), _first_error(cell)))
+        else:
+            passed += 1
     if changed:
         problem(
             f"{notebook.name}: {len(changed)} test cell(s) were changed; they will be "
             "restored from the original at grading"
         )
-    if failed:
-        say(f"{notebook.name}: {len(failed)} test cell(s) failed:")
-        for cell in failed:
-            source = cell.get("source", "").strip().splitlines()
-            first = source[0] if source else "(empty cell)"
-            say(f"  - {first}")
-            error = cell.get("error", "").strip().splitlines()
-            if error:
-                say(f"    {error[-1][:200]}")
-        return 1
-    if passed or not changed:
-        say(f"{notebook.name}: every visible test passes")
-    return 1 if changed else 0
+    if failed_tests:
+        say(f"{notebook.name}: {len(failed_tests)} test cell(s) failed:")
+        for gid, title, error in failed_tests:
+            say(f"  - {gid}: {title}")
+            say(f"    {error[:300]}")
+    else:
+        say(f"{notebook.name}: every visible test passes ({passed} test cell(s))")
+    if unanswered:
+        say(
+            f"{notebook.name}: {len(unanswered)} written answer(s) not answered yet "
+            f"(graded by hand): {', '.join(unanswered)}"
+        )
+    return 1 if failed_tests or changed else 0
 
 
 # -- command line -------------------------------------------------------------------------------
