@@ -573,6 +573,12 @@ def validate(notebook: Path, *, course: Course | None = None, timeout: int | Non
 # -- command line -------------------------------------------------------------------------------
 
 
+def _publish(args: argparse.Namespace) -> int:
+    from distlib.course.publish import publish
+
+    return publish(Course.find(), args.folder, force=args.force, repo=args.repo)
+
+
 def _run(fn):
     def runner(args: argparse.Namespace) -> int:
         try:
@@ -628,6 +634,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("lab", metavar="LAB")
     p.add_argument("--force", action="store_true", help="rewrite existing feedback")
     p.set_defaults(func=_run(lambda a: feedback(Course.find(), a.lab, force=a.force)))
+
+    p = sub.add_parser(
+        "publish", help="write the student edition (labs, library, binder; no answers) to DIR"
+    )
+    p.add_argument("folder", metavar="DIR", type=Path, help="where to write the student edition")
+    p.add_argument("--repo", metavar="OWNER/NAME", help="the student repository, for the badge")
+    p.add_argument(
+        "--force", action="store_true", help="replace the edition's files already in DIR"
+    )
+    p.set_defaults(func=_run(lambda a: _publish(a)))
 
     p = sub.add_parser("validate", help="a student's self-check: exit 1 if a visible test fails")
     p.add_argument("notebook", metavar="NOTEBOOK", type=Path)
