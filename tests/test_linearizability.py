@@ -1,6 +1,6 @@
 """Tests for distlib.check.linearizability: verdicts, orders, explanations and budgets.
 
-The external test set is ../shared/linearizability next to the repository (Porcupine's and
+The external test set is tests/data/linearizability, kept in the repository (Porcupine's and
 Knossos's histories with the verdicts their own test suites assert); every history in it is
 checked here.
 """
@@ -88,7 +88,7 @@ def _assert_legal_order(history: History, model: Model, result: CheckResult) -> 
 
 
 def test_external_data_is_complete():
-    """The shared folder holds the 108 Porcupine and 121 Knossos histories with verdicts."""
+    """tests/data/linearizability holds the 108 Porcupine and 121 Knossos histories with verdicts."""
     assert len(_porcupine_cases()) == 108, "porcupine/verdicts.csv should list 108 histories"
     assert len(_knossos_cases()) == 121, "knossos/verdicts.csv should list 121 histories"
 
