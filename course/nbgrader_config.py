@@ -17,7 +17,6 @@ from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
-    Execute,
     GetGrades,
     IgnorePattern,
     LimitOutput,
@@ -26,6 +25,7 @@ from nbgrader.preprocessors import (
 )
 
 from distlib.course.preprocessors import DropWarnings, RestoreCells, StripHiddenTests
+from distlib.course.sandbox import SandboxedExecute
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -50,6 +50,18 @@ c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.allow_errors = True
 
+# Student code is untrusted: autograding runs each submission's kernel in a bubblewrap sandbox
+# (distlib/course/sandbox.py) that sees only a scratch copy of that submission, the Python
+# environment and the library, with no network and these limits per submission. Measured peaks
+# of the labs' solutions are far below them (see the instructor's guide). "auto" grades
+# unisolated, with a warning, where no sandbox can be made; "require" refuses instead.
+c.SandboxedExecute.sandbox = "auto"
+c.SandboxedExecute.memory_mb = 4096  # address space per process
+c.SandboxedExecute.cpu_s = 900  # CPU seconds per process
+c.SandboxedExecute.processes = 128  # processes at once (a pids cgroup where available)
+c.SandboxedExecute.file_mb = 256  # the largest file a submission may write
+c.SandboxedExecute.wall_s = 1200  # the whole notebook, beyond the per-cell timeout
+
 # A student who deleted a test cell still has it graded: RestoreCells (nbgrader's OverwriteCells
 # with a sturdier restoration) puts every deleted test, locked and written-answer cell back where
 # the source notebook has it, so a restored test runs after the cells it needs.
@@ -67,7 +79,7 @@ c.Autograde.sanitize_preprocessors = [
     CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    SandboxedExecute,
     DropWarnings,
     IgnorePattern,
     ClearMetadataPreprocessor,

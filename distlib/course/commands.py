@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import csv
 import filecmp
+import json
 import os
 import re
 import shutil
@@ -245,11 +246,15 @@ def grade(
     timeout: int | None = None,
     students: Iterable[str] = (),
     jobs: int | None = None,
+    sandbox: str | None = None,
+    limits: dict[str, int] | None = None,
 ) -> int:
     """Autograde every submission of ``lab``; print a table and write course/grades/<lab>.csv.
 
     ``jobs`` submissions are graded at once, each in its own process and kernel (default: one
-    per core, at most four).
+    per core, at most four). ``sandbox`` is ``auto``, ``require`` or ``off`` (default: the
+    course configuration, ``auto``); ``limits`` overrides the sandbox's limits by name
+    (``memory_mb``, ``cpu_s``, ``processes``, ``file_mb``, ``wall_s``).
     """
     lab = course.check_lab(lab)
     subs = course.submissions(lab)
@@ -286,7 +291,25 @@ def grade(
         todo.append(student)
     if todo:
         _ensure_assignment(course, lab)
-    overrides = {} if timeout is None else {"Execute.timeout": int(timeout)}
+    overrides: dict = {} if timeout is None else {"Execute.timeout": int(timeout)}
+    mode = sandbox or course.config().get("SandboxedExecute", {}).get("sandbox", "auto")
+    if mode not in ("auto", "require", "off"):
+        raise CourseError(f"--sandbox must be auto, require or off, not {mode!r}")
+    overrides["SandboxedExecute.sandbox"] = mode
+    for name, value in (limits or {}).items():
+        overrides[f"SandboxedExecute.{name}"] = int(value)
+    if todo and mode != "off":
+        from distlib.course.sandbox import sandbox_problem
+
+        why = sandbox_problem()
+        if why is not None and mode == "require":
+            raise CourseError(f"cannot grade in a sandbox: {why} (--sandbox require)")
+        if why is not None:
+            problem(
+                f"submissions run UNISOLATED: {why}. Student code runs with your account's "
+                "rights: it can read other submissions and solutions/, change the gradebook, "
+                "use the network and exhaust the machine. Pass --sandbox require to refuse."
+            )
     say(f"grading {len(todo)} submission(s) of {lab}, {min(jobs, len(todo) or 1)} at a time")
     for i, (student, error) in enumerate(_run_autograde(course, lab, todo, overrides, jobs), 1):
         prefix = f"[{i}/{len(todo)}] {student}"
@@ -295,6 +318,11 @@ def grade(
             rows[student] = Row(student, status=f"not graded: {error}")
             continue
         row = rows[student] = _scores(course, lab, student)
+        events = _sandbox_events(course, lab, student)
+        if events:
+            row.status = "graded; " + "; ".join(events)
+            for event in events:
+                problem(f"{student}: {event}")
         manual = " (+ answers to grade by hand)" if row.manual else ""
         say(f"{prefix}: {row.score:g} / {row.max_score:g}{manual}")
     for student, notebooks in subs.items():
@@ -305,6 +333,17 @@ def grade(
     _print_table(lab, ordered)
     _export_csv(course, lab, rows)
     return 0 if all(r.score is not None for r in ordered) else 1
+
+
+def _sandbox_events(course: Course, lab: str, student: str) -> list[str]:
+    """What the sandbox stopped or denied while grading (from .sandbox.json)."""
+    from distlib.course.sandbox import REPORT
+
+    path = course.autograded / student / lab / REPORT
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8")).get("events", []))
+    except (OSError, ValueError):
+        return []
 
 
 def _flags_of(notebooks: list[Path]) -> tuple[str, ...]:
@@ -617,6 +656,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=int, help="seconds per cell (default: the course config)")
     p.add_argument("--force", action="store_true", help="regrade and rewrite existing grades")
     p.add_argument("--jobs", type=int, help="submissions graded at once (default: one per core)")
+    p.add_argument(
+        "--sandbox",
+        choices=("auto", "require", "off"),
+        help="run each submission in a sandbox: auto (default: where the machine can), "
+        "require (refuse to grade unisolated) or off",
+    )
     p.set_defaults(
         func=_run(
             lambda a: grade(
@@ -626,6 +671,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                 timeout=a.timeout,
                 students=a.student,
                 jobs=a.jobs,
+                sandbox=a.sandbox,
             )
         )
     )
