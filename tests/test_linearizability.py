@@ -88,7 +88,7 @@ def _assert_legal_order(history: History, model: Model, result: CheckResult) -> 
 
 
 def test_external_data_is_complete():
-    """tests/data/linearizability holds the 108 Porcupine and 121 Knossos histories with verdicts."""
+    """tests/data/linearizability holds the 108 Porcupine and 121 Knossos histories."""
     assert len(_porcupine_cases()) == 108, "porcupine/verdicts.csv should list 108 histories"
     assert len(_knossos_cases()) == 121, "knossos/verdicts.csv should list 121 histories"
 
