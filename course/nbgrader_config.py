@@ -58,7 +58,7 @@ c.Execute.allow_errors = True
 c.SandboxedExecute.sandbox = "auto"
 c.SandboxedExecute.memory_mb = 4096  # address space per process
 c.SandboxedExecute.cpu_s = 900  # CPU seconds per process
-c.SandboxedExecute.processes = 128  # processes at once (a pids cgroup where available)
+c.SandboxedExecute.processes = 256  # processes at once (a pids cgroup where available)
 c.SandboxedExecute.file_mb = 256  # the largest file a submission may write
 c.SandboxedExecute.wall_s = 1200  # the whole notebook, beyond the per-cell timeout
 

@@ -39,6 +39,18 @@ def _join_pids_cgroup(limit: int) -> Path | None:
     return None
 
 
+def _resident_kb(pids: list[str]) -> int:
+    """The resident memory of these processes together, in kB (from /proc)."""
+    total = 0
+    for pid in pids:
+        for line in _read(Path("/proc") / pid / "status").splitlines():
+            if line.startswith("VmRSS:"):
+                with contextlib.suppress(ValueError, IndexError):
+                    total += int(line.split()[1])
+                break
+    return total
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text()
@@ -78,9 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     events: list[str] = []
+    peaks: dict[str, float] = {}
 
     def save() -> None:
-        args.report.write_text(json.dumps({"events": events}), encoding="utf-8")
+        report = {"events": events, "peaks": peaks}
+        args.report.write_text(json.dumps(report), encoding="utf-8")
 
     group = _join_pids_cgroup(args.processes)
     mb = 1024 * 1024
@@ -129,23 +143,36 @@ def main(argv: list[str] | None = None) -> int:
             text += chunk
         with contextlib.suppress(ValueError):
             inner.append(int(json.loads(text.decode() or "{}").get("child-pid", 0)) or child.pid)
-    try:
-        code = child.wait(timeout=args.wall_s)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
-        events.append(
-            f"time limit: the notebook ran past the wall-clock limit ({args.wall_s} s) and was "
-            "stopped"
-        )
-        code = 137
+    deadline = time.monotonic() + args.wall_s
+    peak_tasks = peak_kb = 0
+    code = child.poll()
+    while code is None:
+        if group is not None:
+            with contextlib.suppress(ValueError):
+                peak_tasks = max(peak_tasks, int(_read(group / "pids.current") or 0))
+            peak_kb = max(peak_kb, _resident_kb(_read(group / "cgroup.procs").split()))
+        if time.monotonic() >= deadline:
+            child.kill()
+            child.wait()
+            events.append(
+                f"time limit: the notebook ran past the wall-clock limit ({args.wall_s} s) and "
+                "was stopped"
+            )
+            code = 137
+            break
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            code = child.wait(timeout=0.25)
     else:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         if usage.ru_utime + usage.ru_stime >= args.cpu_s - 1:
-            events.append(f"CPU time limit: the kernel used {args.cpu_s} CPU seconds and was "
-                          "stopped")
-        elif code not in (0, None) and code != -signal.SIGTERM and code != -signal.SIGKILL:
+            events.append(
+                f"CPU time limit: the kernel used {args.cpu_s} CPU seconds and was stopped"
+            )
+        elif code not in (0, -signal.SIGTERM, -signal.SIGKILL):
             events.append(f"the kernel ended with exit status {code}")
+    if group is not None:  # sampled four times a second: a lower bound on the true peaks
+        peaks["rss_mb"] = round(peak_kb / 1024, 1)
+        peaks["tasks"] = peak_tasks
     save()
     _leave_cgroup(group)
     return code if code >= 0 else 128 - code

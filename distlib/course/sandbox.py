@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,7 @@ class Limits:
 
     memory_mb: int = 4096  # address space of each process (RLIMIT_AS)
     cpu_s: int = 900  # CPU seconds of each process (RLIMIT_CPU)
-    processes: int = 128  # processes and threads at once (pids cgroup, RLIMIT_NPROC)
+    processes: int = 256  # processes and threads at once (pids cgroup, RLIMIT_NPROC)
     file_mb: int = 256  # largest file it may write (RLIMIT_FSIZE)
     wall_s: int = 1200  # the whole notebook, beyond nbgrader's per-cell timeout
 
@@ -236,7 +237,9 @@ class SandboxKernelManager(AsyncKernelManager):  # type: ignore[misc,valid-type]
             report = private / "report.json"
             if report.is_file():
                 with contextlib.suppress(ValueError):
-                    _LAST_RUN["events"] = json.loads(report.read_text()).get("events", [])
+                    found = json.loads(report.read_text())
+                    _LAST_RUN["events"] = found.get("events", [])
+                    _LAST_RUN["peaks"] = found.get("peaks", {})
             shutil.rmtree(private, ignore_errors=True)
 
 
@@ -257,6 +260,25 @@ def _outputs_text(cell) -> str:
     return "\n".join(p for p in parts if p)
 
 
+_PATH_IN_ERROR = re.compile(r"\[Errno \d+\] [^:]+: '([^']+)'")
+
+
+def _outside_paths(cell, folder: Path) -> list[str]:
+    """Paths outside ``folder`` that a cell's file errors name (what the sandbox hid)."""
+    found = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") != "error":
+            continue
+        if out.get("ename") not in ("FileNotFoundError", "PermissionError", "OSError",
+                                    "NotADirectoryError", "IsADirectoryError"):
+            continue
+        for path in _PATH_IN_ERROR.findall(out.get("evalue", "")):
+            full = (folder / path).resolve() if not path.startswith("/") else Path(path)
+            if full != folder and folder not in full.parents:
+                found.append(path)
+    return found
+
+
 _DENIALS = (
     ("MemoryError", "memory limit: a cell ran out of memory"),
     ("Resource temporarily unavailable", "process limit: a cell could not start a process"),
@@ -264,6 +286,9 @@ _DENIALS = (
     ("Network is unreachable", "network denied: a cell tried to open a connection"),
     ("Temporary failure in name resolution", "network denied: a cell tried to look up a host"),
     ("Read-only file system", "write denied: a cell tried to write outside its folder"),
+    ("unable to open database file", "access denied: a cell tried to open a database outside "
+     "its folder"),
+    ("Connection refused", "network denied: a connection was refused (no network in the sandbox)"),
 )
 
 
@@ -320,11 +345,17 @@ class SandboxedExecute(Execute):  # type: ignore[misc,valid-type]
                         traceback=[f"SandboxLimit: {reason}"],
                     )]
         events += [e for e in _LAST_RUN.get("events", []) if e not in events]
+        folder = Path((resources or {}).get("metadata", {}).get("path") or ".").resolve()
         for cell in nb.cells:
             text = _outputs_text(cell)
             for needle, what in _DENIALS:
                 if needle in text and what not in events:
                     events.append(what)
+            if self._isolated:
+                for denied in _outside_paths(cell, folder):
+                    what = f"access denied: {denied} (outside the submission's folder)"
+                    if what not in events:
+                        events.append(what)
         self._write_report(resources, events)
         return nb, resources
 
@@ -349,7 +380,8 @@ class SandboxedExecute(Execute):  # type: ignore[misc,valid-type]
         folder = (resources or {}).get("metadata", {}).get("path")
         if not folder:
             return
-        data = {"isolated": self._isolated, "events": events}
+        data = {"isolated": self._isolated, "events": events,
+                "peaks": _LAST_RUN.get("peaks", {})}
         if self._isolated:
             data["limits"] = {
                 "memory_mb": self.memory_mb, "cpu_s": self.cpu_s, "processes": self.processes,
