@@ -7,8 +7,9 @@ privileges unless something stops it. On Linux this module stops it with bubblew
 * **What the kernel sees.** The system's programs and libraries, the Python installation and
   the virtual environment, the ``distlib`` package: all read-only. A scratch copy of the one
   submission it grades, at the path where nbgrader expects it (writes there are thrown away). A
-  private ``/tmp`` and home. Nothing else of the machine: not ``solutions/``, not the gradebook,
-  not other students' submissions, not the instructor's home.
+  private folder for its home, temporary files and the sockets to the grader. Nothing else of
+  the machine: not ``solutions/``, not the gradebook, not other students' submissions, not the
+  instructor's home; and every other path is read-only, so a write elsewhere fails.
 * **Namespaces.** Its own network namespace (no network but its own loopback), its own PID,
   IPC and UTS namespaces, all capabilities dropped; it dies with the grader. The kernel talks to
   the grader over Unix sockets in a private folder (ZeroMQ's ``ipc`` transport), not over TCP.
@@ -103,7 +104,7 @@ def _bwrap_base() -> list[str]:
         path = Path("/etc") / name
         if path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
     return args
 
 
@@ -132,7 +133,14 @@ def _python_folders(course_root: Path) -> list[Path]:
 def bwrap_command(
     kernel_cmd: list[str], *, workdir: Path, scratch: Path, private: Path, pythonpath: str = ""
 ) -> list[str]:
-    """The bwrap command line that runs ``kernel_cmd`` with ``scratch`` seen at ``workdir``."""
+    """The bwrap command line that runs ``kernel_cmd`` with ``scratch`` seen at ``workdir``.
+
+    ``private`` (writable, at its own path) holds the kernel's home, temporary folder and
+    matplotlib cache, and the grader's connection file and sockets. Everything else is
+    read-only: the sandbox's root is remounted read-only after the binds.
+    """
+    for sub in ("home", "tmp", "matplotlib", "ipython", "jupyter"):
+        (private / sub).mkdir(parents=True, exist_ok=True)
     import distlib
 
     args = _bwrap_base()
@@ -145,14 +153,14 @@ def bwrap_command(
     args += ["--bind", str(scratch), str(workdir)]
     args += ["--bind", str(private), str(private)]
     env = {
-        "HOME": "/tmp/home",
+        "HOME": str(private / "home"),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin",
                                  "/bin"]),
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "MPLCONFIGDIR": str(private / "matplotlib"),
-        "IPYTHONDIR": "/tmp/ipython",
-        "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
-        "TMPDIR": "/tmp",
+        "IPYTHONDIR": str(private / "ipython"),
+        "JUPYTER_RUNTIME_DIR": str(private / "jupyter"),
+        "TMPDIR": str(private / "tmp"),
     }
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
@@ -160,10 +168,10 @@ def bwrap_command(
                  "MPLBACKEND", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING"):
         if name in os.environ:
             env[name] = os.environ[name]
-    args += ["--clearenv", "--dir", "/tmp/home"]
+    args += ["--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    args += ["--chdir", str(workdir), "--", *kernel_cmd]
+    args += ["--remount-ro", "/", "--chdir", str(workdir), "--", *kernel_cmd]
     return args
 
 
@@ -197,10 +205,14 @@ class SandboxKernelManager(AsyncKernelManager):  # type: ignore[misc,valid-type]
     limits = Limits()
 
     async def _async_pre_start_kernel(self, **kw):
+        # _private is the grader's alone (the scratch copy, the launcher's report); its "box"
+        # is the one folder the kernel may write besides its copy of the submission.
         self._private = Path(tempfile.mkdtemp(prefix="dcsb-"))
+        box = self._private / "box"
+        box.mkdir()
         self.transport = "ipc"
-        self.connection_file = str(self._private / "kernel.json")
-        self.ip = str(self._private / "k")
+        self.connection_file = str(box / "kernel.json")
+        self.ip = str(box / "k")
         return await super()._async_pre_start_kernel(**kw)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
@@ -208,13 +220,13 @@ class SandboxKernelManager(AsyncKernelManager):  # type: ignore[misc,valid-type]
         scratch = self._private / "work"
         shutil.copytree(workdir, scratch, symlinks=True)
         report = self._private / "report.json"
-        _copy_font_cache(self._private / "matplotlib")
+        _copy_font_cache(self._private / "box" / "matplotlib")
         env = kw.get("env") or os.environ
         inner = bwrap_command(
             list(kernel_cmd),
             workdir=workdir,
             scratch=scratch,
-            private=self._private,
+            private=self._private / "box",
             pythonpath=env.get("PYTHONPATH", ""),
         )
         lim = self.limits
