@@ -305,3 +305,31 @@ def test_honest_submissions_report_nothing(attacked):
     report = json.loads((course.autograded / "alice" / LAB / ".sandbox.json").read_text())
     assert report["events"] == [], report
     assert report["peaks"]["rss_mb"] < report["limits"]["memory_mb"] / 4, report
+
+
+def test_without_a_sandbox_grading_says_so_or_refuses(tmp_path, monkeypatch, capsys):
+    """Where no sandbox can be made, `--sandbox require` refuses before running anything, and
+    the default grades unisolated after saying once, plainly, what that risks."""
+    import distlib.course.sandbox as sandbox
+    from distlib.course.nbg import CourseError
+
+    monkeypatch.setattr(sandbox, "_PROBLEM", ["bubblewrap is not installed (test)"])
+    (tmp_path / "course").mkdir()
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", tmp_path / "course")
+    shutil.copytree(ROOT / "solutions" / LAB, tmp_path / "solutions" / LAB)
+    course = Course(tmp_path)
+    (source,) = course.source_notebooks(LAB)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(source, inbox / "ann.ipynb")
+    collect(course, LAB, inbox)
+    with pytest.raises(CourseError, match=r"cannot grade in a sandbox: bubblewrap is not"):
+        grade(course, LAB, sandbox="require")
+    assert not course.autograded.exists(), "nothing may run when the sandbox is required"
+    capsys.readouterr()
+    assert grade(course, LAB, jobs=1) == 0
+    err = capsys.readouterr().err
+    assert err.count("UNISOLATED") == 1, err
+    assert "read other submissions and solutions/" in err
+    report = json.loads((course.autograded / "ann" / LAB / ".sandbox.json").read_text())
+    assert report["isolated"] is False
