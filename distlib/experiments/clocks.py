@@ -23,7 +23,7 @@ from distlib.protocols.clocks import (
 )
 from distlib.sim import Simulation, Uniform
 
-__all__ = ["DriftReport", "drift_demo", "stamped_run"]
+__all__ = ["DriftReport", "drift_demo", "events_of", "stamped_run"]
 
 
 def _names(nodes: Iterable[str], what: str) -> list[str]:
@@ -129,3 +129,20 @@ def drift_demo(
     return DriftReport(
         events, clocks, misordered(events, "wall"), misordered(events, "lamport"), sim.trace
     )
+
+
+def events_of(trace) -> list[tuple[str, str, int | None]]:
+    """``(node, kind, message id)`` for every send, receive and local event of a trace, in order.
+
+    Kind ``"send"`` and ``"receive"`` carry the message's number, ``"local"`` carries None; a
+    duplicated message is received twice, a lost one never.
+    """
+    out: list[tuple[str, str, int | None]] = []
+    for e in trace:
+        if e.kind == "send":
+            out.append((e.node, "send", e.mid))
+        elif e.kind == "deliver":
+            out.append((e.peer, "receive", e.mid))  # e.peer is the receiver
+        elif e.kind == "note" and (e.data or {}).get("event") == "local":
+            out.append((e.node, "local", None))
+    return out
