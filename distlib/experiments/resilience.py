@@ -55,6 +55,7 @@ __all__ = [
     "across_networks",
     "adaptation",
     "allowed_silences",
+    "bank_using",
     "failover_run",
     "failover_table",
     "heartbeat_arrivals",
@@ -749,3 +750,24 @@ def plot_queue_tail(
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Message authentication (Exercise 4): the bank that obeys what a student's accept() accepts.
+
+
+def bank_using(accept: Callable[..., bool]) -> type:
+    """A subclass of :class:`~distlib.protocols.auth.AuthBank` that obeys a message only when
+    ``accept(key, me, src, msg, seen)`` says so, with ``seen`` kept per sender in storage."""
+    from distlib.protocols.auth import AuthBank
+
+    class StudentBank(AuthBank):
+        def on_message(self, src: str, msg: Any) -> None:
+            seen = self.storage.setdefault("accepted", {}).setdefault(src, set())
+            key = self.keys.get(src)
+            if key is not None and accept(key, self.id, src, msg, seen):
+                self.on_authentic(src, msg.payload)
+            else:
+                self.note("rejected", src=src)
+
+    return StudentBank
