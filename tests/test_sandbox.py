@@ -333,3 +333,24 @@ def test_without_a_sandbox_grading_says_so_or_refuses(tmp_path, monkeypatch, cap
     assert "read other submissions and solutions/" in err
     report = json.loads((course.autograded / "ann" / LAB / ".sandbox.json").read_text())
     assert report["isolated"] is False
+
+
+def test_a_correct_submission_scores_the_same_inside_and_outside(tmp_path):
+    """The sandbox changes nothing for honest work: the same notebook gets the same score for
+    every cell with and without it."""
+    need_sandbox()
+    scores = {}
+    for mode in ("require", "off"):
+        root = tmp_path / mode
+        (root / "course").mkdir(parents=True)
+        shutil.copy(ROOT / "course" / "nbgrader_config.py", root / "course")
+        shutil.copytree(ROOT / "solutions" / LAB, root / "solutions" / LAB)
+        course = Course(root)
+        (source,) = course.source_notebooks(LAB)
+        inbox = root / "inbox"
+        inbox.mkdir()
+        shutil.copy(source, inbox / "ann.ipynb")
+        collect(course, LAB, inbox)
+        assert grade(course, LAB, jobs=1, sandbox=mode) == 0
+        scores[mode] = auto_scores(course, "ann")
+    assert scores["require"] == scores["off"] and all(scores["off"].values()), scores
