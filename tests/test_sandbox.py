@@ -307,6 +307,20 @@ def test_honest_submissions_report_nothing(attacked):
     assert report["peaks"]["rss_mb"] < report["limits"]["memory_mb"] / 4, report
 
 
+def course_with_one_solution(root: Path) -> Course:
+    """A scratch course of Lab 1 with the solution collected as student ``ann``."""
+    (root / "course").mkdir(parents=True)
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", root / "course")
+    shutil.copytree(ROOT / "solutions" / LAB, root / "solutions" / LAB)
+    course = Course(root)
+    (source,) = course.source_notebooks(LAB)
+    inbox = root / "inbox"
+    inbox.mkdir()
+    shutil.copy(source, inbox / "ann.ipynb")
+    collect(course, LAB, inbox)
+    return course
+
+
 def test_without_a_sandbox_grading_says_so_or_refuses(tmp_path, monkeypatch, capsys):
     """Where no sandbox can be made, `--sandbox require` refuses before running anything, and
     the default grades unisolated after saying once, plainly, what that risks."""
@@ -314,15 +328,7 @@ def test_without_a_sandbox_grading_says_so_or_refuses(tmp_path, monkeypatch, cap
     from distlib.course.nbg import CourseError
 
     monkeypatch.setattr(sandbox, "_PROBLEM", ["bubblewrap is not installed (test)"])
-    (tmp_path / "course").mkdir()
-    shutil.copy(ROOT / "course" / "nbgrader_config.py", tmp_path / "course")
-    shutil.copytree(ROOT / "solutions" / LAB, tmp_path / "solutions" / LAB)
-    course = Course(tmp_path)
-    (source,) = course.source_notebooks(LAB)
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    shutil.copy(source, inbox / "ann.ipynb")
-    collect(course, LAB, inbox)
+    course = course_with_one_solution(tmp_path)
     with pytest.raises(CourseError, match=r"cannot grade in a sandbox: bubblewrap is not"):
         grade(course, LAB, sandbox="require")
     assert not course.autograded.exists(), "nothing may run when the sandbox is required"
@@ -341,16 +347,7 @@ def test_a_correct_submission_scores_the_same_inside_and_outside(tmp_path):
     need_sandbox()
     scores = {}
     for mode in ("require", "off"):
-        root = tmp_path / mode
-        (root / "course").mkdir(parents=True)
-        shutil.copy(ROOT / "course" / "nbgrader_config.py", root / "course")
-        shutil.copytree(ROOT / "solutions" / LAB, root / "solutions" / LAB)
-        course = Course(root)
-        (source,) = course.source_notebooks(LAB)
-        inbox = root / "inbox"
-        inbox.mkdir()
-        shutil.copy(source, inbox / "ann.ipynb")
-        collect(course, LAB, inbox)
+        course = course_with_one_solution(tmp_path / mode)
         assert grade(course, LAB, jobs=1, sandbox=mode) == 0
         scores[mode] = auto_scores(course, "ann")
     assert scores["require"] == scores["off"] and all(scores["off"].values()), scores
