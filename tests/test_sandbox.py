@@ -65,13 +65,14 @@ def run_inside(code: str, tmp_path: Path, **limits) -> subprocess.CompletedProce
 
 
 def test_the_sandbox_sees_only_the_library_and_its_folder(tmp_path):
-    """Inside, the course's solutions, tests and gradebook are absent, the library imports
-    from its read-only folder, and nothing outside the submission's folder can be written."""
+    """Inside, the course's solutions, tests and gradebook are absent (of the checkout, only
+    the library and a virtual environment inside it are there), the library imports from its
+    read-only folder, and nothing outside the submission's folder can be written."""
     need_sandbox()
     code = (
         "import os, distlib, pathlib\n"
         f"root = pathlib.Path({str(ROOT)!r})\n"
-        "print('SEEN', sorted(os.listdir(root)))\n"
+        "print('SEEN', sorted(set(os.listdir(root)) - {'.venv'}))\n"
         "print('LIB', distlib.__file__)\n"
         "for target in [root / 'distlib' / 'x.py', root / 'pwned.txt', pathlib.Path('/pwned'),\n"
         "               pathlib.Path('/tmp/pwned')]:\n"

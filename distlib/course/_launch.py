@@ -39,6 +39,21 @@ def _join_pids_cgroup(limit: int) -> Path | None:
     return None
 
 
+def _children(pid: int) -> list[int]:
+    """The direct children of process ``pid`` (from /proc)."""
+    found = []
+    text = _read(Path("/proc") / str(pid) / "task" / str(pid) / "children")
+    if text.strip():
+        return [int(p) for p in text.split()]
+    for entry in Path("/proc").iterdir():  # no children file: read every process's parent
+        if entry.name.isdigit():
+            stat = _read(entry / "stat")
+            with contextlib.suppress(ValueError, IndexError):
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found or [pid]
+
+
 def _resident_kb(pids: list[str]) -> int:
     """The resident memory of these processes together, in kB (from /proc)."""
     total = 0
@@ -125,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     inner: list[int] = []
 
     def interrupt(signum, frame):
-        for pid in inner or [child.pid]:
+        # bwrap's init (pid 1 inside) ignores SIGINT: the kernel is its child.
+        for pid in _children(inner[0]) if inner else [child.pid]:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGINT)
 

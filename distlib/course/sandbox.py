@@ -292,6 +292,7 @@ def _outside_paths(cell, folder: Path) -> list[str]:
 
 
 _DENIALS = (
+    ("CellTimeoutError", "time limit: a cell ran past the per-cell timeout and was interrupted"),
     ("MemoryError", "memory limit: a cell ran out of memory"),
     ("Resource temporarily unavailable", "process limit: a cell could not start a process"),
     ("File too large", "file size limit: a cell wrote too large a file"),
