@@ -4,7 +4,8 @@ A protocol is a :class:`Node` subclass. The runtime calls its handlers, one at a
 
 * ``on_start()`` when the node boots, and again after every restart (read ``self.storage`` there);
 * ``on_message(src, msg)`` when a message arrives;
-* ``on_timer(name)`` when a timer set with :meth:`Node.set_timer` fires.
+* ``on_timer(name)`` when a timer set with :meth:`Node.set_timer` fires, or
+  ``on_timer(name, payload)`` if the timer was set with a payload.
 
 Handlers only *decide*. What they want done (send a message, set a timer, note something in the
 trace) is recorded as an :class:`Action`, and the runtime performs it after the handler returns.
@@ -12,6 +13,16 @@ So a node never touches simpy, sockets, threads, the wall clock or the global ``
 time as ``self.now``, randomness as ``self.rng`` and durable state as ``self.storage``, all three
 injected by whichever runtime drives it. The same class runs in :class:`distlib.Simulation`, in a
 unit test that feeds it one message at a time (:meth:`Node.attach`), or in any other runtime.
+
+What every runtime promises a node (the runtime contract):
+
+* handlers run one at a time, and the actions a handler recorded are performed after it returns;
+* a message a node sends to itself is delivered by the runtime, never by the network: it cannot be
+  lost, duplicated or cut off by a partition, and it arrives after the current handler, at the
+  same time;
+* a timer carries an optional payload back to ``on_timer``, so no data need be encoded in its name;
+* an observer (``sim.observe(fn)``) sees every node after every handler step, once that step's
+  actions are performed: harnesses and checkers watch nodes this way instead of patching them.
 
 Crash semantics (enforced by runtimes): a crash throws the node object away, with every field and
 timer; ``storage`` survives, and the restarted node is a fresh object built by the same factory.
@@ -52,10 +63,14 @@ class Send:
 
 @dataclass(slots=True)
 class SetTimer:
-    """Fire ``on_timer(name)`` after ``delay`` seconds (replacing a pending timer of that name)."""
+    """Fire ``on_timer(name)`` after ``delay`` seconds (replacing a pending timer of that name).
+
+    With a ``payload`` (anything but None) the runtime calls ``on_timer(name, payload)``.
+    """
 
     name: str
     delay: float
+    payload: Any = None
 
 
 @dataclass(slots=True)
@@ -191,7 +206,11 @@ class Node:
     # -- actions -------------------------------------------------------------------------------
 
     def send(self, dst: str, msg: Any) -> None:
-        """Send ``msg`` to node ``dst`` (delivery is up to the network: it may be lost)."""
+        """Send ``msg`` to node ``dst`` (delivery is up to the network: it may be lost).
+
+        A message to this node itself (``dst == self.id``) is delivered by the runtime after this
+        handler: never lost, never blocked by a partition.
+        """
         if not isinstance(dst, str):
             raise TypeError(f"{self.id}: send() needs a node name as destination, not {dst!r}")
         self._actions.append(Send(dst, msg))
@@ -206,15 +225,20 @@ class Node:
                     raise TypeError(f"{me}: broadcast() needs node names, not {dst!r}")
                 actions.append(Send(dst, msg))
 
-    def set_timer(self, name: str, delay: float) -> None:
-        """Ask for ``on_timer(name)`` after ``delay`` seconds; replaces a timer of the same name."""
+    def set_timer(self, name: str, delay: float, payload: Any = None) -> None:
+        """Ask for ``on_timer(name)`` after ``delay`` seconds; replaces a timer of the same name.
+
+        A ``payload`` other than None comes back as ``on_timer(name, payload)``: carry data there
+        (a transaction id, a ballot), not in the timer's name. The name alone identifies the timer
+        for replacing and cancelling.
+        """
         if not isinstance(name, str):
             raise TypeError(f"{self.id}: a timer name must be a string, not {name!r}")
         if not isinstance(delay, int | float) or delay != delay:
             raise TypeError(f"{self.id}: timer {name!r} needs a number of seconds, not {delay!r}")
         if delay < 0:
             raise ValueError(f"{self.id}: timer {name!r} has a negative delay ({delay})")
-        self._actions.append(SetTimer(name, float(delay)))
+        self._actions.append(SetTimer(name, float(delay), payload))
 
     def cancel_timer(self, name: str) -> None:
         """Cancel the pending timer ``name``, if any."""
@@ -235,7 +259,11 @@ class Node:
         """Called when ``msg`` from ``src`` is delivered."""
 
     def on_timer(self, name: str) -> None:
-        """Called when the timer ``name`` fires."""
+        """Called when the timer ``name`` fires.
+
+        A timer set with a payload fires ``on_timer(name, payload)``: a node that sets such timers
+        declares ``def on_timer(self, name, payload=None)``.
+        """
 
     def __repr__(self) -> str:
         name = self._ctx.id if self._ctx is not None else "unattached"

@@ -194,11 +194,16 @@ class Trace:
             for e in self.filter("note", node=node)
         ]
 
-    def message_counts(self, by: str = "type") -> Counter:
-        """Messages *sent*, counted ``by`` "type", "node" (sender), "link" or "kind"."""
+    def message_counts(self, by: str = "type", *, local: bool = False) -> Counter:
+        """Messages *sent* over the network, counted ``by`` "type", "node" (sender), "link" or
+        "kind". A node's messages to itself never cross the network (the runtime delivers them):
+        they are left out unless ``local=True``."""
+        events = [
+            e for e in self.events if e.kind in MESSAGE_KINDS and (local or e.node != e.peer)
+        ]
         if by == "kind":
-            return Counter(e.kind for e in self.events if e.kind in MESSAGE_KINDS)
-        sends = [e for e in self.events if e.kind == "send"]
+            return Counter(e.kind for e in events)
+        sends = [e for e in events if e.kind == "send"]
         if by == "type":
             return Counter(e.type for e in sends)
         if by == "node":

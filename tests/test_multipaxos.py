@@ -33,6 +33,7 @@ from distlib.protocols.multipaxos import (
 )
 from distlib.protocols.paxos import Ballot
 from distlib.testing.nemesis import Nemesis
+from distlib.testing.unit import settle
 
 SERVERS = ("n0", "n1", "n2")
 
@@ -106,12 +107,12 @@ def test_new_leader_adopts_accepted_values_and_fills_gaps():
     then uses the next free slot for new commands."""
     n0 = replica("n0")
     n0.on_timer("election")
-    prepares = sent(n0.take_actions())
+    prepares = sent(settle(n0))
     assert prepares == [("n1", Prepare(Ballot(1, 0), 0)), ("n2", Prepare(Ballot(1, 0), 0))]
     report = ((0, Ballot(0, 1), cmd(0)), (2, Ballot(0, 2), cmd(2)))
     n0.on_message("n1", Promise(Ballot(1, 0), 0, report))
     assert n0.role is Role.LEADER
-    proposed = {m.slot: m.value for _, m in sent(n0.take_actions()) if isinstance(m, Accept)}
+    proposed = {m.slot: m.value for _, m in sent(settle(n0)) if isinstance(m, Accept)}
     assert proposed == {0: cmd(0), 1: NOOP, 2: cmd(2)}, proposed
     n0.on_message("client", Request(cmd(7)))
     (slot,) = {m.slot for _, m in sent(n0.take_actions()) if isinstance(m, Accept)}
@@ -122,13 +123,14 @@ def test_leader_learns_on_a_majority_and_tells_everyone():
     """PMS §2.3: a majority of Accepted makes the value chosen; the leader spreads it."""
     n0 = replica("n0")
     n0.on_timer("election")
+    settle(n0)
     n0.on_message("n1", Promise(Ballot(1, 0), 0))
-    n0.take_actions()
+    settle(n0)
     n0.on_message("client", Request(cmd(0)))
-    n0.take_actions()
+    settle(n0)
     assert 0 not in n0.chosen, "the leader's own acceptance alone is not a majority"
     n0.on_message("n2", Accepted(Ballot(1, 0), 0))
-    out = sent(n0.take_actions())
+    out = sent(settle(n0))
     assert n0.chosen == {0: cmd(0)}
     assert ("n1", Learn(((0, cmd(0)),))) in out and ("n2", Learn(((0, cmd(0)),))) in out
     assert ("client", Reply(cmd(0), 0, "ok")) in out

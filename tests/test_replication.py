@@ -299,14 +299,14 @@ def test_sequential_quorum_history_is_linearizable(seed):
 
 
 def test_a_half_done_write_can_flicker():
-    """A write that timed out half-done is seen by one read and missed by the next (seed 12)."""
+    """A write that timed out half-done is seen by one read and missed by the next (seed 2)."""
     sim = run_kv(
         lambda: QuorumNode(3, 1, 3),
         servers=["s1", "s2", "s3", "s4"],
         clients=1,
         ops=40,
         keys=["a", "b"],
-        seed=12,
+        seed=2,
         loss=0.05,
         timeout=2.0,
         latency=Exponential(0.005, 0.001),

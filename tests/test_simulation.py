@@ -443,3 +443,144 @@ def test_call_runs_a_function_as_a_handler():
     sim.crash("a")
     with pytest.raises(SimulationError, match="'a' is down"):
         sim.call("a", print)
+
+
+# -- the runtime contract: self-delivery, timer payloads, observers, explicit network arguments --
+
+
+class Selfish(Node):
+    """Sends itself ``count`` numbered messages at start and records what arrives."""
+
+    def __init__(self, count: int = 5) -> None:
+        super().__init__()
+        self.count = count
+        self.got: list = []
+
+    def on_start(self) -> None:
+        for i in range(self.count):
+            self.send(self.id, i)
+
+    def on_message(self, src, msg) -> None:
+        self.got.append((src, msg, self.now))
+
+
+def test_a_message_to_oneself_is_delivered_by_the_runtime():
+    """A node's message to itself is never lost, partitioned or delayed: it arrives, in order,
+    at the time it was sent, after the handler that sent it."""
+    sim = Simulation(seed=3, loss=1.0, latency=Constant(0.5))
+    sim.add_node("a", Selfish)
+    sim.add_node("b", Selfish)
+    sim.isolate("a")
+    sim.partition(["a"], ["b"])
+    sim.run()
+    assert sim.node("a").got == [("a", i, 0.0) for i in range(5)]
+    assert sim.stats["dropped"] == 0
+    kinds = [e.kind for e in sim.trace.events if e.involves("a")]
+    assert kinds.index("deliver") > kinds.index("send")
+
+
+def test_a_message_to_oneself_dies_with_the_node_that_sent_it():
+    """A self-message pending when its sender crashes is not delivered to the restarted node."""
+
+    sim = Simulation(seed=1)
+    sim.add_node("a", lambda: Selfish(count=0))
+    sim.at(1.0, lambda: sim.call("a", sim.node("a").send, "a", "before crash"))
+    sim.at(1.0, sim.crash, "a")
+    sim.at(1.0, sim.restart, "a")
+    sim.run()
+    assert sim.node("a").got == []
+    assert any(e.kind == "drop" and e.detail == "node restarted" for e in sim.trace.events)
+
+
+class Payloads(Node):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fired: list = []
+
+    def on_start(self) -> None:
+        self.set_timer("retry tx1", 1.0, payload=("prepare", "tx1"))
+        self.set_timer("retry tx2", 2.0, payload=("prepare", "tx2"))
+        self.set_timer("plain", 3.0)
+        self.set_timer("retry tx2", 2.5, payload=("commit", "tx2"))  # replaces, by name
+
+    def on_timer(self, name, payload=None) -> None:
+        self.fired.append((self.now, name, payload))
+
+
+def test_timers_carry_their_payload_and_are_named_for_replacement():
+    """A timer's payload comes back to on_timer; a timer without one fires on_timer(name); the
+    name alone identifies a timer for replacement."""
+    sim = Simulation()
+    sim.add_node("a", Payloads)
+    sim.run()
+    assert sim.node("a").fired == [
+        (1.0, "retry tx1", ("prepare", "tx1")),
+        (2.5, "retry tx2", ("commit", "tx2")),
+        (3.0, "plain", None),
+    ]
+
+
+def test_an_observer_sees_every_handler_step_after_its_actions():
+    """The observer is called once per handler step (start, message, timer, call) with the node
+    as the step left it, its sends already in flight."""
+    sim = Simulation(seed=2, latency=Constant(0.1))
+    sim.add_node("a", lambda: Sink(target="b", count=3))
+    sim.add_node("b", Sink)
+    seen: list = []
+
+    @sim.observe
+    def watch(name, node, event):
+        seen.append((sim.now, name, event, len(node.got), sim.stats["sent"]))
+
+    sim.run()
+    sim.call("b", lambda: None)
+    assert seen[:2] == [(0.0, "a", "on_start", 0, 3), (0.0, "b", "on_start", 0, 3)]
+    assert [s[3] for s in seen if s[1] == "b" and s[2] == "on_message"] == [1, 2, 3]
+    assert seen[-1][1:3] == ("b", "call")
+    sim.unobserve(watch)
+    sim.call("b", lambda: None)
+    assert len(seen) == 6
+
+
+def test_an_observer_that_raises_stops_the_run_with_its_own_exception():
+    """A checker observing the run reports a violation as itself, not as a node's error."""
+
+    class Verdict(AssertionError):
+        pass
+
+    sim = two_nodes(count=10)
+
+    def check(name, node, event):
+        if name == "b" and len(node.got) == 4:
+            raise Verdict("b got four")
+
+    sim.observe(check)
+    with pytest.raises(Verdict, match="b got four"):
+        sim.run()
+    with pytest.raises(TypeError, match="observer must be callable"):
+        sim.observe("not a function")
+
+
+def test_network_arguments_are_explicit():
+    """A misspelt network argument is refused by the Simulation itself, naming the argument."""
+    with pytest.raises(TypeError, match=r"Simulation.__init__.*'los'"):
+        Simulation(los=0.1)
+    sim = Simulation(loss=0.5)
+    with pytest.raises(TypeError, match="'los'"):
+        sim.network.configure(los=0.2)
+    sim.network.configure(loss=0.2)
+    sim.network.set_link("a", "b", latency=0.3)
+    assert sim.network.default.loss == 0.2
+    assert sim.network.link("b", "a").latency.mean == 0.3
+
+
+def test_the_runtime_uses_only_simpys_public_api():
+    """No private simpy field (env._queue, env._now, event._value) is read: a simpy release may
+    rename them."""
+    import inspect
+    import re
+
+    import distlib.sim.simulation as simulation
+
+    source = inspect.getsource(simulation)
+    assert not re.findall(r"\b(?:env|ev|event|self\.env)\._[a-z]\w*", source)

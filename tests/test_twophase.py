@@ -119,11 +119,11 @@ def test_prepared_participant_asks_the_coordinator_then_everyone():
     p = participant()
     p.on_message("coordinator", Prepare("t1", PARTS))
     actions = p.take_actions()
-    assert SetTimer("ask t1", p.ask_after) in actions
-    p.on_timer("ask t1")
+    assert SetTimer("ask t1", p.ask_after, ("ask", "t1")) in actions
+    p.on_timer("ask t1", ("ask", "t1"))
     first = [a.dst for a in sends(p.take_actions())]
     assert first == ["coordinator"], f"first question goes to the coordinator only, not {first}"
-    p.on_timer("ask t1")
+    p.on_timer("ask t1", ("ask", "t1"))
     actions = p.take_actions()
     assert sorted(a.dst for a in sends(actions)) == ["coordinator", "p2", "p3"]
     assert "blocked: prepared, coordinator unreachable" in notes(actions)
@@ -178,7 +178,7 @@ def test_participant_recovery_asks_about_prepared_transactions():
     again = Participant().attach(id="p1", peers=("coordinator", "p2", "p3"), storage=storage)
     again.on_start()
     actions = again.take_actions()
-    assert SetTimer("ask t1", 0.0) in actions, f"expected an immediate question, got {actions}"
+    assert SetTimer("ask t1", 0.0, ("ask", "t1")) in actions, f"expected an immediate question, got {actions}"
     assert "recovered: prepared, asking for the decision" in notes(actions)
 
 
@@ -255,11 +255,11 @@ def test_vote_timeout_aborts():
     c.on_message("p1", Vote("t1", True))
     c.take_actions()
     c.context.now = 0.1
-    c.on_timer("prepare t1")
+    c.on_timer("prepare t1", ("prepare", "t1"))
     resent = sorted(a.dst for a in sends(c.take_actions()))
     assert resent == ["p2", "p3"], f"Prepare should be re-sent to the missing voters, not {resent}"
     c.context.now = 0.31
-    c.on_timer("prepare t1")
+    c.on_timer("prepare t1", ("prepare", "t1"))
     assert c.storage["decision"]["t1"] == "abort"
 
 

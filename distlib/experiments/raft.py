@@ -329,36 +329,28 @@ class Replay:
         return out
 
 
-def _recording(node_class: Callable[[], Node], sink: list) -> Callable[[], Node]:
-    """A factory whose nodes append ``(time, name, LogState)`` to ``sink`` whenever their state
-    changes (checked after every handler, and after ``submit``)."""
+class _Recorder:
+    """An observer that appends ``(time, name, LogState)`` to ``sink`` whenever a server's log,
+    commit index, role or term changes (seen after every handler step, ``submit`` included)."""
 
-    def make() -> Node:
-        node = node_class()
-        last: list[LogState | None] = [None]
+    def __init__(self, sink: list, servers: Iterable[str] | None = None) -> None:
+        self.servers = None if servers is None else set(servers)  # None: every Raft-like node
+        self.sink = sink
+        self.last: dict[str, LogState] = {}
 
-        def snapshot() -> None:
-            role = node.role if isinstance(node.role, str) else str(node.role)
-            log = node.log
-            state = LogState(
-                tuple((e.term, e.command) for e in log[1:]), node.commit_index, role, node.term
-            )
-            if state != last[0]:
-                last[0] = state
-                sink.append((node.now, node.id, state))
-
-        for hook in ("on_start", "on_message", "on_timer", "submit"):
-            inner = getattr(node, hook)
-
-            def wrapped(*args: Any, _inner: Callable[..., Any] = inner) -> Any:
-                result = _inner(*args)
-                snapshot()
-                return result
-
-            setattr(node, hook, wrapped)
-        return node
-
-    return make
+    def __call__(self, name: str, node: Any, event: str) -> None:
+        if self.servers is None:
+            if not hasattr(node, "commit_index"):
+                return
+        elif name not in self.servers:
+            return
+        role = node.role if isinstance(node.role, str) else str(node.role)
+        state = LogState(
+            tuple((e.term, e.command) for e in node.log[1:]), node.commit_index, role, node.term
+        )
+        if state != self.last.get(name):
+            self.last[name] = state
+            self.sink.append((node.now, name, state))
 
 
 def replay(scenario: str, node_class: Callable[[], Node] = RaftNode, *, seed: int = 1) -> Replay:
@@ -371,7 +363,7 @@ def replay(scenario: str, node_class: Callable[[], Node] = RaftNode, *, seed: in
     changes: list[tuple[float, str, LogState]] = []
     violation = None
     try:
-        cluster = SCENARIOS[scenario](_recording(node_class, changes), seed=seed)
+        cluster = SCENARIOS[scenario](node_class, seed=seed, observers=[_Recorder(changes)])
         trace = cluster.sim.trace
     except RaftViolation as exc:
         violation = exc
@@ -440,7 +432,8 @@ def stale_leader_run(node_class: Callable[[], Node] = RaftNode, *, seed: int = 1
     changes: list[tuple[float, str, LogState]] = []
     sim = Simulation(seed=seed, latency=Uniform(0.001, 0.010))
     servers = ["s1", "s2", "s3"]
-    sim.add_nodes(servers, _recording(node_class, changes))
+    sim.add_nodes(servers, node_class)
+    sim.observe(_Recorder(changes, servers))
 
     def leading() -> str | None:
         nodes = sim.nodes

@@ -236,7 +236,6 @@ class MultiPaxosNode(Node):
         self.applied = 0
         self.kv: dict[Any, Any] = {}
         self.results: dict[tuple[str, int], tuple[int, Any]] = {}
-        self._local: list[Any] = []
 
     # -- membership and plumbing ----------------------------------------------------------------
 
@@ -255,21 +254,6 @@ class MultiPaxosNode(Node):
     def chosen(self) -> dict[int, Any]:
         return self.storage["chosen"]
 
-    def to(self, dst: str, msg: Any) -> None:
-        """Send ``msg``; to this node itself it is handled locally after this handler."""
-        if dst == self.id:
-            self._local.append(msg)
-        else:
-            self.send(dst, msg)
-
-    def to_all(self, names: Sequence[str], msg: Any) -> None:
-        for dst in names:
-            self.to(dst, msg)
-
-    def _drain(self) -> None:
-        while self._local:
-            self.dispatch(self.id, self._local.pop(0))
-
     # -- handlers ---------------------------------------------------------------------------------
 
     def on_start(self) -> None:
@@ -280,7 +264,6 @@ class MultiPaxosNode(Node):
 
     def on_message(self, src: str, msg: Any) -> None:
         self.dispatch(src, msg)
-        self._drain()
 
     def on_timer(self, name: str) -> None:
         if name == "election":
@@ -288,7 +271,6 @@ class MultiPaxosNode(Node):
                 self.start_phase1()
         elif name == "heartbeat" and self.role is Role.LEADER:
             self.send_heartbeats()
-        self._drain()
 
     def dispatch(self, src: str, msg: Any) -> None:
         handler = {
@@ -338,7 +320,7 @@ class MultiPaxosNode(Node):
         """Phase 1b for all slots >= first (PMS §2.2 P1a, PMS §3)."""
         promised = self.storage["promised"]
         if promised is not None and msg.ballot < promised:
-            self.to(src, Reject(msg.ballot, promised))
+            self.send(src, Reject(msg.ballot, promised))
             return
         self.storage["promised"] = msg.ballot  # PMS §2.5: stable storage before the reply
         accepted = tuple(
@@ -347,19 +329,19 @@ class MultiPaxosNode(Node):
             if slot >= msg.first
         )
         self.hear_from(msg.ballot)
-        self.to(src, Promise(msg.ballot, msg.first, accepted))
+        self.send(src, Promise(msg.ballot, msg.first, accepted))
 
     def on_accept(self, src: str, msg: Accept) -> None:
         """Phase 2b for one slot (PMS §2.2 P1a): accept unless a higher ballot was promised."""
         promised = self.storage["promised"]
         if promised is not None and msg.ballot < promised:
-            self.to(src, Reject(msg.ballot, promised))
+            self.send(src, Reject(msg.ballot, promised))
             return
         self.storage["promised"] = msg.ballot
         self.storage["accepted"][msg.slot] = (msg.ballot, msg.value)  # stable before the reply
         self.note("accepted", slot=msg.slot, ballot=msg.ballot, value=msg.value)
         self.hear_from(msg.ballot)
-        self.to(src, Accepted(msg.ballot, msg.slot))
+        self.send(src, Accepted(msg.ballot, msg.slot))
 
     # -- leader: phase 1 once --------------------------------------------------------------------
 
@@ -375,7 +357,8 @@ class MultiPaxosNode(Node):
         self.promises = {}
         self.phase1_first = self.applied
         self.reset_election_timer()  # retry with a higher ballot if this one fails
-        self.to_all(self.servers, Prepare(self.ballot, self.phase1_first))
+        for server in self.servers:  # this node too: the runtime delivers its own copy
+            self.send(server, Prepare(self.ballot, self.phase1_first))
 
     def on_promise(self, src: str, msg: Promise) -> None:
         if self.role is not Role.CANDIDATE or msg.ballot != self.ballot:
@@ -414,7 +397,8 @@ class MultiPaxosNode(Node):
         self.proposals[slot] = value
         self.acks[slot] = set()
         self.sent_at[slot] = self.now
-        self.to_all(self.servers, Accept(self.ballot, slot, value))
+        for server in self.servers:
+            self.send(server, Accept(self.ballot, slot, value))
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
         if self.role is not Role.LEADER or msg.ballot != self.ballot:
@@ -428,7 +412,7 @@ class MultiPaxosNode(Node):
             del self.acks[msg.slot]
             self.sent_at.pop(msg.slot, None)
             self.learn(msg.slot, value)
-            self.to_all([p for p in self.servers if p != self.id], Learn(((msg.slot, value),)))
+            self.broadcast(Learn(((msg.slot, value),)))
 
     def on_reject(self, src: str, msg: Reject) -> None:
         self.highest_round_seen = max(self.highest_round_seen, msg.promised.round)
@@ -439,13 +423,14 @@ class MultiPaxosNode(Node):
         """Keep followers from starting elections, and re-send Accepts that got no answer for
         a whole heartbeat period (younger ones may still be on their way)."""
         beat = Heartbeat(self.ballot, self.applied)
-        self.to_all([p for p in self.servers if p != self.id], beat)
+        self.broadcast(beat)
         for slot, value in sorted(self.proposals.items()):
             if self.now - self.sent_at.get(slot, self.now) < self.heartbeat:
                 continue
             self.sent_at[slot] = self.now
             missing = [p for p in self.servers if p not in self.acks[slot]]
-            self.to_all(missing, Accept(self.ballot, slot, value))
+            for server in missing:
+                self.send(server, Accept(self.ballot, slot, value))
         self.set_timer("heartbeat", self.heartbeat)
 
     def on_request(self, src: str, msg: Request) -> None:

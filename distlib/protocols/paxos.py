@@ -45,7 +45,7 @@ validity are judged by :mod:`distlib.check.consensus`; the replicated log is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
@@ -205,7 +205,6 @@ class PaxosNode(Node):
         self.failures = 0
         # Learner (volatile): who accepted what, per ballot.
         self.acceptances: dict[Ballot, dict[str, Any]] = {}
-        self._local: list[tuple[str, Any]] = []
 
     # -- membership -------------------------------------------------------------------------------
 
@@ -236,24 +235,6 @@ class PaxosNode(Node):
         """The value this node learned, or None."""
         return self.storage.get("learned")
 
-    # -- plumbing: local delivery for colocated roles -----------------------------------
-
-    def to(self, dst: str, msg: Any) -> None:
-        """Send ``msg``; a message to this node itself is handled locally after this handler."""
-        if dst == self.id:
-            self._local.append((dst, msg))
-        else:
-            self.send(dst, msg)
-
-    def to_all(self, names: Sequence[str], msg: Any) -> None:
-        for dst in names:
-            self.to(dst, msg)
-
-    def _drain(self) -> None:
-        while self._local:
-            _, msg = self._local.pop(0)
-            self.dispatch(self.id, msg)
-
     # -- handlers ---------------------------------------------------------------------------------
 
     def on_start(self) -> None:
@@ -262,18 +243,15 @@ class PaxosNode(Node):
             self.set_timer("proposer", self.start_delay)
         if self.id in self.learners and self.learned is None:
             self.set_timer("ask", self.ask_every * (1 + self.rng.random()))
-        self._drain()
 
     def on_message(self, src: str, msg: Any) -> None:
         self.dispatch(src, msg)
-        self._drain()
 
     def on_timer(self, name: str) -> None:
         if name == "proposer":
             self.on_proposer_timer()
         elif name == "ask":
             self.on_ask_timer()
-        self._drain()
 
     def dispatch(self, src: str, msg: Any) -> None:
         """Route one message to the handler of the role it is meant for."""
@@ -291,7 +269,7 @@ class PaxosNode(Node):
             self.on_reject(src, msg)
         elif isinstance(msg, WhatWasChosen):
             if self.learned is not None:
-                self.to(src, Chosen(self.learned))
+                self.send(src, Chosen(self.learned))
         elif isinstance(msg, Chosen):
             self.learn(msg.value, source=src)
 
@@ -307,21 +285,21 @@ class PaxosNode(Node):
         log = self.acceptor_log
         promised = log.get("promised")
         if promised is not None and msg.ballot < promised:
-            self.to(src, Reject(msg.ballot, promised))
+            self.send(src, Reject(msg.ballot, promised))
             return
         log["promised"] = msg.ballot  # PMS §2.5: in stable storage before the reply leaves
         accepted = log.get("accepted")
         if accepted is None:
-            self.to(src, Promise(msg.ballot))
+            self.send(src, Promise(msg.ballot))
         else:
-            self.to(src, Promise(msg.ballot, accepted[0], accepted[1]))
+            self.send(src, Promise(msg.ballot, accepted[0], accepted[1]))
 
     def on_accept(self, src: str, msg: Accept) -> None:
         """Phase 2b (PMS §2.2, P1a): accept unless a higher number was promised."""
         log = self.acceptor_log
         promised = log.get("promised")
         if promised is not None and msg.ballot < promised:
-            self.to(src, Reject(msg.ballot, promised))
+            self.send(src, Reject(msg.ballot, promised))
             return
         log["promised"] = msg.ballot
         log["accepted"] = (msg.ballot, msg.value)  # PMS §2.5: stable before the reply leaves
@@ -332,9 +310,10 @@ class PaxosNode(Node):
         proposer so it can stop (PMS §2.3)."""
         self.note("accepted", slot=0, ballot=msg.ballot, value=msg.value)
         reply = Accepted(msg.ballot, msg.value)
-        self.to_all(self.learners, reply)
+        for learner in self.learners:  # this node too, if it learns: the runtime delivers it
+            self.send(learner, reply)
         if src not in self.learners:
-            self.to(src, reply)
+            self.send(src, reply)
 
     # -- proposer ---------------------------------------------------------------------------------
 
@@ -353,7 +332,8 @@ class PaxosNode(Node):
         if self.failures == 0:
             self.note("propose", value=self.value)
         self.set_timer("proposer", self.timeout)
-        self.to_all(self.acceptors, Prepare(self.ballot))
+        for acceptor in self.acceptors:
+            self.send(acceptor, Prepare(self.ballot))
 
     def next_ballot(self) -> Ballot:
         """PMS §2.5: a proposal number higher than any this proposer has used or heard of, unique
@@ -371,7 +351,8 @@ class PaxosNode(Node):
             value = self.choose_value(list(self.promises.values()))
             self.phase = Phase.ACCEPTING
             self.set_timer("proposer", self.timeout)
-            self.to_all(self.acceptors, Accept(self.ballot, value))
+            for acceptor in self.acceptors:
+                self.send(acceptor, Accept(self.ballot, value))
 
     def choose_value(self, promises: list[Promise]) -> Any:
         """PMS §2.2 (P2c): the value of the highest-numbered proposal the majority accepted, or
@@ -436,7 +417,7 @@ class PaxosNode(Node):
 
     def on_ask_timer(self) -> None:
         if self.learned is None:
-            self.to_all([n for n in self.servers if n != self.id], WhatWasChosen())
+            self.broadcast(WhatWasChosen(), to=self.servers)
             self.set_timer("ask", self.ask_every * (1 + self.rng.random()))
 
 

@@ -258,7 +258,7 @@ class Coordinator(Node):
         for p in self.participants if to is None else to:
             mine = tuple((k, v) for q, k, v in writes if q == p)
             self.send(p, Prepare(tx, parts, mine))
-        self.set_timer(f"prepare {tx}", self.retry)
+        self.set_timer(f"prepare {tx}", self.retry, payload=("prepare", tx))
 
     def on_vote(self, src: str, msg: Vote) -> None:
         tx = msg.tx
@@ -310,7 +310,7 @@ class Coordinator(Node):
         for p in missing:
             self.send(p, Decision(tx, commit))
         if missing:
-            self.set_timer(f"announce {tx}", self.retry)
+            self.set_timer(f"announce {tx}", self.retry, payload=("announce", tx))
 
     def on_ack(self, src: str, msg: Ack) -> None:
         acked = self.acked.setdefault(msg.tx, set())
@@ -333,18 +333,19 @@ class Coordinator(Node):
 
     # -- timers ---------------------------------------------------------------------------------
 
-    def on_timer(self, name: str) -> None:
-        kind, _, tx = name.partition(" ")
-        if kind == "prepare" and tx in self.votes:
-            if self.now >= self.deadline[tx]:
-                # BHG §7.3: before deciding, the coordinator may abort unilaterally on a timeout.
-                self.note("vote timeout: aborting", tx=tx, votes=dict(self.votes[tx]))
-                self.finish(tx, commit=False)
-            else:
-                missing = [p for p in self.storage["begin"][tx] if p not in self.votes[tx]]
-                self.send_prepares(tx, to=missing)
-        elif kind == "announce" and tx in self.storage["decision"]:
-            self.announce(tx)
+    def on_timer(self, name: str, payload: Any = None) -> None:
+        match payload:
+            case ("prepare", tx) if tx in self.votes:
+                if self.now >= self.deadline[tx]:
+                    # BHG §7.3: before deciding, the coordinator may abort unilaterally on a
+                    # timeout.
+                    self.note("vote timeout: aborting", tx=tx, votes=dict(self.votes[tx]))
+                    self.finish(tx, commit=False)
+                else:
+                    missing = [p for p in self.storage["begin"][tx] if p not in self.votes[tx]]
+                    self.send_prepares(tx, to=missing)
+            case ("announce", tx) if tx in self.storage["decision"]:
+                self.announce(tx)
 
 
 # --------------------------------------------------------------------------------------------
@@ -495,12 +496,12 @@ class Participant(Node):
     # -- termination: finding out the decision --------------------------------------------
 
     def wait_for_decision(self, tx: str, *, delay: float) -> None:
-        self.set_timer(f"ask {tx}", delay)
+        self.set_timer(f"ask {tx}", delay, payload=("ask", tx))
 
-    def on_timer(self, name: str) -> None:
-        kind, _, tx = name.partition(" ")
-        if kind == "ask" and self.decision(tx) is None and self.load_prepared(tx) is not None:
-            self.ask(tx)
+    def on_timer(self, name: str, payload: Any = None) -> None:
+        match payload:
+            case ("ask", tx) if self.decision(tx) is None and self.load_prepared(tx) is not None:
+                self.ask(tx)
 
     def ask(self, tx: str) -> None:
         """Ask the coordinator, then everyone (BHG §7.3, cooperative termination protocol)."""

@@ -113,21 +113,46 @@ def _check_probability(value: Any, what: str) -> float:
     return float(value)
 
 
+#: A link's latency unless configured: 1 to 10 ms, uniformly.
+DEFAULT_LATENCY: Latency = Uniform(0.001, 0.010)
+#: The extra delay of a reordered message unless configured: 0.2 to 2.2 s, uniformly.
+DEFAULT_REORDER_DELAY: Latency = Uniform(0.2, 2.2)
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """How one direction of a link behaves."""
 
-    latency: Latency = Uniform(0.001, 0.010)
+    latency: Latency = DEFAULT_LATENCY
     loss: float = 0.0
     duplicate: float = 0.0
     reorder: float = 0.0
-    reorder_delay: Latency = Uniform(0.2, 2.2)
+    reorder_delay: Latency = DEFAULT_REORDER_DELAY
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "latency", as_latency(self.latency))
         object.__setattr__(self, "reorder_delay", as_latency(self.reorder_delay, "reorder_delay"))
         for name in ("loss", "duplicate", "reorder"):
             object.__setattr__(self, name, _check_probability(getattr(self, name), name))
+
+
+def _changed(
+    link: Link,
+    latency: Latency | float | None,
+    loss: float | None,
+    duplicate: float | None,
+    reorder: float | None,
+    reorder_delay: Latency | float | None,
+) -> Link:
+    """``link`` with the given fields changed (None: keep the field)."""
+    given = {
+        "latency": latency,
+        "loss": loss,
+        "duplicate": duplicate,
+        "reorder": reorder,
+        "reorder_delay": reorder_delay,
+    }
+    return replace(link, **{k: v for k, v in given.items() if v is not None})
 
 
 class Network:
@@ -139,22 +164,53 @@ class Network:
     ``sim.cut``, ``sim.isolate``, ``sim.heal``) so that the trace records it.
     """
 
-    def __init__(self, **defaults: Any) -> None:
-        self.default = Link(**defaults)
+    def __init__(
+        self,
+        *,
+        latency: Latency | float = DEFAULT_LATENCY,
+        loss: float = 0.0,
+        duplicate: float = 0.0,
+        reorder: float = 0.0,
+        reorder_delay: Latency | float = DEFAULT_REORDER_DELAY,
+    ) -> None:
+        self.default = Link(
+            as_latency(latency), loss, duplicate, reorder, as_latency(reorder_delay)
+        )
         self.links: dict[tuple[str, str], Link] = {}
         self.groups: dict[str, int] | None = None
         self.cuts: set[tuple[str, str]] = set()
         self.isolated: set[str] = set()
 
-    def configure(self, **changes: Any) -> None:
-        """Change the default behaviour of every link without an override."""
-        self.default = replace(self.default, **changes)
+    def configure(
+        self,
+        *,
+        latency: Latency | float | None = None,
+        loss: float | None = None,
+        duplicate: float | None = None,
+        reorder: float | None = None,
+        reorder_delay: Latency | float | None = None,
+    ) -> None:
+        """Change the default behaviour of every link without an override (None: unchanged)."""
+        self.default = _changed(self.default, latency, loss, duplicate, reorder, reorder_delay)
 
-    def set_link(self, src: str, dst: str, *, both: bool = True, **changes: Any) -> None:
+    def set_link(
+        self,
+        src: str,
+        dst: str,
+        *,
+        both: bool = True,
+        latency: Latency | float | None = None,
+        loss: float | None = None,
+        duplicate: float | None = None,
+        reorder: float | None = None,
+        reorder_delay: Latency | float | None = None,
+    ) -> None:
         """Override behaviour of ``src -> dst`` (and ``dst -> src`` unless ``both=False``)."""
         pairs = [(src, dst), (dst, src)] if both else [(src, dst)]
         for pair in pairs:
-            self.links[pair] = replace(self.links.get(pair, self.default), **changes)
+            self.links[pair] = _changed(
+                self.links.get(pair, self.default), latency, loss, duplicate, reorder, reorder_delay
+            )
 
     def clear_link(self, src: str, dst: str, *, both: bool = True) -> None:
         """Return a link to the network's defaults."""

@@ -6,11 +6,17 @@ seeded RNG per concern (the network, each node incarnation) makes a run reproduc
 seed gives the same trace, byte for byte. ``sim.env`` is the simpy environment, free for raw
 simpy processes (queueing models, workload generators).
 
-The simulation performs what handlers decide; it never decides protocol behaviour itself.
+The simulation performs what handlers decide; it never decides protocol behaviour itself. It
+keeps the runtime contract of :mod:`distlib.node`: a node's message to itself is delivered by the
+runtime (never lost or partitioned), timers carry payloads, and observers registered with
+:meth:`Simulation.observe` see every node after every handler step.
+
+Only simpy's public API is used (``env.now``, ``env.peek()``, ``env.step()``, ``event.value``).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,10 +27,10 @@ from simpy.events import Timeout
 
 from distlib.history import History, Operation
 from distlib.node import CancelTimer, Complete, Invoke, Node, NodeContext, Note, Send, SetTimer
-from distlib.sim.network import Network
+from distlib.sim.network import DEFAULT_LATENCY, DEFAULT_REORDER_DELAY, Latency, Network
 from distlib.trace import Trace, msg_type
 
-__all__ = ["NodeError", "Simulation", "SimulationError"]
+__all__ = ["NodeError", "Observer", "Simulation", "SimulationError"]
 
 
 class SimulationError(Exception):
@@ -42,6 +48,11 @@ class NodeError(SimulationError):
 
 
 NodeFactory = Callable[[], Node]
+
+#: An observer: ``fn(name, node, event)`` after every handler step of every node, where ``event``
+#: is ``"on_start"``, ``"on_message"``, ``"on_timer"`` or ``"call"``. What it raises stops the run
+#: and reaches the caller of :meth:`Simulation.run` unchanged (a checker's verdict, say).
+Observer = Callable[[str, Node, str], None]
 
 
 def _ignore(_event: tuple) -> None:
@@ -73,23 +84,41 @@ class Simulation:
     >>> sim.run(until=5.0)                     # or until=predicate, or run() to quiescence
     >>> print(sim.trace.listing())
 
-    Network keyword arguments (``latency``, ``loss``, ``duplicate``, ``reorder``,
-    ``reorder_delay``) set every link's default; see :class:`distlib.sim.network.Network`.
+    The network keyword arguments set every link's default (see
+    :class:`distlib.sim.network.Network`): ``latency`` (a :class:`~distlib.sim.network.Latency`
+    or seconds), the probabilities ``loss``, ``duplicate`` and ``reorder``, and ``reorder_delay``,
+    the extra delay of a reordered message.
     """
 
-    def __init__(self, *, seed: int = 0, trace: bool = True, **network: Any) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        trace: bool = True,
+        latency: Latency | float = DEFAULT_LATENCY,
+        loss: float = 0.0,
+        duplicate: float = 0.0,
+        reorder: float = 0.0,
+        reorder_delay: Latency | float = DEFAULT_REORDER_DELAY,
+    ) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, not {seed!r}")
         self.seed = seed
         self.env = simpy.Environment()
-        self.network = Network(**network)
+        self.network = Network(
+            latency=latency,
+            loss=loss,
+            duplicate=duplicate,
+            reorder=reorder,
+            reorder_delay=reorder_delay,
+        )
         self.trace = Trace(enabled=trace)
         self.history = History()
         self.rng = random.Random(f"{seed}/network")
         self._slots: dict[str, _Slot] = {}
         self._mid = 0
         self._timer_token = 0
-        self._delivered = self._dropped = self._duplicated = self._timers = 0
+        self._delivered = self._dropped = self._duplicated = self._timers = self._local = 0
         #: Optional ``f(src, dst, msg) -> msg | None`` called on every message a node sends,
         #: before the network model: return the message (or a rewritten one) to let it go on,
         #: None to drop it. It models an adversary who owns the network (see sim.adversary).
@@ -97,12 +126,33 @@ class Simulation:
         self._deliver_cb = self._deliver  # one bound method each, reused for every event
         self._fire_cb = self._fire
         self._log: Callable[[tuple], None] = self.trace.recorder() if trace else _ignore
+        self._observers: list[Observer] = []
+
+    def observe(self, fn: Observer) -> Observer:
+        """Call ``fn(name, node, event)`` after every handler step of every node, from now on.
+
+        The step's actions are already performed (its messages are in flight, its timers set), so
+        ``fn`` sees the node as the rest of the system will. Harnesses and checkers watch nodes
+        this way; they never patch a node's methods. Returns ``fn`` (usable as a decorator);
+        :meth:`unobserve` removes it.
+        """
+        if not callable(fn):
+            raise TypeError(f"an observer must be callable as fn(name, node, event), not {fn!r}")
+        self._observers.append(fn)
+        return fn
+
+    def unobserve(self, fn: Observer) -> None:
+        """Stop calling the observer ``fn`` (no error if it was not observing)."""
+        if fn in self._observers:
+            self._observers.remove(fn)
 
     @property
     def stats(self) -> dict[str, int]:
-        """Counts of messages sent, delivered, dropped, duplicated and timers fired."""
+        """Counts of messages sent over the network, delivered, dropped and duplicated, of a node's
+        messages to itself (``local``: delivered by the runtime) and of timers fired."""
         return {
-            "sent": self._mid,
+            "sent": self._mid - self._local,
+            "local": self._local,
             "delivered": self._delivered,
             "dropped": self._dropped,
             "duplicated": self._duplicated,
@@ -241,8 +291,10 @@ class Simulation:
             if horizon < self.now:
                 raise SimulationError(f"limit t={horizon} is in the past (now t={self.now})")
             pred = until
-            while env._queue:
-                if env.peek() > horizon:
+            inf = math.inf
+            while True:
+                nxt = env.peek()
+                if nxt == inf or nxt > horizon:
                     break
                 env.step()
                 if pred is not None and pred():
@@ -251,7 +303,7 @@ class Simulation:
                 if env.now < horizon:
                     env.run(until=horizon)
                 return bool(pred())
-            if env._queue:
+            if env.peek() != inf:
                 raise SimulationError(
                     f"the run did not quiesce by t={horizon:g}: timers keep firing. "
                     "Pass until=<time> or until=<predicate> instead."
@@ -261,7 +313,8 @@ class Simulation:
             raise TypeError(f"until must be a time, a predicate or None, not {until!r}")
         if until < self.now:
             raise SimulationError(f"cannot run until t={until}: it is already t={self.now}")
-        env.run(until=until)
+        if until > self.now:  # (simpy refuses to run until the current time: nothing to do)
+            env.run(until=until)
         return True
 
     def call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -276,7 +329,10 @@ class Simulation:
             raise SimulationError(f"node {name!r} is down at t={self.now:g}: cannot call it")
         result: list[Any] = []
         self._handle(
-            slot, f"call {getattr(fn, '__name__', 'function')}", lambda: result.append(fn(*args))
+            slot,
+            f"call {getattr(fn, '__name__', 'function')}",
+            lambda: result.append(fn(*args)),
+            event="call",
         )
         return result[0]
 
@@ -372,9 +428,11 @@ class Simulation:
         )
         self._handle(slot, "on_start", node.on_start)
 
-    def _handle(self, slot: _Slot, what: str, fn: Callable[..., None], *args: Any) -> None:
-        """Run one handler, then perform the actions it recorded."""
-        slot.ctx.now = self.env._now
+    def _handle(
+        self, slot: _Slot, what: str, fn: Callable[..., None], *args: Any, event: str = ""
+    ) -> None:
+        """Run one handler, perform the actions it recorded, then tell the observers."""
+        slot.ctx.now = self.env.now
         try:
             fn(*args)
         except Exception as exc:
@@ -384,11 +442,14 @@ class Simulation:
         if actions:
             node._actions = []  # type: ignore[union-attr]
             self._perform(slot, actions)
+        if self._observers and node is slot.node:
+            for observer in tuple(self._observers):
+                observer(slot.name, node, event or what)  # type: ignore[arg-type]
 
     def _failed(self, slot: _Slot, what: str, args: tuple, exc: Exception) -> None:
         """Trace a handler's exception and raise it as a NodeError naming node and event."""
         where = what if not args else f"{what}{args!r}"
-        now = self.env._now
+        now = self.env.now
         self.trace.record(
             now, "error", slot.name, detail=f"{where} raised {type(exc).__name__}: {exc}"
         )
@@ -410,7 +471,9 @@ class Simulation:
                 self._timer_token += 1
                 token = self._timer_token
                 slot.timers[act.name] = token
-                ev = Timeout(self.env, act.delay, (slot, slot.incarnation, act.name, token))
+                ev = Timeout(
+                    self.env, act.delay, (slot, slot.incarnation, act.name, token, act.payload)
+                )
                 ev.callbacks.append(self._fire_cb)
             elif cls is CancelTimer:
                 slot.timers.pop(act.name, None)
@@ -438,13 +501,17 @@ class Simulation:
                 raise SimulationError(f"node {name!r} recorded an unknown action {act!r}")
 
     def _fire(self, ev: Timeout) -> None:
-        slot, incarnation, tname, token = ev._value
+        slot, incarnation, tname, token, payload = ev.value
         if slot.incarnation != incarnation or not slot.up or slot.timers.get(tname) != token:
             return  # cancelled, replaced, or the node crashed since
         del slot.timers[tname]
         self._timers += 1
         self._log((self.env.now, "timer", slot.name, None, None, None, tname, None))
-        self._handle(slot, "on_timer", slot.node.on_timer, tname)  # type: ignore[union-attr]
+        on_timer = slot.node.on_timer  # type: ignore[union-attr]
+        if payload is None:
+            self._handle(slot, "on_timer", on_timer, tname)
+        else:
+            self._handle(slot, "on_timer", on_timer, tname, payload)
 
     def inject(self, src: str, dst: str, msg: Any, *, reason: str = "injected") -> None:
         """Put ``msg`` on the network now as if ``src`` had sent it to ``dst``.
@@ -465,11 +532,16 @@ class Simulation:
             )
         self._mid = mid = self._mid + 1
         env = self.env
-        now = env._now
+        now = env.now
         log = self._log
         # The send event doubles as the message in flight (one tuple fewer per message).
         sent = (now, "send", src, dst, mid, msg, "", None)
         log(sent)
+        if src == dst:  # the runtime delivers a node's message to itself: no network, no loss
+            self._local += 1
+            slot = self._slots[src]
+            Timeout(env, 0.0, (sent, slot.incarnation)).callbacks.append(self._deliver_self)
+            return
         if intercept and self.interceptor is not None:
             out = self.interceptor(src, dst, msg)
             if out is None:
@@ -513,10 +585,18 @@ class Simulation:
             log((now, "dup", src, dst, mid, msg, "", None))
             Timeout(env, link.latency.sample(rng), sent).callbacks.append(self._deliver_cb)
 
-    def _deliver(self, ev: Timeout) -> None:
-        _, _, src, dst, mid, msg, _, _ = ev._value
+    def _deliver_self(self, ev: Timeout) -> None:
+        sent, incarnation = ev.value
+        _, _, src, dst, mid, msg, _, _ = sent
+        if self._slots[dst].incarnation != incarnation:  # it crashed since: the message died too
+            self._log((self.env.now, "drop", src, dst, mid, msg, "node restarted", None))
+            return
+        self._deliver(ev, sent)
+
+    def _deliver(self, ev: Timeout, sent: tuple | None = None) -> None:
+        _, _, src, dst, mid, msg, _, _ = ev.value if sent is None else sent
         slot = self._slots[dst]
-        now = self.env._now
+        now = self.env.now
         if not slot.up:
             self._dropped += 1
             self._log((now, "drop", src, dst, mid, msg, "node down", None))
@@ -541,3 +621,6 @@ class Simulation:
         if actions:
             node._actions = []  # type: ignore[union-attr]
             self._perform(slot, actions)
+        if self._observers and node is slot.node:
+            for observer in tuple(self._observers):
+                observer(dst, node, "on_message")  # type: ignore[arg-type]

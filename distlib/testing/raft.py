@@ -74,6 +74,7 @@ from distlib.protocols.raft import (
     Role,
 )
 from distlib.sim import Constant, NodeError, Simulation, Uniform
+from distlib.sim.simulation import Observer
 
 __all__ = [
     "BrokenCommitRaft",
@@ -489,7 +490,8 @@ class RaftCluster:
 
     ``unreliable=True`` starts with a lossy network (:meth:`set_unreliable`); ``latency`` is the
     reliable network's latency; ``diagram`` is a file path where a space-time diagram of the
-    last second is saved when a check fails.
+    last second is saved when a check fails; each of ``observers`` is registered on the
+    simulation (:meth:`~distlib.Simulation.observe`) after the checks, to watch the same steps.
     """
 
     def __init__(
@@ -502,6 +504,7 @@ class RaftCluster:
         latency: Any = RELIABLE_LATENCY,
         excerpt: int = 15,
         diagram: Any = None,
+        observers: Iterable[Observer] = (),
     ) -> None:
         if not callable(node_factory):
             raise TypeError(
@@ -522,12 +525,15 @@ class RaftCluster:
         self._factory = node_factory
         self._start_at = 0
         self._probe_failed = False
+        self.sim.observe(self._observe)
+        for observer in observers:
+            self.sim.observe(observer)
         for name in self.names:
             self.sim.add_node(name, self._maker(name))
         if unreliable:
             self.set_unreliable(True)
 
-    # -- wiring: every handler of every node is followed by the checks -----------------------
+    # -- wiring: every handler step of every node is followed by the checks -------------------
 
     def _maker(self, name: str) -> Callable[[], Node]:
         def make() -> Node:
@@ -540,29 +546,16 @@ class RaftCluster:
                         f"{type(node).__name__} lacks {attr!r}, which the Raft harness reads "
                         "(see distlib.testing.raft for what a node must offer)"
                     )
-            self._instrument(name, node)
+            self.checker.new_incarnation(name, node)
             return node
 
         return make
 
-    def _instrument(self, name: str, node: Node) -> None:
-        w = self.checker.new_incarnation(name, node)
-        after = self.checker.after
-        on_start, on_message, on_timer = node.on_start, node.on_message, node.on_timer
-
-        def start() -> None:
-            on_start()
-            after(w)
-
-        def message(src: str, msg: Any) -> None:
-            on_message(src, msg)
-            after(w)
-
-        def timer(tname: str) -> None:
-            on_timer(tname)
-            after(w)
-
-        node.on_start, node.on_message, node.on_timer = start, message, timer  # type: ignore
+    def _observe(self, name: str, node: Node, event: str) -> None:
+        """The simulation's observer: check the cluster after every step of a server."""
+        w = self.checker.watches.get(name)
+        if w is not None and w.node is node:
+            self.checker.after(w)
 
     def _call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` inside node ``name`` as a handler (its actions are performed)."""
@@ -570,7 +563,6 @@ class RaftCluster:
             result = self.sim.call(name, fn, *args)
         except NodeError as exc:
             self._unwrap(exc)
-        self.checker.after(self.checker.watches[name])
         return result
 
     def _unwrap(self, exc: NodeError) -> None:

@@ -2,7 +2,7 @@
 
 A unit test (or a graded cell) builds a node, starts it, feeds it messages and looks at the
 actions it recorded. :func:`boot` builds and starts a node; :func:`sent` keeps the messages among
-its actions.
+its actions; :func:`settle` plays the runtime's part for a node's messages to itself.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from distlib.node import Node, Send
+from distlib.node import Action, Node, Send
 
-__all__ = ["boot", "sent"]
+__all__ = ["boot", "sent", "settle"]
 
 NodeFactory = Callable[[], Node] | type[Node]
 
@@ -32,3 +32,18 @@ def boot(
 def sent(actions: Iterable[Any]) -> list[tuple[str, Any]]:
     """The (destination, message) pairs among a node's recorded actions."""
     return [(a.dst, a.msg) for a in actions if isinstance(a, Send)]
+
+
+def settle(node: Node) -> list[Action]:
+    """Take ``node``'s recorded actions and deliver its messages to itself, in order, as a runtime
+    would (each delivery may record more); return every other action, in the order recorded."""
+    out: list[Action] = []
+    pending = node.take_actions()
+    while pending:
+        act = pending.pop(0)
+        if isinstance(act, Send) and act.dst == node.id:
+            node.on_message(node.id, act.msg)
+            pending += node.take_actions()
+        else:
+            out.append(act)
+    return out

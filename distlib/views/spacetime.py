@@ -2,7 +2,8 @@
 
 One horizontal line per node, time flowing left to right. A delivered message is an arrow from
 its send to its delivery; a lost one ends in a red cross where it was dropped; crashes are black
-bars, restarts green ticks, timers small dots and annotations labelled diamonds. Reads only the
+bars, restarts green ticks, timers small dots and annotations labelled diamonds. A node's messages
+to itself never cross the network (the runtime delivers them) and are not drawn. Reads only the
 trace, never a protocol's insides.
 """
 
@@ -62,7 +63,7 @@ def spacetime(
             t0, src, dst, msg = sends.get(e.mid, (e.time, e.node, e.peer, e.msg))  # type: ignore[arg-type]
             if keep is not None and msg_type(msg) not in keep:
                 continue
-            if src in row and dst in row:
+            if src in row and dst in row and src != dst:
                 arrows.append((t0, src, e.time, dst, msg_type(msg), e.kind == "drop"))
         elif e.kind in ("crash", "restart", "timer", "note", "error") and e.node in row:
             marks.append((e.kind, e.time, e.node, e.detail))

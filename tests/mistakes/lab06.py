@@ -4,19 +4,19 @@ _ACCEPTOR = '''class MyAcceptor(PaxosNode):
     def on_prepare(self, src, msg):
         promised = self.storage.get("promised")
         if promised is not None and msg.ballot < promised:
-            self.to(src, Reject(msg.ballot, promised))
+            self.send(src, Reject(msg.ballot, promised))
             return
         self.storage["promised"] = msg.ballot
         accepted = self.storage.get("accepted")
         if accepted is None:
-            self.to(src, Promise(msg.ballot))
+            self.send(src, Promise(msg.ballot))
         else:
-            self.to(src, Promise(msg.ballot, accepted[0], accepted[1]))
+            self.send(src, Promise(msg.ballot, accepted[0], accepted[1]))
 
     def on_accept(self, src, msg):
         promised = self.storage.get("promised")
         if promised is not None and msg.ballot < promised:
-            self.to(src, Reject(msg.ballot, promised))
+            self.send(src, Reject(msg.ballot, promised))
             return
         self.storage["promised"] = msg.ballot
         self.storage["accepted"] = (msg.ballot, msg.value)
@@ -53,8 +53,8 @@ MISTAKES = {
         (
             "a promise does not report what was accepted",
             _ACCEPTOR.replace(
-                "self.to(src, Promise(msg.ballot, accepted[0], accepted[1]))",
-                "self.to(src, Promise(msg.ballot))",
+                "self.send(src, Promise(msg.ballot, accepted[0], accepted[1]))",
+                "self.send(src, Promise(msg.ballot))",
             ),
         ),
         (
@@ -62,7 +62,7 @@ MISTAKES = {
             _ACCEPTOR.replace(
                 '''        promised = self.storage.get("promised")
         if promised is not None and msg.ballot < promised:
-            self.to(src, Reject(msg.ballot, promised))
+            self.send(src, Reject(msg.ballot, promised))
             return
         self.storage["promised"] = msg.ballot
         self.storage["accepted"]''',
