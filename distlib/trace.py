@@ -198,9 +198,7 @@ class Trace:
         """Messages *sent* over the network, counted ``by`` "type", "node" (sender), "link" or
         "kind". A node's messages to itself never cross the network (the runtime delivers them):
         they are left out unless ``local=True``."""
-        events = [
-            e for e in self.events if e.kind in MESSAGE_KINDS and (local or e.node != e.peer)
-        ]
+        events = [e for e in self.events if e.kind in MESSAGE_KINDS and (local or e.node != e.peer)]
         if by == "kind":
             return Counter(e.kind for e in events)
         sends = [e for e in events if e.kind == "send"]

@@ -1,4 +1,10 @@
-"""Shared pytest fixtures: small example nodes and the path to the test data."""
+"""Shared pytest fixtures (small example nodes, the path to the test data) and the two runs.
+
+``python -m pytest`` is the quick run: the library's tests and one lab through the whole grading
+pipeline. ``python -m pytest --full`` adds the tests marked ``full``: every other lab through the
+pipeline with its plausible wrong answers, the sandbox under attack, the student edition and
+Binder, a real browser. CI runs both.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,33 @@ import pytest
 from distlib import Node
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--full",
+        action="store_true",
+        help="also run the tests marked 'full' (every lab's grading pipeline, the sandbox under "
+        "attack, the student edition, the browser): what CI runs",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--full"):
+        return
+    quick = [item for item in items if item.get_closest_marker("full") is None]
+    left_out = [item for item in items if item.get_closest_marker("full") is not None]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = quick
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if config.getoption("--full"):
+        return "the full run: every test, every lab's grading pipeline included"
+    return "the quick run: tests marked 'full' are left out (python -m pytest --full runs them)"
+
+
 DATA = ROOT / "tests" / "data"
 
 

@@ -249,14 +249,17 @@ def rebinding_cell(test_code: str, keep: set[str]) -> dict:
     """A walkthrough cell that rebinds every name ``test_code`` mentions (but ``keep``) to a
     function that accepts anything and returns an empty list."""
     names = sorted(
-        n
-        for n in mentioned_names(test_code) - keep - set(dir(builtins))
-        if not n.startswith("__")
+        n for n in mentioned_names(test_code) - keep - set(dir(builtins)) if not n.startswith("__")
     )
     lines = ["def _anything(*args, **kwargs):", "    return []", ""]
     lines += [f"{n} = _anything" for n in names]
-    return {"cell_type": "code", "metadata": {}, "source": "\n".join(lines),
-            "outputs": [], "execution_count": None}
+    return {
+        "cell_type": "code",
+        "metadata": {},
+        "source": "\n".join(lines),
+        "outputs": [],
+        "execution_count": None,
+    }
 
 
 def submissions(source: dict, student_copy: dict, lab: str) -> dict[str, dict]:
@@ -282,8 +285,15 @@ def submissions(source: dict, student_copy: dict, lab: str) -> dict[str, dict]:
             cell["source"] = "pass"
     subs["dan"] = dan
 
-    holly = replace_cells(source, {gid: hollow(source_of(c)) for c in source["cells"]
-                                   if is_exercise(c) for gid in [grade_id(c)]})
+    holly = replace_cells(
+        source,
+        {
+            gid: hollow(source_of(c))
+            for c in source["cells"]
+            if is_exercise(c)
+            for gid in [grade_id(c)]
+        },
+    )
     subs["holly"] = holly
     keep = answer_names(source)
     mallory = copy.deepcopy(holly)
@@ -307,7 +317,14 @@ def submissions(source: dict, student_copy: dict, lab: str) -> dict[str, dict]:
     return subs
 
 
-@pytest.fixture(scope="module", params=LABS)
+#: The lab the quick run takes through the whole pipeline; the full run (--full) takes them all.
+QUICK_LAB = "lab03-consistency"
+
+
+@pytest.fixture(
+    scope="module",
+    params=[lab if lab == QUICK_LAB else pytest.param(lab, marks=pytest.mark.full) for lab in LABS],
+)
 def graded(request, tmp_path_factory):
     """A lab graded for every submission above, with feedback for alice and bob."""
     lab = request.param
@@ -415,8 +432,11 @@ def test_empty_work_scores_zero(graded, student, what):
     course, lab, source = graded
     grades = cell_grades(course, lab, student)
     got, top = auto_points(grades, source)
-    earned = {g: s for g, s in grades.items() if s[0] > 0 and g in {grade_id(c) for c in
-                                                                   source["cells"] if is_test(c)}}
+    earned = {
+        g: s
+        for g, s in grades.items()
+        if s[0] > 0 and g in {grade_id(c) for c in source["cells"] if is_test(c)}
+    }
     assert top > 0 and got == 0, f"{lab}: {what} scored {got} of {top}: {earned}"
 
 
@@ -659,10 +679,15 @@ def test_regrading_one_student_keeps_everyone_elses_row(scratch, capsys):
     inbox = scratch.root / "inbox"
     write(inbox / "ann.ipynb", nb)
     patched = copy.deepcopy(nb)
-    patched["cells"].append({
-        "cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-        "source": "import distlib.testing.grading as g\ng.own_answer = lambda *a, **k: None\n",
-    })
+    patched["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": "import distlib.testing.grading as g\ng.own_answer = lambda *a, **k: None\n",
+        }
+    )
     write(inbox / "ben.ipynb", patched)
     collect(scratch, "lab01-models", inbox)
     grade(scratch, "lab01-models")

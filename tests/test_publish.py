@@ -86,8 +86,10 @@ def test_edition_reveals_no_solution_or_hidden_test_line(edition):
             leaks += [
                 f"{path.name}: {m}" for m in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS") if m in text
             ]
-        leaks += [f"{path.relative_to(edition)}: {secrets[ln]}: {ln}" for ln in
-                  lines_of(text) & secrets.keys()]
+        leaks += [
+            f"{path.relative_to(edition)}: {secrets[ln]}: {ln}"
+            for ln in lines_of(text) & secrets.keys()
+        ]
     assert not leaks, "the student edition leaks:\n" + "\n".join(leaks[:10])
 
 
@@ -131,6 +133,7 @@ def test_publish_keeps_what_it_does_not_own(edition, tmp_path):
         publish(Course(ROOT), ROOT / "build" / "edition")
 
 
+@pytest.mark.full
 def test_binder_builds_the_edition(edition):
     """repo2docker reads the edition's binder/ and plans the build: Python 3.11, the pinned
     requirements, then postBuild (which installs the course)."""
@@ -149,6 +152,7 @@ def test_binder_builds_the_edition(edition):
     assert "python=3.11" in plan, plan[-2000:]
 
 
+@pytest.mark.full
 def test_a_lab_runs_in_the_edition(edition):
     """Lab 1, run from the edition with the edition's own library, fails only where the
     exercises are unanswered."""
@@ -161,7 +165,10 @@ def test_a_lab_runs_in_the_edition(edition):
     nb.cells.insert(0, probe)
     env = {**os.environ, "PYTHONPATH": str(edition)}
     client = NotebookClient(
-        nb, timeout=120, kernel_name="python3", allow_errors=True,
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
     old = dict(os.environ)

@@ -50,7 +50,10 @@ def run_inside(code: str, tmp_path: Path, **limits) -> subprocess.CompletedProce
     scratch = private / "scratch"
     shutil.copytree(work, scratch, dirs_exist_ok=True)
     inner = bwrap_command(
-        [sys.executable, "-c", code], workdir=work, scratch=scratch, private=private / "box",
+        [sys.executable, "-c", code],
+        workdir=work,
+        scratch=scratch,
+        private=private / "box",
         pythonpath=str(ROOT),
     )
     lim = {"memory_mb": 4096, "cpu_s": 60, "processes": 64, "file_mb": 16, "wall_s": 60}
@@ -58,8 +61,9 @@ def run_inside(code: str, tmp_path: Path, **limits) -> subprocess.CompletedProce
     cmd = [sys.executable, "-m", "distlib.course._launch", "--report", str(private / "r.json")]
     for key, value in lim.items():
         cmd += [f"--{key.replace('_', '-')}", str(value)]
-    done = subprocess.run([*cmd, "--", *inner], capture_output=True, text=True, timeout=120,
-                          cwd=ROOT)
+    done = subprocess.run(
+        [*cmd, "--", *inner], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
     done.stdout += done.stderr  # the launcher sends the sandbox's output to stderr
     return done
 
@@ -152,10 +156,7 @@ ATTACKS = {
         "print(pathlib.Path(COURSE_ROOT, 'solutions', 'lab01-models', 'lab01-models.ipynb')"
         ".read_text()[:100])\n"
     ),
-    "writer": (
-        "import pathlib\n"
-        "pathlib.Path(COURSE_ROOT, 'pwned.txt').write_text('was here')\n"
-    ),
+    "writer": ("import pathlib\npathlib.Path(COURSE_ROOT, 'pwned.txt').write_text('was here')\n"),
     "grader": (
         "import sqlite3\n"
         "db = sqlite3.connect(COURSE_ROOT + '/course/gradebook.db')\n"
@@ -205,12 +206,16 @@ def auto_scores(course: Course, student: str) -> dict[str, float]:
 
     with Gradebook(f"sqlite:///{course.course_dir / 'gradebook.db'}") as gb:
         sub = gb.find_submission(LAB, student)
-        return {g.name: float(g.score) for nb in sub.notebooks for g in nb.grades
-                if g.auto_score is not None}
+        return {
+            g.name: float(g.score)
+            for nb in sub.notebooks
+            for g in nb.grades
+            if g.auto_score is not None
+        }
 
 
 @pytest.fixture(scope="module")
-def attacked(tmp_path_factory):
+def attacked(tmp_path_factory):  # (every test using it is marked full: it grades ten notebooks)
     """Lab 1 graded for two honest students and one student per attack, in the sandbox."""
     need_sandbox()
     tmp = tmp_path_factory.mktemp("sandbox")
@@ -252,22 +257,36 @@ def attacked(tmp_path_factory):
         code = f"COURSE_ROOT = {str(tmp)!r}\nLISTENER_PORT = {port}\n" + attack
         cells = [code] if student != "sleeper" else [code, code, code]
         for text in cells:
-            nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
-                                "execution_count": None, "source": text})
+            nb["cells"].append(
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                    "source": text,
+                }
+            )
         (inbox / f"{student}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     collect(course, LAB, inbox)
     before = {
         "solutions": fingerprint(tmp / "solutions"),
         "submitted": fingerprint(course.submitted),
     }
-    code = grade(course, LAB, jobs=2, timeout=30, sandbox="require",
-                 limits={"wall_s": 50, "memory_mb": 3072, "processes": 200})
+    code = grade(
+        course,
+        LAB,
+        jobs=2,
+        timeout=30,
+        sandbox="require",
+        limits={"wall_s": 50, "memory_mb": 3072, "processes": 200},
+    )
     stop.set()
     thread.join()
     listener.close()
     return course, tmp, before, code, calls
 
 
+@pytest.mark.full
 def test_adversarial_submissions_are_contained(attacked, capfd):
     """Nothing outside the sandbox changes: solutions and submissions are byte for byte the
     same, no file appears outside grading's own folders, no connection reaches this machine,
@@ -280,11 +299,15 @@ def test_adversarial_submissions_are_contained(attacked, capfd):
     assert not calls, "a submission reached a listener on this machine"
     honest = auto_scores(course, "alice")
     assert honest == auto_scores(course, "bob") and all(honest.values()), honest
-    snooped = json.dumps(json.loads(
-        next((course.autograded / "snoop" / LAB).glob("*.ipynb")).read_text())["cells"][-1])
+    snooped = json.dumps(
+        json.loads(next((course.autograded / "snoop" / LAB).glob("*.ipynb")).read_text())["cells"][
+            -1
+        ]
+    )
     assert "BEGIN SOLUTION" not in snooped and "nbgrader" not in snooped, snooped[:500]
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("student", sorted(ATTACKS))
 def test_each_attack_is_graded_and_named(attacked, student):
     """Each attacker keeps the points of its correct answers (the attack ran after them), and
@@ -300,6 +323,7 @@ def test_each_attack_is_graded_and_named(attacked, student):
     assert REPORTED[student] in line, line
 
 
+@pytest.mark.full
 def test_honest_submissions_report_nothing(attacked):
     """A correct submission runs in the sandbox without any event, well inside the limits."""
     course = attacked[0]
@@ -342,6 +366,7 @@ def test_without_a_sandbox_grading_says_so_or_refuses(tmp_path, monkeypatch, cap
     assert report["isolated"] is False
 
 
+@pytest.mark.full
 def test_a_correct_submission_scores_the_same_inside_and_outside(tmp_path):
     """The sandbox changes nothing for honest work: the same notebook gets the same score for
     every cell with and without it."""

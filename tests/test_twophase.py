@@ -178,7 +178,9 @@ def test_participant_recovery_asks_about_prepared_transactions():
     again = Participant().attach(id="p1", peers=("coordinator", "p2", "p3"), storage=storage)
     again.on_start()
     actions = again.take_actions()
-    assert SetTimer("ask t1", 0.0, ("ask", "t1")) in actions, f"expected an immediate question, got {actions}"
+    assert SetTimer("ask t1", 0.0, ("ask", "t1")) in actions, (
+        f"expected an immediate question, got {actions}"
+    )
     assert "recovered: prepared, asking for the decision" in notes(actions)
 
 

@@ -427,9 +427,7 @@ def _export_csv(course: Course, lab: str, fresh: dict[str, Row]) -> None:
     tmp = out.with_name(f".{out.name}.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(
-            ["student", "score", "max_score", "needs_manual_grade", "status", "flags"]
-        )
+        writer.writerow(["student", "score", "max_score", "needs_manual_grade", "status", "flags"])
         for r in rows:
             writer.writerow(
                 [
@@ -516,8 +514,11 @@ def _first_error(cell) -> str:
                 return f"{name}: {value[0]}"
             if name == "NotImplementedError":
                 return "NotImplementedError: the exercise is not answered yet"
-            tail = [ln for ln in plain_text("\n".join(out.get("traceback", []))).splitlines()
-                    if ln.strip()]
+            tail = [
+                ln
+                for ln in plain_text("\n".join(out.get("traceback", []))).splitlines()
+                if ln.strip()
+            ]
             return tail[-1].strip() if tail else name
         if out.get("output_type") == "stream" and out.get("name") == "stderr":
             lines = [ln for ln in plain_text(out.get("text", "")).splitlines() if ln.strip()]
@@ -580,8 +581,9 @@ def validate(notebook: Path, *, course: Course | None = None, timeout: int | Non
             continue
         gid = cell.metadata.nbgrader.get("grade_id", "?")
         if utils.is_solution(cell):  # a written answer (or an answer cell that is also graded)
-            if cell.cell_type == "markdown" and utils.compute_checksum(cell) == \
-                    cell.metadata.nbgrader.get("checksum"):
+            if cell.cell_type == "markdown" and utils.compute_checksum(
+                cell
+            ) == cell.metadata.nbgrader.get("checksum"):
                 unanswered.append(gid)
             continue
         score, max_score = utils.determine_grade(cell, validator.log)

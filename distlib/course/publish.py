@@ -210,9 +210,7 @@ def publish(course: Course, target: Path, *, force: bool = False, repo: str | No
             "labs/ is out of date with solutions/ (see above): run distcourse release first"
         )
 
-    binder = (
-        f"https://mybinder.org/v2/gh/{repo or 'OWNER/REPOSITORY'}/HEAD?urlpath=lab/tree/labs"
-    )
+    binder = f"https://mybinder.org/v2/gh/{repo or 'OWNER/REPOSITORY'}/HEAD?urlpath=lab/tree/labs"
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".publish-", dir=target.parent) as tmp:
         stage = Path(tmp)

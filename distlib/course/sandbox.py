@@ -98,8 +98,19 @@ def _bwrap_base() -> list[str]:
         elif path.is_dir():
             args += ["--ro-bind", top, top]
     for name in (
-        "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime",
-        "passwd", "group", "nsswitch.conf", "hosts", "mime.types", "ssl", "matplotlibrc",
+        "ld.so.cache",
+        "ld.so.conf",
+        "ld.so.conf.d",
+        "alternatives",
+        "fonts",
+        "localtime",
+        "passwd",
+        "group",
+        "nsswitch.conf",
+        "hosts",
+        "mime.types",
+        "ssl",
+        "matplotlibrc",
     ):
         path = Path("/etc") / name
         if path.exists():
@@ -154,8 +165,9 @@ def bwrap_command(
     args += ["--bind", str(private), str(private)]
     env = {
         "HOME": str(private / "home"),
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin",
-                                 "/bin"]),
+        "PATH": os.pathsep.join(
+            [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "MPLCONFIGDIR": str(private / "matplotlib"),
         "IPYTHONDIR": str(private / "ipython"),
@@ -164,8 +176,16 @@ def bwrap_command(
     }
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONHASHSEED", "CI", "TZ",
-                 "MPLBACKEND", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING"):
+    for name in (
+        "OPENBLAS_CORETYPE",
+        "OPENBLAS_L2_SIZE",
+        "PYTHONHASHSEED",
+        "CI",
+        "TZ",
+        "MPLBACKEND",
+        "NBGRADER_EXECUTION",
+        "NBGRADER_VALIDATING",
+    ):
         if name in os.environ:
             env[name] = os.environ[name]
     args += ["--clearenv"]
@@ -231,12 +251,23 @@ class SandboxKernelManager(AsyncKernelManager):  # type: ignore[misc,valid-type]
         )
         lim = self.limits
         launcher = [
-            sys.executable, "-m", "distlib.course._launch",
-            "--report", str(report),
-            "--memory-mb", str(lim.memory_mb), "--cpu-s", str(lim.cpu_s),
-            "--processes", str(lim.processes), "--file-mb", str(lim.file_mb),
-            "--wall-s", str(lim.wall_s),
-            "--", *inner,
+            sys.executable,
+            "-m",
+            "distlib.course._launch",
+            "--report",
+            str(report),
+            "--memory-mb",
+            str(lim.memory_mb),
+            "--cpu-s",
+            str(lim.cpu_s),
+            "--processes",
+            str(lim.processes),
+            "--file-mb",
+            str(lim.file_mb),
+            "--wall-s",
+            str(lim.wall_s),
+            "--",
+            *inner,
         ]
         _LAST_RUN.clear()
         _LAST_RUN.update(report=str(report), limits=asdict(lim), started=time.time())
@@ -281,8 +312,13 @@ def _outside_paths(cell, folder: Path) -> list[str]:
     for out in cell.get("outputs", []):
         if out.get("output_type") != "error":
             continue
-        if out.get("ename") not in ("FileNotFoundError", "PermissionError", "OSError",
-                                    "NotADirectoryError", "IsADirectoryError"):
+        if out.get("ename") not in (
+            "FileNotFoundError",
+            "PermissionError",
+            "OSError",
+            "NotADirectoryError",
+            "IsADirectoryError",
+        ):
             continue
         for path in _PATH_IN_ERROR.findall(out.get("evalue", "")):
             full = (folder / path).resolve() if not path.startswith("/") else Path(path)
@@ -299,8 +335,10 @@ _DENIALS = (
     ("Network is unreachable", "network denied: a cell tried to open a connection"),
     ("Temporary failure in name resolution", "network denied: a cell tried to look up a host"),
     ("Read-only file system", "write denied: a cell tried to write outside its folder"),
-    ("unable to open database file", "access denied: a cell tried to open a database outside "
-     "its folder"),
+    (
+        "unable to open database file",
+        "access denied: a cell tried to open a database outside its folder",
+    ),
     ("Connection refused", "network denied: a connection was refused (no network in the sandbox)"),
 )
 
@@ -328,8 +366,7 @@ class SandboxedExecute(Execute):  # type: ignore[misc,valid-type]
             return
         problem = sandbox_problem()
         if problem is None:
-            limits = Limits(self.memory_mb, self.cpu_s, self.processes, self.file_mb,
-                            self.wall_s)
+            limits = Limits(self.memory_mb, self.cpu_s, self.processes, self.file_mb, self.wall_s)
             self.kernel_manager_class = type(
                 "LimitedSandboxKernelManager", (SandboxKernelManager,), {"limits": limits}
             )
@@ -353,10 +390,15 @@ class SandboxedExecute(Execute):  # type: ignore[misc,valid-type]
                 if index == self._current:
                     started = True
                 if started and cell.cell_type == "code":
-                    cell.outputs = [*cell.get("outputs", []), NotebookNode(
-                        output_type="error", ename="SandboxLimit", evalue=reason,
-                        traceback=[f"SandboxLimit: {reason}"],
-                    )]
+                    cell.outputs = [
+                        *cell.get("outputs", []),
+                        NotebookNode(
+                            output_type="error",
+                            ename="SandboxLimit",
+                            evalue=reason,
+                            traceback=[f"SandboxLimit: {reason}"],
+                        ),
+                    ]
         events += [e for e in _LAST_RUN.get("events", []) if e not in events]
         folder = Path((resources or {}).get("metadata", {}).get("path") or ".").resolve()
         for cell in nb.cells:
@@ -393,12 +435,14 @@ class SandboxedExecute(Execute):  # type: ignore[misc,valid-type]
         folder = (resources or {}).get("metadata", {}).get("path")
         if not folder:
             return
-        data = {"isolated": self._isolated, "events": events,
-                "peaks": _LAST_RUN.get("peaks", {})}
+        data = {"isolated": self._isolated, "events": events, "peaks": _LAST_RUN.get("peaks", {})}
         if self._isolated:
             data["limits"] = {
-                "memory_mb": self.memory_mb, "cpu_s": self.cpu_s, "processes": self.processes,
-                "file_mb": self.file_mb, "wall_s": self.wall_s,
+                "memory_mb": self.memory_mb,
+                "cpu_s": self.cpu_s,
+                "processes": self.processes,
+                "file_mb": self.file_mb,
+                "wall_s": self.wall_s,
             }
         with contextlib.suppress(OSError):
             (Path(folder) / REPORT).write_text(json.dumps(data), encoding="utf-8")

@@ -115,8 +115,10 @@ def main() -> None:
     why = sandbox_problem()
     boxed = grade_copies(args.copies, args.jobs, "auto")
     plain = grade_copies(args.copies, args.jobs, "off")
-    print(f"# {args.copies} submissions of {LAB}, {args.jobs} jobs: {boxed:.1f} s in the "
-          f"sandbox, {plain:.1f} s without" + (f" (no sandbox here: {why})" if why else ""))
+    print(
+        f"# {args.copies} submissions of {LAB}, {args.jobs} jobs: {boxed:.1f} s in the "
+        f"sandbox, {plain:.1f} s without" + (f" (no sandbox here: {why})" if why else "")
+    )
     print(f"figure: grade_s_per_submission = {boxed / args.copies:.2f} s")
     print(f"figure: grade_s_per_submission_unsandboxed = {plain / args.copies:.2f} s")
     if why is None:

@@ -1,6 +1,6 @@
 """Plausible wrong answers to Lab 4's exercises; each must lose points (tests/test_pipeline.py)."""
 
-_PRIMARIES = '''def primaries_at(trace, t):
+_PRIMARIES = """def primaries_at(trace, t):
     current = set()
     for e in trace:
         if e.time > t:
@@ -10,9 +10,9 @@ _PRIMARIES = '''def primaries_at(trace, t):
         elif e.kind == "crash" or (e.kind == "note" and e.detail == "stepped down"):
             current.discard(e.node)
     return current
-'''
+"""
 
-_QUORUM = '''from distlib.protocols.replication import QuorumNode, ReadReply, Version
+_QUORUM = """from distlib.protocols.replication import QuorumNode, ReadReply, Version
 
 
 class MyQuorumNode(QuorumNode):
@@ -23,18 +23,18 @@ class MyQuorumNode(QuorumNode):
 
     def next_version(self, newest):
         return Version(newest.version.counter + 1, self.id)
-'''
+"""
 
-_CHOOSE = '''def choose_rw(n, f, favour="reads"):
+_CHOOSE = """def choose_rw(n, f, favour="reads"):
     if n < 1 or f < 0 or favour not in ("reads", "writes"):
         raise ValueError("nonsense")
     if n < 2 * f + 1:
         raise ValueError("impossible")
     fast, slow = f + 1, n - f
     return (fast, slow) if favour == "reads" else (slow, fast)
-'''
+"""
 
-_RING = '''import bisect
+_RING = """import bisect
 
 from distlib.protocols.hashing import HashRing, sample_keys
 
@@ -47,7 +47,7 @@ class MyRing(HashRing):
         positions = [position for position, _ in points]
         i = bisect.bisect_left(positions, self.hash(key))
         return points[i % len(points)][1]
-'''
+"""
 
 MISTAKES = {
     "lab04_primaries": [
@@ -71,8 +71,12 @@ MISTAKES = {
             "waits for one reply too many",
             _QUORUM.replace("len(replies) < self.r", "len(replies) <= self.r"),
         ),
-        ("answers with the first reply once R have come", _QUORUM.replace(
-            "return max(replies, key=lambda reply: reply.version)", "return replies[0]")),
+        (
+            "answers with the first reply once R have come",
+            _QUORUM.replace(
+                "return max(replies, key=lambda reply: reply.version)", "return replies[0]"
+            ),
+        ),
         (
             "keeps the newest counter: only the node name differs",
             _QUORUM.replace("newest.version.counter + 1", "newest.version.counter"),
@@ -85,29 +89,46 @@ MISTAKES = {
     "lab04_choose_rw": [
         (
             "always a majority on both sides",
-            '''def choose_rw(n, f, favour="reads"):
+            """def choose_rw(n, f, favour="reads"):
     if n < 1 or f < 0 or favour not in ("reads", "writes"):
         raise ValueError("nonsense")
     if n < 2 * f + 1:
         raise ValueError("impossible")
     return n // 2 + 1, n // 2 + 1
-''',
+""",
         ),
-        ("no error when too many replicas may be down", _CHOOSE.replace(
-            '''    if n < 2 * f + 1:
+        (
+            "no error when too many replicas may be down",
+            _CHOOSE.replace(
+                """    if n < 2 * f + 1:
         raise ValueError("impossible")
-''', "")),
-        ("favours the wrong side", _CHOOSE.replace(
-            'if favour == "reads" else', 'if favour == "writes" else')),
-        ("writes to more replicas than stay up", _CHOOSE.replace(
-            "fast, slow = f + 1, n - f", "fast, slow = f, n - f + 1")),
+""",
+                "",
+            ),
+        ),
+        (
+            "favours the wrong side",
+            _CHOOSE.replace('if favour == "reads" else', 'if favour == "writes" else'),
+        ),
+        (
+            "writes to more replicas than stay up",
+            _CHOOSE.replace("fast, slow = f + 1, n - f", "fast, slow = f, n - f + 1"),
+        ),
     ],
     "lab04_ring": [
-        ("a key on a token goes to the next one (bisect_right)", _RING.replace(
-            "bisect.bisect_left", "bisect.bisect_right")),
-        ("takes the token before the key", _RING.replace(
-            "return points[i % len(points)][1]", "return points[i - 1][1]")),
-        ("does not wrap past the last token", _RING.replace(
-            "return points[i % len(points)][1]", "return points[min(i, len(points) - 1)][1]")),
+        (
+            "a key on a token goes to the next one (bisect_right)",
+            _RING.replace("bisect.bisect_left", "bisect.bisect_right"),
+        ),
+        (
+            "takes the token before the key",
+            _RING.replace("return points[i % len(points)][1]", "return points[i - 1][1]"),
+        ),
+        (
+            "does not wrap past the last token",
+            _RING.replace(
+                "return points[i % len(points)][1]", "return points[min(i, len(points) - 1)][1]"
+            ),
+        ),
     ],
 }

@@ -1,6 +1,6 @@
 """Plausible wrong answers to Lab 5's exercises; each must lose points (tests/test_pipeline.py)."""
 
-_PREPARE = '''class MyParticipant(Participant):
+_PREPARE = """class MyParticipant(Participant):
     def on_prepare(self, src, msg):
         tx = msg.tx
         if tx in self.storage["vote"]:
@@ -21,55 +21,59 @@ _PREPARE = '''class MyParticipant(Participant):
         if yes:
             self.wait_for_decision(tx, delay=self.ask_after)
 
-'''
+"""
 
-_COMMIT = '''    def commit(self, tx):
+_COMMIT = """    def commit(self, tx):
         if self.decision(tx) is not None:
             return
         record = self.load_prepared(tx)
         for key, value in record["writes"]:
             self.storage["data"][key] = value
         self.log_decision(tx, "commit")
-'''
+"""
 
 MISTAKES = {
     "lab05_participant": [
         (
             "keeps the prepared record in memory, not in storage",
-            _PREPARE.replace(
-                "self.save_prepared(tx, record)", "self.pending = {tx: record}"
-            ) + '''    def commit(self, tx):
+            _PREPARE.replace("self.save_prepared(tx, record)", "self.pending = {tx: record}")
+            + """    def commit(self, tx):
         if self.decision(tx) is not None:
             return
         for key, value in self.pending[tx]["writes"]:
             self.storage["data"][key] = value
         self.log_decision(tx, "commit")
-''',
+""",
         ),
         (
             "ignores a repeated Prepare instead of repeating its vote",
             _PREPARE.replace(
-                '''            yes = self.storage["vote"][tx]
+                """            yes = self.storage["vote"][tx]
             self.send(src, Vote(tx, yes))
             if yes and self.decision(tx) is None:
                 self.wait_for_decision(tx, delay=self.ask_after)
-            return''', "            return"
-            ) + _COMMIT,
+            return""",
+                "            return",
+            )
+            + _COMMIT,
         ),
         (
             "votes yes on a transaction it has already aborted",
             _PREPARE.replace(
                 'yes = False if self.decision(tx) == "abort" else self.vote(tx, msg.writes)',
                 "yes = self.vote(tx, msg.writes)",
-            ) + _COMMIT,
+            )
+            + _COMMIT,
         ),
         (
             "a no vote is not logged as an abort",
             _PREPARE.replace(
-                '''        else:
+                """        else:
             self.log_decision(tx, "abort")
-''', ""
-            ) + _COMMIT,
+""",
+                "",
+            )
+            + _COMMIT,
         ),
         (
             "commit applies the writes but does not log the decision",
@@ -78,42 +82,44 @@ MISTAKES = {
         (
             "votes again from scratch on a repeated Prepare (a restarted node may change its vote)",
             _PREPARE.replace(
-                '''        if tx in self.storage["vote"]:
+                """        if tx in self.storage["vote"]:
             yes = self.storage["vote"][tx]
             self.send(src, Vote(tx, yes))
             if yes and self.decision(tx) is None:
                 self.wait_for_decision(tx, delay=self.ask_after)
             return
-''', ""
-            ) + _COMMIT,
+""",
+                "",
+            )
+            + _COMMIT,
         ),
     ],
     "lab05_decide": [
         (
             "a no from a node that is not a participant aborts",
-            '''class MyCoordinator(Coordinator):
+            """class MyCoordinator(Coordinator):
     def decide(self, tx, votes, participants):
         if False in votes.values():
             return False
         if all(votes.get(p) is True for p in participants):
             return True
         return None
-''',
+""",
         ),
         (
             "commits when every vote received so far is yes",
-            '''class MyCoordinator(Coordinator):
+            """class MyCoordinator(Coordinator):
     def decide(self, tx, votes, participants):
         if any(v is False for v in votes.values()):
             return False
         if votes and all(votes.values()):
             return True
         return None
-''',
+""",
         ),
         (
             "commits on a majority of yes votes",
-            '''class MyCoordinator(Coordinator):
+            """class MyCoordinator(Coordinator):
     def decide(self, tx, votes, participants):
         yes = sum(1 for p in participants if votes.get(p) is True)
         if yes > len(participants) // 2:
@@ -121,20 +127,20 @@ MISTAKES = {
         if any(votes.get(p) is False for p in participants):
             return False
         return None
-''',
+""",
         ),
         (
             "aborts while votes are still missing",
-            '''class MyCoordinator(Coordinator):
+            """class MyCoordinator(Coordinator):
     def decide(self, tx, votes, participants):
         return all(votes.get(p) is True for p in participants)
-''',
+""",
         ),
     ],
     "lab05_cooperate": [
         (
             "guesses abort when it voted yes and knows nothing",
-            '''class CooperativeParticipant(Participant):
+            """class CooperativeParticipant(Participant):
     def on_decision_request(self, src, msg):
         tx = msg.tx
         decided = self.decision(tx)
@@ -143,11 +149,11 @@ MISTAKES = {
         else:
             self.log_decision(tx, "abort")
             self.send(src, Decision(tx, False))
-''',
+""",
         ),
         (
             "says abort without logging it, so it can still vote yes later",
-            '''class CooperativeParticipant(Participant):
+            """class CooperativeParticipant(Participant):
     def on_decision_request(self, src, msg):
         tx = msg.tx
         decided = self.decision(tx)
@@ -157,11 +163,11 @@ MISTAKES = {
             self.send(src, Decision(tx, False))
         else:
             self.send(src, Uncertain(tx))
-''',
+""",
         ),
         (
             "answers Uncertain whenever no decision is logged, even if it never voted",
-            '''class CooperativeParticipant(Participant):
+            """class CooperativeParticipant(Participant):
     def on_decision_request(self, src, msg):
         tx = msg.tx
         decided = self.decision(tx)
@@ -169,11 +175,11 @@ MISTAKES = {
             self.send(src, Decision(tx, decided == "commit"))
         else:
             self.send(src, Uncertain(tx))
-''',
+""",
         ),
         (
             "reports any known outcome as commit",
-            '''class CooperativeParticipant(Participant):
+            """class CooperativeParticipant(Participant):
     def on_decision_request(self, src, msg):
         tx = msg.tx
         decided = self.decision(tx)
@@ -184,13 +190,13 @@ MISTAKES = {
             self.send(src, Decision(tx, False))
         else:
             self.send(src, Uncertain(tx))
-''',
+""",
         ),
     ],
     "lab05_recover": [
         (
             "aborts every begun transaction, even one whose commit was logged",
-            '''class RecoveringCoordinator(Coordinator):
+            """class RecoveringCoordinator(Coordinator):
     def recover(self):
         for tx in list(self.storage["begin"]):
             if self.storage["decision"].get(tx) == "abort" or tx not in self.storage["decision"]:
@@ -198,36 +204,36 @@ MISTAKES = {
             else:
                 self.storage["decision"][tx] = "abort"
                 self.announce(tx)
-''',
+""",
         ),
         (
             "re-sends logged decisions but leaves undecided transactions hanging",
-            '''class RecoveringCoordinator(Coordinator):
+            """class RecoveringCoordinator(Coordinator):
     def recover(self):
         for tx in list(self.storage["begin"]):
             if tx in self.storage["decision"]:
                 self.announce(tx)
-''',
+""",
         ),
         (
             "aborts undecided transactions but does not re-send logged decisions",
-            '''class RecoveringCoordinator(Coordinator):
+            """class RecoveringCoordinator(Coordinator):
     def recover(self):
         for tx in list(self.storage["begin"]):
             if tx not in self.storage["decision"]:
                 self.finish(tx, commit=False)
-''',
+""",
         ),
         (
             "commits the undecided transactions",
-            '''class RecoveringCoordinator(Coordinator):
+            """class RecoveringCoordinator(Coordinator):
     def recover(self):
         for tx in list(self.storage["begin"]):
             if tx in self.storage["decision"]:
                 self.announce(tx)
             else:
                 self.finish(tx, commit=True)
-''',
+""",
         ),
     ],
 }

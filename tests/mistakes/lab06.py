@@ -1,6 +1,6 @@
 """Plausible wrong answers to Lab 6's exercises; each must lose points (tests/test_pipeline.py)."""
 
-_ACCEPTOR = '''class MyAcceptor(PaxosNode):
+_ACCEPTOR = """class MyAcceptor(PaxosNode):
     def on_prepare(self, src, msg):
         promised = self.storage.get("promised")
         if promised is not None and msg.ballot < promised:
@@ -21,15 +21,15 @@ _ACCEPTOR = '''class MyAcceptor(PaxosNode):
         self.storage["promised"] = msg.ballot
         self.storage["accepted"] = (msg.ballot, msg.value)
         self.announce_accepted(src, msg)
-'''
+"""
 
-_CHOOSE = '''class MyProposer(PaxosNode):
+_CHOOSE = """class MyProposer(PaxosNode):
     def choose_value(self, promises):
-{body}'''
+{body}"""
 
-_LEARNER = '''class MyLearner(PaxosNode):
+_LEARNER = """class MyLearner(PaxosNode):
     def count_acceptance(self, src, msg):
-{body}'''
+{body}"""
 
 MISTAKES = {
     "lab06_acceptor": [
@@ -39,15 +39,16 @@ MISTAKES = {
         ),
         (
             "keeps its promise in memory, so a restart forgets it",
-            _ACCEPTOR.replace('self.storage.get("promised")', 'getattr(self, "promised", None)')
-            .replace('self.storage["promised"] = msg.ballot', "self.promised = msg.ballot"),
+            _ACCEPTOR.replace(
+                'self.storage.get("promised")', 'getattr(self, "promised", None)'
+            ).replace('self.storage["promised"] = msg.ballot', "self.promised = msg.ballot"),
         ),
         (
             "accepting does not raise the promise",
             _ACCEPTOR.replace(
-                '''        self.storage["promised"] = msg.ballot
-        self.storage["accepted"] = (msg.ballot, msg.value)''',
-                '''        self.storage["accepted"] = (msg.ballot, msg.value)''',
+                """        self.storage["promised"] = msg.ballot
+        self.storage["accepted"] = (msg.ballot, msg.value)""",
+                """        self.storage["accepted"] = (msg.ballot, msg.value)""",
             ),
         ),
         (
@@ -60,88 +61,96 @@ MISTAKES = {
         (
             "accepts whatever it is asked, whatever it promised",
             _ACCEPTOR.replace(
-                '''        promised = self.storage.get("promised")
+                """        promised = self.storage.get("promised")
         if promised is not None and msg.ballot < promised:
             self.send(src, Reject(msg.ballot, promised))
             return
         self.storage["promised"] = msg.ballot
-        self.storage["accepted"]''',
-                '''        self.storage["accepted"]''',
+        self.storage["accepted"]""",
+                """        self.storage["accepted"]""",
             ),
         ),
     ],
     "lab06_ballot": [
         (
             "ignores the rounds heard of in rejections",
-            '''class MyBallots(PaxosNode):
+            """class MyBallots(PaxosNode):
     def next_ballot(self):
         round_ = self.storage["round"] + 1
         self.storage["round"] = round_
         return Ballot(round_, self.servers.index(self.id))
-''',
+""",
         ),
         (
             "keeps the round in memory only",
-            '''class MyBallots(PaxosNode):
+            """class MyBallots(PaxosNode):
     def next_ballot(self):
         self.round_ = max(getattr(self, "round_", 0), self.highest_round_seen) + 1
         return Ballot(self.round_, self.servers.index(self.id))
-''',
+""",
         ),
         (
             "every proposer uses index 0",
-            '''class MyBallots(PaxosNode):
+            """class MyBallots(PaxosNode):
     def next_ballot(self):
         round_ = max(self.storage["round"], self.highest_round_seen) + 1
         self.storage["round"] = round_
         return Ballot(round_, 0)
-''',
+""",
         ),
         (
             "forgets the + 1: reuses the highest round",
-            '''class MyBallots(PaxosNode):
+            """class MyBallots(PaxosNode):
     def next_ballot(self):
         round_ = max(self.storage["round"], self.highest_round_seen, 1)
         self.storage["round"] = round_
         return Ballot(round_, self.servers.index(self.id))
-''',
+""",
         ),
     ],
     "lab06_choose": [
         (
             "takes the first reported value",
-            _CHOOSE.format(body='''        for p in promises:
+            _CHOOSE.format(
+                body="""        for p in promises:
             if p.accepted_ballot is not None:
                 return p.accepted_value
         return self.value
-'''),
+"""
+            ),
         ),
         (
             "takes the last reported value",
-            _CHOOSE.format(body='''        value = self.value
+            _CHOOSE.format(
+                body="""        value = self.value
         for p in promises:
             if p.accepted_ballot is not None:
                 value = p.accepted_value
         return value
-'''),
+"""
+            ),
         ),
         (
             "takes the value reported most often",
-            _CHOOSE.format(body='''        from collections import Counter
+            _CHOOSE.format(
+                body="""        from collections import Counter
         counts = Counter(p.accepted_value for p in promises if p.accepted_ballot is not None)
         return counts.most_common(1)[0][0] if counts else self.value
-'''),
+"""
+            ),
         ),
         (
             "compares ballots by round only",
-            _CHOOSE.format(body='''        best = None
+            _CHOOSE.format(
+                body="""        best = None
         for p in promises:
             if p.accepted_ballot is not None and (
                 best is None or p.accepted_ballot.round > best.accepted_ballot.round
             ):
                 best = p
         return self.value if best is None else best.accepted_value
-'''),
+"""
+            ),
         ),
         (
             "always proposes its own value",
@@ -151,32 +160,40 @@ MISTAKES = {
     "lab06_learner": [
         (
             "counts messages, so a duplicate counts twice",
-            _LEARNER.format(body='''        key = (msg.ballot, msg.value)
+            _LEARNER.format(
+                body="""        key = (msg.ballot, msg.value)
         self.acceptances[key] = self.acceptances.get(key, 0) + 1
         if self.acceptances[key] >= self.majority:
             self.learn(msg.value, source="majority")
-'''),
+"""
+            ),
         ),
         (
             "counts acceptors per value, whatever the ballot",
-            _LEARNER.format(body='''        seen = self.acceptances.setdefault(msg.value, set())
+            _LEARNER.format(
+                body="""        seen = self.acceptances.setdefault(msg.value, set())
         seen.add(src)
         if len(seen) >= self.majority:
             self.learn(msg.value, source="majority")
-'''),
+"""
+            ),
         ),
         (
             "waits for more than a majority",
-            _LEARNER.format(body='''        seen = self.acceptances.setdefault(msg.ballot, set())
+            _LEARNER.format(
+                body="""        seen = self.acceptances.setdefault(msg.ballot, set())
         seen.add(src)
         if len(seen) > self.majority:
             self.learn(msg.value, source="majority")
-'''),
+"""
+            ),
         ),
         (
             "learns the first value accepted anywhere",
-            _LEARNER.format(body='''        self.learn(msg.value, source="majority")
-'''),
+            _LEARNER.format(
+                body="""        self.learn(msg.value, source="majority")
+"""
+            ),
         ),
     ],
 }
