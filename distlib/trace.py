@@ -238,15 +238,3 @@ class Trace:
                 if name is not None:
                     seen.setdefault(name, None)
         return list(seen)
-
-    def step(self, **options: Any):
-        """A slider widget to walk through the run; see :func:`distlib.views.stepper.step`."""
-        from distlib.views.stepper import step
-
-        return step(self, **options)
-
-    def diagram(self, **options: Any):
-        """A matplotlib space-time (Lamport) diagram; see :func:`distlib.views.spacetime`."""
-        from distlib.views.spacetime import spacetime
-
-        return spacetime(self, **options)

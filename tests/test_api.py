@@ -45,7 +45,7 @@ FORBIDDEN = {
     "concurrent",
 }
 #: Layers above the protocols: protocols know nodes, not the runtimes that drive them.
-RUNTIME_LAYERS = ("distlib.sim", "distlib.experiments", "distlib.testing", "distlib.views")
+RUNTIME_LAYERS = ("distlib.sim", "distlib.labs", "distlib.testing", "distlib.views")
 #: From ``random`` only the Random class (a seeded generator to inject) may be used.
 RANDOM_ALLOWED = {"Random"}
 
@@ -64,7 +64,7 @@ def pure_modules() -> list[Path]:
 
 def test_protocols_do_no_io():
     """No protocol module (nor node.py, client.py) imports simpy, sockets, threads, time or a
-    runtime layer of distlib (sim, experiments, testing, views)."""
+    runtime layer of distlib (sim, labs, testing, views)."""
     offenders = []
     for path in pure_modules():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from distlib import Uniform
-from distlib.experiments.storage import run_kv
 from distlib.history import History, Operation
 from distlib.protocols.kvstore import (
     ClientGet,
@@ -24,6 +23,7 @@ from distlib.protocols.kvstore import (
     stale_reads,
     wire_request,
 )
+from distlib.testing.workloads import run_kv
 
 # -- a tiny linearizability checker for small register / key-value histories -----------------
 

@@ -670,6 +670,7 @@ def assert_csv_matches_gradebook(course: Course, lab: str) -> None:
             assert row["max_score"] == f"{float(sub.max_score):g}", (student, row)
 
 
+@pytest.mark.full
 def test_regrading_one_student_keeps_everyone_elses_row(scratch, capsys):
     """`grade --force --student X` regrades X and keeps the other rows; the CSV is rewritten
     from the gradebook after every grade, so a student graded later is never missing from it;

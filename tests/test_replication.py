@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from distlib import Exponential, Simulation, Uniform
-from distlib.experiments.storage import run_kv, stale_read_rate
+from distlib.labs.lab04_storage import stale_read_rate
 from distlib.node import Note, Send
 from distlib.protocols.kvstore import ClientPut, ClientReply, KVClient, stale_reads
 from distlib.protocols.replication import (
@@ -22,6 +22,7 @@ from distlib.protocols.replication import (
     primary_spans,
     split_brain,
 )
+from distlib.testing.workloads import run_kv
 from tests.test_kvstore import linearizable
 
 LATENCY = Uniform(0.001, 0.01)

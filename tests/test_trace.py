@@ -7,6 +7,7 @@ from conftest import Echo
 
 from distlib import Simulation, Uniform
 from distlib.trace import Trace, msg_type
+from distlib.views import spacetime
 
 
 def gossip(seed: int) -> Simulation:
@@ -119,7 +120,7 @@ def test_diagram_draws_arrows_and_crosses():
 
     matplotlib.use("Agg")
     sim = gossip(8)
-    fig = sim.trace.diagram(until=0.5)
+    fig = spacetime(sim.trace, until=0.5)
     ax = fig.axes[0]
     delivered = len(sim.trace.filter("deliver", until=0.5))
     assert len(ax.texts) + len(ax.patches) >= 1
@@ -134,4 +135,4 @@ def test_diagram_draws_arrows_and_crosses():
 def test_diagram_of_empty_trace_is_a_clear_error():
     """Drawing a trace without nodes says there is nothing to draw."""
     with pytest.raises(ValueError, match="nothing to draw"):
-        Trace().diagram()
+        spacetime(Trace())

@@ -8,6 +8,7 @@ from conftest import Echo
 
 from distlib import Constant, Simulation
 from distlib.trace import Trace
+from distlib.views import step
 
 matplotlib.use("Agg")
 
@@ -38,7 +39,7 @@ def frames_of(trace):
 def test_step_widget_moves_through_events():
     """The stepper is a widget whose slider spans the events and whose listing follows it."""
     trace = small_run().trace
-    box = trace.step(kinds=("send", "deliver"))
+    box = step(trace, kinds=("send", "deliver"))
     controls, _picture, listing = box.children
     _play, slider = controls.children
     assert slider.max == len(trace.filter(["send", "deliver"])) - 1

@@ -35,7 +35,7 @@ class DaskBackend:
             raise ImportError(
                 "backend='dask' needs dask.distributed: pip install 'dask[distributed]'"
             ) from exc
-        from distlib.compute._pool import default_workers
+        from distlib.compute._process import default_workers
 
         if _worker.__name__ not in cloudpickle.list_registry_pickle_by_value():
             cloudpickle.register_pickle_by_value(_worker)

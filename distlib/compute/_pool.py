@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import os
 import pickle
 import threading
 import uuid
@@ -22,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from distlib.compute import _worker
+from distlib.compute._process import default_workers
 from distlib.compute._progress import make_progress
 from distlib.compute._worker import MAP, REDUCE
 
@@ -71,17 +71,6 @@ class TaskError(Exception):
             "traceback": self.traceback,
         }
         return (functools.partial(TaskError, **kwargs), (self.args[0],))
-
-
-def default_workers() -> int:
-    """The number of CPUs this process may use (at least 1)."""
-    if hasattr(os, "process_cpu_count"):  # Python 3.13+
-        count = os.process_cpu_count()
-    elif hasattr(os, "sched_getaffinity"):
-        count = len(os.sched_getaffinity(0))
-    else:  # pragma: no cover - macOS and Windows before 3.13
-        count = os.cpu_count()
-    return max(1, count or 1)
 
 
 def default_chunksize(n_items: int, workers: int) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
 import threading
 from collections import deque
@@ -23,6 +24,17 @@ from typing import Any
 from distlib.compute import _worker
 
 START_METHODS = ("fork", "spawn", "forkserver")
+
+
+def default_workers() -> int:
+    """The number of CPUs this process may use (at least 1)."""
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+
+        count = os.process_cpu_count()
+    elif hasattr(os, "sched_getaffinity"):
+        count = len(os.sched_getaffinity(0))
+    else:  # pragma: no cover - macOS and Windows before 3.13
+        count = os.cpu_count()
+    return max(1, count or 1)
 
 
 class WorkerLost(RuntimeError):

@@ -13,7 +13,11 @@ import importlib
 import sys
 
 # Modules that contribute subcommands, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("distlib.course.commands", "distlib.check.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "distlib.course.commands",
+    "distlib.course.publish",
+    "distlib.check.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

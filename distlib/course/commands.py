@@ -614,13 +614,9 @@ def validate(notebook: Path, *, course: Course | None = None, timeout: int | Non
 # -- command line -------------------------------------------------------------------------------
 
 
-def _publish(args: argparse.Namespace) -> int:
-    from distlib.course.publish import publish
+def run_guarded(fn):
+    """A subcommand's function that reports a CourseError as one line and exit code 2."""
 
-    return publish(Course.find(), args.folder, force=args.force, repo=args.repo)
-
-
-def _run(fn):
     def runner(args: argparse.Namespace) -> int:
         try:
             return fn(args)
@@ -639,7 +635,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only check: exit 1 and name each lab whose labs/ copy is out of date",
     )
-    p.set_defaults(func=_run(lambda a: release(Course.find(), a.labs, check=a.check)))
+    p.set_defaults(func=run_guarded(lambda a: release(Course.find(), a.labs, check=a.check)))
 
     p = sub.add_parser("collect", help="take a folder of student notebooks into course/submitted/")
     p.add_argument("lab", metavar="LAB")
@@ -650,7 +646,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="holds <student>.ipynb or <student>/<notebook>.ipynb",
     )
     p.add_argument("--force", action="store_true", help="replace submissions collected before")
-    p.set_defaults(func=_run(lambda a: collect(Course.find(), a.lab, a.folder, force=a.force)))
+    p.set_defaults(
+        func=run_guarded(lambda a: collect(Course.find(), a.lab, a.folder, force=a.force))
+    )
 
     p = sub.add_parser("grade", help="autograde every submission of a lab; write grades CSV")
     p.add_argument("lab", metavar="LAB")
@@ -665,7 +663,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "require (refuse to grade unisolated) or off",
     )
     p.set_defaults(
-        func=_run(
+        func=run_guarded(
             lambda a: grade(
                 Course.find(),
                 a.lab,
@@ -681,19 +679,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("feedback", help="write feedback HTML per student (hidden tests removed)")
     p.add_argument("lab", metavar="LAB")
     p.add_argument("--force", action="store_true", help="rewrite existing feedback")
-    p.set_defaults(func=_run(lambda a: feedback(Course.find(), a.lab, force=a.force)))
-
-    p = sub.add_parser(
-        "publish", help="write the student edition (labs, library, binder; no answers) to DIR"
-    )
-    p.add_argument("folder", metavar="DIR", type=Path, help="where to write the student edition")
-    p.add_argument("--repo", metavar="OWNER/NAME", help="the student repository, for the badge")
-    p.add_argument(
-        "--force", action="store_true", help="replace the edition's files already in DIR"
-    )
-    p.set_defaults(func=_run(lambda a: _publish(a)))
+    p.set_defaults(func=run_guarded(lambda a: feedback(Course.find(), a.lab, force=a.force)))
 
     p = sub.add_parser("validate", help="a student's self-check: exit 1 if a visible test fails")
     p.add_argument("notebook", metavar="NOTEBOOK", type=Path)
     p.add_argument("--timeout", type=int, help="seconds per cell (default: the course config)")
-    p.set_defaults(func=_run(lambda a: validate(a.notebook, timeout=a.timeout)))
+    p.set_defaults(func=run_guarded(lambda a: validate(a.notebook, timeout=a.timeout)))

@@ -19,6 +19,7 @@ replaced only with ``--force``.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import re
@@ -26,6 +27,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from distlib.course.commands import release, run_guarded, say
 from distlib.course.nbg import Course, CourseError
 
 __all__ = ["EDITION", "leaked_lines", "publish", "secret_lines"]
@@ -183,10 +185,23 @@ dask-worker-space/
 """
 
 
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``publish`` command to a ``distcourse`` sub-parser collection."""
+    p = sub.add_parser(
+        "publish", help="write the student edition (labs, library, binder; no answers) to DIR"
+    )
+    p.add_argument("folder", metavar="DIR", type=Path, help="where to write the student edition")
+    p.add_argument("--repo", metavar="OWNER/NAME", help="the student repository, for the badge")
+    p.add_argument(
+        "--force", action="store_true", help="replace the edition's files already in DIR"
+    )
+    p.set_defaults(
+        func=run_guarded(lambda a: publish(Course.find(), a.folder, force=a.force, repo=a.repo))
+    )
+
+
 def publish(course: Course, target: Path, *, force: bool = False, repo: str | None = None) -> int:
     """Write the student edition of ``course`` into ``target``; return an exit code."""
-    from distlib.course.commands import release, say
-
     target = Path(target).resolve()
     root = course.root.resolve()
     if target == root or root in target.parents:

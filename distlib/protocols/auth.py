@@ -25,7 +25,7 @@ counters and windows live in ``storage``, so a crash does not reopen the door to
 The demonstration protocol is a tiny bank: a teller orders transfers between accounts.
 :class:`PlainBank` and :class:`PlainTeller` trust the network's word about who sent what;
 :class:`AuthBank` and :class:`AuthTeller` sign and verify. The attacks themselves (a network that
-tampers, replays and forges) live in :mod:`distlib.sim.adversary`.
+tampers, replays and forges) live in :mod:`distlib.labs.lab08_resilience.adversary`.
 
 What this does *not* protect against is as important; see :func:`limitations`.
 

@@ -21,7 +21,7 @@ Each policy is pure: no clock, no I/O, randomness only from the ``rng`` it is gi
 only state it keeps is its own (the round-robin position). The small functions
 :func:`random_choice`, :func:`least_outstanding` and :func:`power_of_two_choices` are the rules
 themselves; the classes wrap them behind one interface. Running them against traffic, and
-measuring latency, is :mod:`distlib.sim.queueing`'s job.
+measuring latency, is :mod:`distlib.labs.lab08_resilience.queueing`'s job.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ What is here:
 The facts come from Lamport, "Time, Clocks, and the Ordering of Events in a Distributed
 System" (CACM 1978) and from Fidge (1988) and Mattern (1989) for vector clocks. Drawing the
 diagram is left to :meth:`distlib.Trace.diagram`; running simulations to :mod:`distlib.sim`, and
-the seeded drift experiment to :func:`distlib.experiments.clocks.drift_demo`.
+the seeded drift experiment to :func:`distlib.labs.lab03_consistency.drift_demo`.
 """
 
 from __future__ import annotations

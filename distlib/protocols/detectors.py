@@ -26,7 +26,7 @@ enough to write in an exercise.
 told to with one detector each, noting ``suspect`` and ``trust`` in the trace. Rather than
 polling, it sets one timer per watched peer at the exact moment the detector would start
 suspecting if nothing else arrived (:meth:`Detector.deadline`). Measuring the trade-off over a
-lossy, jittery network is :mod:`distlib.sim.detection`'s job.
+lossy, jittery network is :mod:`distlib.labs.lab08_resilience.detection`'s job.
 """
 
 from __future__ import annotations

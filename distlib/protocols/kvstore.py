@@ -20,8 +20,8 @@ value) and ``f="write"`` (input the value, output ``None``). Operations on a key
 ``f="get"`` with input ``(key, None)`` and output the value, and ``f="put"`` with input ``(key,
 value)`` and output ``None``. A missing key or an unwritten register reads as ``None``. Deciding
 whether a history is linearizable is left to :mod:`distlib.check`; replicated stores live in
-:mod:`distlib.protocols.replication`; running a store under a workload in a simulation
-(:func:`distlib.experiments.storage.run_kv`) to :mod:`distlib.experiments.storage`.
+:mod:`distlib.protocols.replication`; running a store under a workload in a simulation to
+:func:`distlib.testing.workloads.run_kv`.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ write's version (a replica only ever replaces a version with a higher one), so t
 version among the R replies is at least that write's. The same argument for the version query
 makes a later write's version higher than every completed earlier write's. With R + W <= N the
 two quorums can miss each other and a read can return an older value:
-:func:`distlib.experiments.storage.stale_read_rate` measures how often. Quorums alone do not
+:func:`distlib.labs.lab04_storage.stale_read_rate` measures how often. Quorums alone do not
 make the store linearizable: a read concurrent with a write may see either value, and a write
 that timed out after reaching some replicas can be seen by one read and missed by the next,
 because reads answer without first writing the value back to a quorum (the extra phase of

@@ -154,7 +154,9 @@ class RaftViolation(AssertionError):
             raise ValueError("this failure has no trace to draw (the run was not traced)")
         end = self.time if self.time is not None else None
         since = None if end is None else max(0.0, end - window)
-        return self.trace.diagram(since=since, until=end, **options)
+        from distlib.views import spacetime
+
+        return spacetime(self.trace, since=since, until=end, **options)
 
     def save_diagram(self, path: Any, **options: Any) -> None:
         """Save :meth:`diagram` to ``path`` (any format matplotlib knows, e.g. ``.png``)."""

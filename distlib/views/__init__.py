@@ -9,8 +9,8 @@ __all__ = ["frames", "spacetime", "step", "timeline"]
 
 
 def spacetime(trace: Any, **options: Any):
-    """Draw a space-time diagram of ``trace``; see :func:`distlib.views.spacetime.spacetime`."""
-    from distlib.views.spacetime import spacetime as draw
+    """Draw a space-time diagram of ``trace``; see :func:`distlib.views.diagrams.spacetime`."""
+    from distlib.views.diagrams import spacetime as draw
 
     return draw(trace, **options)
 

@@ -17,7 +17,7 @@ __all__ = ["frames", "step"]
 def _draw(trace: Trace, index: int, options: dict[str, Any]):
     import matplotlib.pyplot as plt
 
-    from distlib.views.spacetime import spacetime
+    from distlib.views.diagrams import spacetime
 
     event = trace.events[index]
     shown = Trace(trace.events[: index + 1])
@@ -48,7 +48,7 @@ def step(trace: Trace, *, kinds: tuple[str, ...] | None = None, context: int = 4
     """A slider that walks through ``trace`` (only events of ``kinds``, if given).
 
     Returns the widget (display it, or make it a cell's last expression). ``options`` are passed
-    to :func:`distlib.views.spacetime.spacetime` (``nodes``, ``since``, ``title``).
+    to :func:`distlib.views.diagrams.spacetime` (``nodes``, ``since``, ``title``).
     """
     import ipywidgets as widgets
     from IPython.display import display

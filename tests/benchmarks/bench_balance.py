@@ -1,7 +1,8 @@
 """Benchmark: how much power-of-two-choices cuts the latency tail compared with random dispatch.
 
-Runs the queueing model of :mod:`distlib.sim.queueing` at 90% load (10 servers, exponential
-service, Poisson arrivals) with the same requests for both policies, and prints
+Runs the queueing model of :mod:`distlib.labs.lab08_resilience.queueing` at 90% load
+(10 servers, exponential service, Poisson arrivals) with the same requests for both policies,
+and prints
 
     figure: p99_ratio_p2c_vs_random = X
 
@@ -20,7 +21,7 @@ import argparse
 import statistics
 import time
 
-from distlib.sim.queueing import simulate
+from distlib.labs.lab08_resilience.queueing import simulate
 
 
 def main(argv: list[str] | None = None) -> None:

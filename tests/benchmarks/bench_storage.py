@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 
-from distlib.experiments.storage import run_kv, stale_read_rate
+from distlib.labs.lab04_storage import stale_read_rate
 from distlib.protocols.clocks import VectorClock
 from distlib.protocols.hashing import HashRing, balance_vs_vnodes, movement_on_join, sample_keys
 from distlib.protocols.replication import PrimaryBackup, QuorumNode
+from distlib.testing.workloads import run_kv
 
 
 def best_of(fn, repeat: int = 3) -> float:

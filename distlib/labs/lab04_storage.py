@@ -1,9 +1,6 @@
-"""Lab 3 and Lab 4's storage experiments: key-value stores run under seeded client workloads.
+"""Lab 4: replicated key-value stores under seeded client workloads, and what they cost.
 
-:func:`run_kv` runs any store that speaks the client messages of
-:mod:`distlib.protocols.kvstore` (a single server, lazy replicas, primary-backup, quorums) with
-a few :class:`~distlib.protocols.kvstore.RandomKVClient` clients and returns the finished
-simulation, whose ``history`` a linearizability checker can judge. On top of it:
+On top of :func:`distlib.testing.workloads.run_kv` (any store under a few seeded clients):
 
 * :func:`failover_run` crashes the primary of a :class:`~distlib.protocols.replication.
   PrimaryBackup` store, and :func:`partition_run` cuts it off from its backups for a while
@@ -28,6 +25,7 @@ from distlib.protocols.hashing import modulo_movement, movement_on_join
 from distlib.protocols.kvstore import RandomKVClient, stale_read_fraction
 from distlib.protocols.replication import PrimaryBackup, QuorumNode
 from distlib.sim import Exponential, Simulation, Uniform
+from distlib.testing.workloads import run_kv
 
 __all__ = [
     "Movement",
@@ -35,72 +33,9 @@ __all__ = [
     "movement_table",
     "partition_run",
     "quorum_run",
-    "run_kv",
     "stale_read_grid",
     "stale_read_rate",
 ]
-
-
-def run_kv(
-    server: Callable[[], Node],
-    *,
-    servers: Sequence[str] = ("s1", "s2", "s3"),
-    clients: int = 2,
-    ops: int = 10,
-    seed: int = 0,
-    read_fraction: float = 0.5,
-    keys: Sequence[Any] | None = None,
-    choose: str = "random",
-    timeout: float = 1.0,
-    retry: float | None = None,
-    think: float = 0.0,
-    final_read: bool = False,
-    setup: Callable[[Simulation], None] | None = None,
-    limit: float = 100.0,
-    **network: Any,
-) -> Simulation:
-    """Run ``clients`` :class:`RandomKVClient` clients of ``ops`` operations each against
-    ``servers`` built by ``server()``; return the finished :class:`distlib.Simulation`.
-
-    Client ``c{i}`` writes the values ``1000*i + 1``, ``1000*i + 2``, ... so all written values
-    are unique. ``setup(sim)`` runs before the start, to schedule faults (``sim.at(0.5,
-    sim.crash, "s1")``). The run stops when every client is done, or at time ``limit``. Network
-    keyword arguments (``latency=``, ``loss=``, ...) go to the simulation.
-    """
-    if not isinstance(ops, int) or ops < 0:
-        raise ValueError(f"ops must be a non-negative int, not {ops!r}")
-    if ops >= 1000:
-        raise ValueError(f"run_kv gives each client 999 values to write; ops={ops} is too many")
-    if not isinstance(clients, int) or clients < 1:
-        raise ValueError(f"clients must be a positive int, not {clients!r}")
-    sim = Simulation(seed=seed, **network)
-    sim.add_nodes(servers, server)
-    names = [f"c{i}" for i in range(1, clients + 1)]
-    for i, name in enumerate(names, start=1):
-        sim.add_client(
-            name,
-            lambda i=i: RandomKVClient(
-                ops,
-                servers=servers,
-                read_fraction=read_fraction,
-                keys=keys,
-                first_value=1000 * i + 1,
-                final_read=final_read,
-                choose=choose,
-                timeout=timeout,
-                retry=retry,
-                think=think,
-            ),
-        )
-    if setup is not None:
-        setup(sim)
-
-    def all_done() -> bool:
-        nodes = sim.nodes
-        return all(nodes[n] is not None and nodes[n].done for n in names)  # type: ignore[union-attr]
-
-    sim.run(until=all_done, limit=limit)
-    return sim
 
 
 # -- primary-backup under faults ------------------------------------------------------------

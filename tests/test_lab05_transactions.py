@@ -1,11 +1,11 @@
-"""Tests of distlib.experiments.transactions: Lab 5's two-phase commit experiments."""
+"""Tests of distlib.labs.lab05_transactions: Lab 5's two-phase commit experiments."""
 
 from __future__ import annotations
 
 import pytest
 
 from distlib.check.consensus import check_twophase
-from distlib.experiments.transactions import (
+from distlib.labs.lab05_transactions import (
     SCENARIOS,
     LockingParticipant,
     blocked_intervals,

@@ -1,10 +1,10 @@
-"""Tests for distlib.experiments.clocks: stamped runs and the drifting-clock experiment."""
+"""Tests for distlib.labs.lab03_consistency: stamped runs and the drifting-clock experiment."""
 
 from __future__ import annotations
 
 import pytest
 
-from distlib.experiments.clocks import drift_demo, stamped_run
+from distlib.labs.lab03_consistency import drift_demo, stamped_run
 from distlib.protocols.clocks import PhysicalClock, misordered, noted_timestamps, timestamps
 
 

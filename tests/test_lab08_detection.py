@@ -1,4 +1,5 @@
-"""Tests for distlib.sim.detection: measuring detection time against false suspicions."""
+"""Tests for Lab 8's detection measurements (distlib.labs.lab08_resilience.detection): detection
+time against false suspicions."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import itertools
 import pytest
 
 from distlib import Constant
+from distlib.labs.lab08_resilience.detection import detector_factory, measure, plot, table, tradeoff
 from distlib.protocols.detectors import FixedTimeout
-from distlib.sim.detection import detector_factory, measure, plot, table, tradeoff
 
 # Short runs: 6 trials of 5 simulated minutes each take well under a second per setting.
 FAST = {"duration": 300.0, "trials": 6}

@@ -1,4 +1,5 @@
-"""Tests for distlib.sim.queueing: the queueing model that runs the balancing policies."""
+"""Tests for Lab 8's queueing model (distlib.labs.lab08_resilience.queueing), which runs the
+balancing policies."""
 
 from __future__ import annotations
 
@@ -6,8 +7,15 @@ import math
 
 import pytest
 
+from distlib.labs.lab08_resilience.queueing import (
+    compare,
+    percentile,
+    plot,
+    simulate,
+    table,
+    traffic,
+)
 from distlib.protocols.balance import RoundRobin
-from distlib.sim.queueing import compare, percentile, plot, simulate, table, traffic
 
 # Sizes chosen from runs over seeds 0-7: 10,000 requests put p2c's p99 at 0.19-0.32 of random's
 # at 90% load; 20,000 keep the M/M/1 mean within 8% and the p99 within 16% of theory.

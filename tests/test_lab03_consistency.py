@@ -1,4 +1,4 @@
-"""Tests for distlib.experiments.consistency: hand-written, example and random histories.
+"""Tests for distlib.labs.lab03_consistency: hand-written, example and random histories.
 
 Verdicts here come from small brute-force searches over every order of a few operations (the
 definitions themselves), independent of the checkers in distlib.check.
@@ -10,7 +10,7 @@ from itertools import pairwise, permutations
 
 import pytest
 
-from distlib.experiments.consistency import example_histories, make_history, random_history
+from distlib.labs.lab03_consistency import example_histories, make_history, random_history
 
 
 def _legal(order) -> bool:

@@ -1,12 +1,18 @@
-"""Tests for distlib.sim.adversary: the hostile network and the attacks on the bank."""
+"""Tests for Lab 8's adversary (distlib.labs.lab08_resilience.adversary): the hostile network
+and the attacks on the bank."""
 
 from __future__ import annotations
 
 import pytest
 
 from distlib import Constant, Node
+from distlib.labs.lab08_resilience.adversary import (
+    ATTACKS,
+    AdversarialSimulation,
+    attack_table,
+    run_attack,
+)
 from distlib.protocols.auth import AuthBank
-from distlib.sim.adversary import ATTACKS, AdversarialSimulation, attack_table, run_attack
 from distlib.sim.simulation import SimulationError
 
 

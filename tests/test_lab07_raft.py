@@ -1,11 +1,11 @@
-"""Lab 7's experiment runners and probes (distlib.experiments.raft)."""
+"""Lab 7's experiment runners and probes (distlib.labs.lab07_raft)."""
 
 from __future__ import annotations
 
 import matplotlib
 import pytest
+from distlib.labs import lab07_raft as ex
 
-from distlib.experiments import raft as ex
 from distlib.protocols.raft import (
     AppendEntries,
     RaftNode,

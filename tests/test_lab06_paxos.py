@@ -1,4 +1,4 @@
-"""Tests of distlib.experiments.paxos: Lab 6's Paxos experiments."""
+"""Tests of distlib.labs.lab06_paxos: Lab 6's Paxos experiments."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from distlib.check.consensus import check_agreement, check_paxos
-from distlib.experiments.paxos import (
+from distlib.labs.lab06_paxos import (
     NaiveRetryNode,
     acceptance_diagram,
     check_runs,
@@ -115,7 +115,7 @@ def test_naive_retry_is_safe_but_slower_than_back_off():
 
 def test_naive_retry_retries_at_once():
     """A pre-empted NaiveRetryNode schedules its next attempt with no delay."""
-    from distlib.experiments.paxos import boot
+    from distlib.labs.lab06_paxos import boot
 
     node = boot(lambda: NaiveRetryNode(value="v"), "n0", peers=("n1", "n2"))
     node.take_actions()

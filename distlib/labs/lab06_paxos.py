@@ -12,7 +12,7 @@ experiment on its own acceptor, proposer and learner.
   keeps a second value from being chosen, and its picture;
 * :class:`NaiveRetryNode`, :func:`duel`, :func:`duel_times`: duelling proposers;
 * :func:`multipaxos_run`, :func:`single_decree`: a replicated log with a stable leader;
-* :func:`boot`, :func:`sent` (from :mod:`distlib.experiments.transactions`): one node fed
+* :func:`boot`, :func:`sent` (from :mod:`distlib.labs.lab05_transactions`): one node fed
   message by message, for tests;
 * :func:`faulty_run`, :func:`check_runs`: seeded runs under a
   :class:`~distlib.testing.nemesis.Nemesis`, judged by :func:`distlib.check.consensus.check_paxos`.
@@ -33,6 +33,7 @@ from typing import Any
 from distlib.check.consensus import check_paxos
 from distlib.protocols.multipaxos import NOOP, KVClient, MultiPaxosNode
 from distlib.protocols.paxos import PaxosNode, Phase
+from distlib.views import spacetime
 from distlib.sim import Constant, Simulation, Uniform
 from distlib.sim.network import Latency
 from distlib.testing.nemesis import Nemesis
@@ -188,7 +189,8 @@ def acceptance_diagram(
     acceptance marked at its acceptor as ``value@ballot`` (from the trace's ``accepted``
     notes). Returns the matplotlib Figure."""
     nodes = list(sim.servers)
-    fig = sim.trace.diagram(
+    fig = spacetime(
+        sim.trace,
         nodes=nodes, until=until, types=list(types), show_notes=False, ax=ax, title=title
     )
     ax = fig.axes[0] if ax is None else ax

@@ -3,7 +3,7 @@
 Three runners build on the measuring modules of the library and add what Lab 8 asks beyond them:
 
 * **Detectors on several networks** (:func:`across_networks`, :func:`adaptation`). The trade-off
-  curve of :mod:`distlib.sim.detection` compares detectors on one network. Here one *setting* of
+  curve of :mod:`distlib.labs.lab08_resilience.detection` compares detectors on one network. Here one *setting* of
   each detector is run on networks of very different delay (:data:`NETWORKS`), and on a network
   whose delay changes in the middle of a run: a fixed timeout must be re-tuned for each, the φ
   accrual detector re-estimates the heartbeat distribution from its sliding window.
@@ -19,7 +19,7 @@ Three runners build on the measuring modules of the library and add what Lab 8 a
   them); it is here to show what a detector's mistakes cost.
 * **Queue lengths under a balancing policy** (:func:`queue_tail`, :func:`supermarket_tail`).
   The fraction of servers holding at least ``i`` requests, as seen by arriving requests in the
-  model of :mod:`distlib.sim.queueing`, against Mitzenmacher's limit for ``n → ∞`` servers:
+  model of :mod:`distlib.labs.lab08_resilience.queueing`, against Mitzenmacher's limit for ``n → ∞`` servers:
   ``λ^i`` for random choice and ``λ^((d^i - 1)/(d - 1))`` for the best of ``d`` choices.
 
 Everything is seeded; same arguments, same numbers. Plots import matplotlib lazily.
@@ -36,9 +36,9 @@ from typing import Any
 from distlib.node import Node
 from distlib.protocols.balance import Policy, make_policy
 from distlib.protocols.detectors import Detector, Heartbeat, HeartbeatNode
-from distlib.sim.detection import DetectorQuality, measure, tradeoff
+from distlib.labs.lab08_resilience.detection import DetectorQuality, measure, tradeoff
 from distlib.sim.network import Exponential, Latency
-from distlib.sim.queueing import simulate
+from distlib.labs.lab08_resilience.queueing import simulate
 from distlib.sim.simulation import Simulation
 
 __all__ = [
@@ -143,7 +143,7 @@ def across_networks(
 ) -> list[NetworkRow]:
     """Measure every detector setting, unchanged, on every network (same seeds throughout).
 
-    Each measurement is :func:`distlib.sim.detection.measure`: ``trials`` runs of ``duration``
+    Each measurement is :func:`distlib.labs.lab08_resilience.detection.measure`: ``trials`` runs of ``duration``
     failure-free seconds followed by a crash.
     """
     factories = _check_factories(detectors)
@@ -225,7 +225,7 @@ def steady_tradeoff(
     """The trade-off curves of three detector families on one steady network: φ accrual as in
     the paper, φ accrual with a ``margin`` (seconds added to the estimated mean interval), and
     a fixed timeout. Every setting sees the same heartbeats. Results are labelled by family in
-    ``kind``, ready for :func:`distlib.sim.detection.plot`."""
+    ``kind``, ready for :func:`distlib.labs.lab08_resilience.detection.plot`."""
     net = _check_network(network)
     opts = dict(
         period=period,
@@ -700,7 +700,7 @@ def queue_tail(
 ) -> list[float]:
     """Measured fraction of servers holding at least ``i`` requests, for ``i = 0 .. max_i``.
 
-    Runs :func:`distlib.sim.queueing.simulate` and averages the queue lengths each arriving
+    Runs :func:`distlib.labs.lab08_resilience.queueing.simulate` and averages the queue lengths each arriving
     request saw (Poisson arrivals see time averages), leaving out the warmup.
     """
     rec = _Recording(make_policy(policy))

@@ -1,4 +1,4 @@
-"""Tests for distlib.experiments.compute: scripts, word count, granularity, scaled speedup and the
+"""Tests for distlib.labs.lab02_compute: scripts, word count, granularity, scaled speedup and the
 simulated map/reduce sum."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from distlib import Constant, Uniform
 from distlib.compute import CostModel, Pool, SpeedupReport
-from distlib.experiments.compute import (
+from distlib.labs.lab02_compute import (
     ARTICLE_SCRIPT,
     Granularity,
     Part,

@@ -1,4 +1,4 @@
-"""Tests for distlib.experiments.storage: seeded store runs, failover and partition runs,
+"""Tests for distlib.labs.lab04_storage: seeded store runs, failover and partition runs,
 stale-read measurements and key movement."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from distlib.experiments.storage import (
+from distlib.labs.lab04_storage import (
     failover_run,
     movement_table,
     partition_run,

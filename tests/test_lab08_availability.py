@@ -1,4 +1,5 @@
-"""Tests for distlib.availability: the formulas, the nines vocabulary, and the simulation."""
+"""Tests for Lab 8's availability module (distlib.labs.lab08_resilience.availability): the
+formulas, the nines vocabulary, and the simulation."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import pytest
 
 from distlib import Constant, Uniform
-from distlib.availability import (
+from distlib.labs.lab08_resilience.availability import (
     SECONDS_PER_YEAR,
     Component,
     KofN,

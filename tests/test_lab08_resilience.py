@@ -1,4 +1,4 @@
-"""Tests for distlib.experiments.resilience: detectors across networks, fail-over, queue tails."""
+"""Tests for distlib.labs.lab08_resilience: detectors across networks, fail-over, queue tails."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import matplotlib
 import pytest
 
 from distlib import Constant
-from distlib.experiments.resilience import (
+from distlib.labs.lab08_resilience import (
     NETWORKS,
     FailoverClient,
     FailoverReplica,
