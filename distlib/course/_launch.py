@@ -1,4 +1,4 @@
-"""The launcher between the grader and ``bwrap`` (``python -m distlib.course._launch``).
+"""The launcher between the grader and ``bwrap`` (``python -I path/to/_launch.py``).
 
 It sets the resource limits, puts itself in a new ``pids`` cgroup where the machine allows, starts
 the sandbox, passes the grader's interrupts on to the kernel inside it, stops the whole sandbox

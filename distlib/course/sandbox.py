@@ -251,9 +251,11 @@ class SandboxKernelManager(AsyncKernelManager):  # type: ignore[misc,valid-type]
         )
         lim = self.limits
         launcher = [
+            # By path, isolated: the launcher needs only the standard library, and importing the
+            # distlib package first would cost every kernel about 0.2 s.
             sys.executable,
-            "-m",
-            "distlib.course._launch",
+            "-I",
+            str(Path(__file__).with_name("_launch.py")),
             "--report",
             str(report),
             "--memory-mb",
