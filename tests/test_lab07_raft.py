@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import matplotlib
 import pytest
-from distlib.labs import lab07_raft as ex
 
+from distlib.labs import lab07_raft as ex
 from distlib.protocols.raft import (
     AppendEntries,
     RaftNode,

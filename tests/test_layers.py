@@ -2,10 +2,11 @@
 circle.
 
 The layers, bottom up (DESIGN.md, "Layout"): the core (nodes, traces, histories, the client base
-class); the runtimes, which drive nodes and know no protocol; the protocols, which know nodes and
-not the runtimes; the checkers; the views; compute, which stands alone; the harnesses that graded
-cells and tests call; one module per lab; the course tooling; and the package's public face,
-``distlib/__init__.py``. Every import counts, including one inside a function.
+class, the size of a quorum); the runtimes, which drive nodes and know no protocol; the
+protocols, which know nodes and not the runtimes; the checkers; the views; compute, which stands
+alone; the harnesses that graded cells and tests call; one module per lab; the course tooling;
+and the package's public face, ``distlib/__init__.py``. Every import counts, including one inside
+a function.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Each layer: the module prefixes in it, and the layers it may import (besides itself).
 LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "core": (("distlib.node", "distlib.trace", "distlib.history", "distlib.client"), ()),
+    "core": (
+        ("distlib.node", "distlib.trace", "distlib.history", "distlib.client", "distlib.quorum"),
+        (),
+    ),
     "runtimes": (("distlib.sim",), ("core",)),
     "protocols": (("distlib.protocols",), ("core",)),
     "checkers": (("distlib.check",), ("core",)),

@@ -42,6 +42,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from distlib.quorum import majority
+
 __all__ = [
     "ConsensusRecords",
     "InvariantResult",
@@ -316,7 +318,7 @@ class ConsensusRecords:
     @property
     def quorum(self) -> int:
         n = len(self.acceptors) or len({a for a, _, _, _ in self.acceptances})
-        return n // 2 + 1
+        return majority(n)
 
 
 def consensus_records(source: Any, *, acceptors: Iterable[str] | None = None) -> ConsensusRecords:

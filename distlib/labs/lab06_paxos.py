@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from distlib.quorum import majority
 from distlib.check.consensus import check_paxos
 from distlib.protocols.multipaxos import NOOP, KVClient, MultiPaxosNode
 from distlib.protocols.paxos import PaxosNode, Phase
@@ -77,7 +78,7 @@ def majorities(n: int) -> list[frozenset[int]]:
     """Every majority (every set of ``n // 2 + 1`` of the acceptors 0..n-1)."""
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"need at least one acceptor, not {n!r}")
-    return [frozenset(c) for c in itertools.combinations(range(n), n // 2 + 1)]
+    return [frozenset(c) for c in itertools.combinations(range(n), majority(n))]
 
 
 def disjoint_pairs(n: int, size: int) -> tuple[int, int]:

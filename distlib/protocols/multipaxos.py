@@ -42,6 +42,7 @@ from typing import Any
 from distlib.client import Workload
 from distlib.node import Node
 from distlib.protocols.paxos import Ballot
+from distlib.quorum import majority
 
 __all__ = [
     "NOOP",
@@ -245,7 +246,7 @@ class MultiPaxosNode(Node):
 
     @property
     def majority(self) -> int:
-        return len(self.servers) // 2 + 1
+        return majority(len(self.servers))
 
     def owner(self, ballot: Ballot) -> str:
         return self.servers[ballot.index]

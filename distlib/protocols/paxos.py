@@ -51,6 +51,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from distlib.node import Node
+from distlib.quorum import majority
 
 __all__ = [
     "Accept",
@@ -224,7 +225,7 @@ class PaxosNode(Node):
     @property
     def majority(self) -> int:
         """PMS §2.2: any two majorities of the acceptors share at least one acceptor."""
-        return len(self.acceptors) // 2 + 1
+        return majority(len(self.acceptors))
 
     @property
     def is_proposer(self) -> bool:

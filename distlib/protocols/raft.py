@@ -44,6 +44,7 @@ from typing import Any
 
 from distlib.client import Workload
 from distlib.node import Node
+from distlib.quorum import majority
 
 __all__ = [
     "AppendEntries",
@@ -235,7 +236,7 @@ class RaftNode(Node):
     @property
     def majority(self) -> int:
         """How many servers, this one included, make a majority of the cluster (§5.2)."""
-        return (len(self.peers) + 1) // 2 + 1
+        return majority(len(self.peers) + 1)
 
     def persist(self) -> None:
         """Write currentTerm, votedFor and the log to stable storage (Figure 2).
@@ -695,12 +696,12 @@ def split_vote_probability(
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
     if not delay >= 0:
         raise ValueError(f"delay must be a non-negative number of seconds, not {delay!r}")
-    majority = n // 2 + 1
+    needed = majority(n)
     if n == 1:
         return 0.0  # a cluster of one elects itself
-    if voters < majority:
+    if voters < needed:
         return 1.0  # no leader can be elected at all
-    k_split = voters - majority + 1  # this many early timeouts deny the first candidate
+    k_split = voters - needed + 1  # this many early timeouts deny the first candidate
     p = min(1.0, delay / timeout)
     return sum(
         math.comb(voters, k) * p**k * (1 - p) ** (voters - k) for k in range(k_split, voters + 1)

@@ -59,6 +59,7 @@ from typing import Any
 from distlib.node import Node
 from distlib.protocols.hashing import HashRing
 from distlib.protocols.kvstore import ClientGet, ClientPut, ClientReply
+from distlib.quorum import majority
 
 __all__ = [
     "Ack",
@@ -226,7 +227,7 @@ class PrimaryBackup(Node):
 
     @property
     def majority(self) -> int:
-        return len(self.servers) // 2 + 1
+        return majority(len(self.servers))
 
     @property
     def safe(self) -> bool:

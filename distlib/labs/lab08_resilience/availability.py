@@ -31,6 +31,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from distlib import quorum
 
 __all__ = [
     "SECONDS_PER_YEAR",
@@ -153,7 +154,7 @@ def majority(n: int) -> int:
     """The size of a majority of ``n`` nodes, ``n // 2 + 1``; it tolerates ``(n-1)//2`` faults."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive whole number of nodes, not {n!r}")
-    return n // 2 + 1
+    return quorum.majority(n)
 
 
 def quorum_availability(n: int, a: float | Sequence[float]) -> float:
