@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Any
 
 from distlib.node import Node
@@ -88,7 +88,7 @@ __all__ = [
 # Primary-backup
 
 
-class Role(Enum):
+class Role(StrEnum):
     """What a primary-backup server is doing."""
 
     PRIMARY = "primary"
