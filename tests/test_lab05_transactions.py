@@ -26,11 +26,10 @@ from distlib.labs.lab05_transactions import (
 )
 from distlib.protocols.twophase import (
     Decision,
-    EagerCoordinator,
-    ForgetfulParticipant,
     Prepare,
     Vote,
 )
+from distlib.testing.broken import EagerCoordinator, ForgetfulParticipant
 
 PROTOCOL = ("Prepare", "Vote", "Decision", "Ack")
 

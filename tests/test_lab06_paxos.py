@@ -27,9 +27,8 @@ from distlib.labs.lab06_paxos import (
 )
 from distlib.protocols.paxos import (
     PaxosNode,
-    PromiseBreakingAcceptor,
-    ValueIgnoringProposer,
 )
+from distlib.testing.broken import PromiseBreakingAcceptor, ValueIgnoringProposer
 
 
 @pytest.mark.parametrize("n", [3, 4, 5, 7])

@@ -13,7 +13,7 @@ from distlib.protocols.raft import (
     RequestVoteReply,
     Role,
 )
-from distlib.testing.raft import BrokenCommitRaft, BrokenVoteRaft
+from distlib.testing.broken import BrokenCommitRaft, BrokenVoteRaft
 
 matplotlib.use("Agg")
 

@@ -18,16 +18,14 @@ from distlib.protocols.paxos import (
     Accepted,
     Ballot,
     Chosen,
-    ForgetfulAcceptor,
     PaxosNode,
     Phase,
     Prepare,
     Promise,
-    PromiseBreakingAcceptor,
     Reject,
-    ValueIgnoringProposer,
     WhatWasChosen,
 )
+from distlib.testing.broken import ForgetfulAcceptor, PromiseBreakingAcceptor, ValueIgnoringProposer
 from distlib.testing.nemesis import Nemesis
 from distlib.testing.unit import settle
 

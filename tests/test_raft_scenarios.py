@@ -13,9 +13,8 @@ import pytest
 from distlib.node import Node
 from distlib.protocols.raft import Entry, RaftNode, split_vote_probability
 from distlib.testing import raft_scenarios as scenarios
+from distlib.testing.broken import BrokenCommitRaft, BrokenVoteRaft
 from distlib.testing.raft import (
-    BrokenCommitRaft,
-    BrokenVoteRaft,
     RaftCluster,
     RaftViolation,
     measure_split_votes,

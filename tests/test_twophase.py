@@ -16,8 +16,6 @@ from distlib.protocols.twophase import (
     Coordinator,
     Decision,
     DecisionRequest,
-    EagerCoordinator,
-    ForgetfulParticipant,
     Participant,
     Prepare,
     TxClient,
@@ -26,6 +24,7 @@ from distlib.protocols.twophase import (
     Uncertain,
     Vote,
 )
+from distlib.testing.broken import EagerCoordinator, ForgetfulParticipant
 from distlib.testing.nemesis import Nemesis
 
 PARTS = ("p1", "p2", "p3")

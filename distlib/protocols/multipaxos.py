@@ -26,7 +26,7 @@ value), ``learned`` (slot, value), ``became leader`` (ballot); clients note ``pr
 
 Exercises replace one method: :meth:`MultiPaxosNode.on_prepare`,
 :meth:`MultiPaxosNode.on_accept`, :meth:`MultiPaxosNode.choose_value` (the new leader's choice
-per slot). A deliberately broken variant: :class:`ValueIgnoringLeader`.
+per slot). A deliberately broken variant lives in :mod:`distlib.testing.broken`.
 
 What this module leaves to others: single-decree Paxos (:mod:`distlib.protocols.paxos`), the
 runtime, and judging runs (:mod:`distlib.check.consensus`).
@@ -62,7 +62,6 @@ __all__ = [
     "Reply",
     "Request",
     "Role",
-    "ValueIgnoringLeader",
 ]
 
 
@@ -558,15 +557,3 @@ class KVClient(Workload):
         elif isinstance(msg, Redirect) and msg.leader is not None and msg.leader != self.target:
             self.target = msg.leader
             self.transmit()
-
-
-# --------------------------------------------------------------------------------------------
-# Deliberately broken variant
-
-
-class ValueIgnoringLeader(MultiPaxosNode):
-    """BROKEN: a new leader fills every slot it recovers with a no-op, ignoring the values the
-    promises report (violates PMS §2.2 P2c): commands already chosen get overwritten."""
-
-    def choose_value(self, slot: int, accepted: list[tuple[Ballot, Any]]) -> Any:
-        return NOOP

@@ -35,8 +35,7 @@ Durable layout (read by :mod:`distlib.check.consensus`): ``storage["promised"]``
 Exercises replace one method by subclassing: :meth:`PaxosNode.on_prepare`,
 :meth:`PaxosNode.on_accept` (acceptor), :meth:`PaxosNode.next_ballot` and
 :meth:`PaxosNode.choose_value` (proposer), :meth:`PaxosNode.count_acceptance` (learner).
-Deliberately broken variants for the checkers and the lab: :class:`ForgetfulAcceptor`,
-:class:`PromiseBreakingAcceptor` and :class:`ValueIgnoringProposer`.
+Deliberately broken variants live in :mod:`distlib.testing.broken`.
 
 What this module leaves to others: delivery, timing and crashes are the runtime's; agreement and
 validity are judged by :mod:`distlib.check.consensus`; the replicated log is
@@ -58,14 +57,11 @@ __all__ = [
     "Accepted",
     "Ballot",
     "Chosen",
-    "ForgetfulAcceptor",
     "PaxosNode",
     "Phase",
     "Prepare",
     "Promise",
-    "PromiseBreakingAcceptor",
     "Reject",
-    "ValueIgnoringProposer",
     "WhatWasChosen",
 ]
 
@@ -420,39 +416,3 @@ class PaxosNode(Node):
         if self.learned is None:
             self.broadcast(WhatWasChosen(), to=self.servers)
             self.set_timer("ask", self.ask_every * (1 + self.rng.random()))
-
-
-# --------------------------------------------------------------------------------------------
-# Deliberately broken variants (for the checkers and the lab)
-
-
-class ForgetfulAcceptor(PaxosNode):
-    """BROKEN: keeps its promise and acceptance in memory only, so a crash erases them.
-
-    After a restart it promises and accepts lower numbers than it promised before the crash,
-    breaking PMS §2.5 (acceptors must remember in stable storage): two values can be chosen.
-    """
-
-    def __init__(self, **config: Any) -> None:
-        super().__init__(**config)
-        self.memory: dict[str, Any] = {}
-
-    @property
-    def acceptor_log(self) -> MutableMapping[str, Any]:
-        return self.memory
-
-
-class PromiseBreakingAcceptor(PaxosNode):
-    """BROKEN: accepts every Accept, ignoring the promises it made (violates PMS §2.2, P1a)."""
-
-    def on_accept(self, src: str, msg: Accept) -> None:
-        self.acceptor_log["accepted"] = (msg.ballot, msg.value)
-        self.announce_accepted(src, msg)
-
-
-class ValueIgnoringProposer(PaxosNode):
-    """BROKEN: always proposes its own value, ignoring values reported in the promises
-    (violates PMS §2.2, P2c): a later proposer overwrites a value that was already chosen."""
-
-    def choose_value(self, promises: list[Promise]) -> Any:
-        return self.value

@@ -42,9 +42,8 @@ Each node also notes ``vote``, ``decided`` and ``begin`` in the trace with ``tx=
 
 Exercises replace one method by subclassing: :meth:`Participant.vote`,
 :meth:`Participant.on_prepare`, :meth:`Participant.commit`, :meth:`Coordinator.decide`, and
-:meth:`Coordinator.recover` / :meth:`Participant.recover`. Deliberately broken variants, for the
-checkers and the lab: :class:`EagerCoordinator` (commits on a majority of yes votes) and
-:class:`ForgetfulParticipant` (keeps its prepared state only in memory).
+:meth:`Coordinator.recover` / :meth:`Participant.recover`. Deliberately broken variants live in
+:mod:`distlib.testing.broken`.
 
 What this module leaves to others: networking, timing and crashes belong to the runtime; whether
 a run was atomic is judged by :func:`distlib.check.consensus.check_twophase`.
@@ -64,8 +63,6 @@ __all__ = [
     "Coordinator",
     "Decision",
     "DecisionRequest",
-    "EagerCoordinator",
-    "ForgetfulParticipant",
     "Participant",
     "Prepare",
     "TxClient",
@@ -605,48 +602,3 @@ class TxClient(Workload):
                 self.finish("committed")
             else:
                 self.finish("aborted", status="fail")
-
-
-# --------------------------------------------------------------------------------------------
-# Deliberately broken variants (for the checkers and the lab)
-
-
-class EagerCoordinator(Coordinator):
-    """BROKEN: commits as soon as a majority voted yes, ignoring the others' votes.
-
-    It violates BHG §7.3 rule AC2 (commit only if all voted yes): a participant that voted no, or
-    never voted, aborts while the rest commit.
-    """
-
-    def decide(
-        self, tx: str, votes: Mapping[str, bool], participants: Sequence[str]
-    ) -> bool | None:
-        yes = sum(1 for p in participants if votes.get(p) is True)
-        if yes > len(participants) // 2:
-            return True
-        no = sum(1 for p in participants if votes.get(p) is False)
-        if no >= len(participants) - len(participants) // 2:
-            return False
-        return None
-
-
-class ForgetfulParticipant(Participant):
-    """BROKEN: keeps its prepared record (the tentative writes) in memory only.
-
-    A crash between its yes vote and the decision erases the record: told to commit after the
-    restart, it has lost the writes and aborts while the others commit, so atomicity breaks
-    (BHG §7.3: the prepared record must be forced to stable storage before voting yes).
-    """
-
-    def __init__(self, **config: Any) -> None:
-        super().__init__(**config)
-        self.memory: dict[str, dict[str, Any]] = {}
-
-    def save_prepared(self, tx: str, record: dict[str, Any]) -> None:
-        self.memory[tx] = record
-
-    def load_prepared(self, tx: str) -> dict[str, Any] | None:
-        return self.memory.get(tx)
-
-    def prepared_transactions(self) -> list[str]:
-        return list(self.memory)

@@ -49,9 +49,9 @@ Faults: :meth:`RaftCluster.disconnect` cuts a server off from all others (``conn
 the waiting methods know about it); :meth:`RaftCluster.partition`, ``crash``, ``restart`` and
 the unreliable network modes pass through to the simulation.
 
-Also here: :class:`BrokenVoteRaft` and :class:`BrokenCommitRaft`, two deliberately wrong
-nodes that show what the checks catch, and :func:`measure_split_votes`, which measures by
-simulation what :func:`distlib.protocols.raft.split_vote_probability` predicts.
+Also here: :func:`measure_split_votes`, which measures by simulation what
+:func:`distlib.protocols.raft.split_vote_probability` predicts. Deliberately wrong nodes that show
+what the checks catch live in :mod:`distlib.testing.broken`.
 
 Left to others: progress is not checked on its own but demanded by the waiting methods and by
 the scenarios of :mod:`distlib.testing.raft_scenarios`; client histories (linearizability) are
@@ -69,16 +69,12 @@ from typing import Any
 from distlib.node import Node
 from distlib.protocols.raft import (
     RaftNode,
-    RequestVote,
-    RequestVoteReply,
     Role,
 )
 from distlib.sim import Constant, NodeError, Simulation, Uniform
 from distlib.sim.simulation import Observer
 
 __all__ = [
-    "BrokenCommitRaft",
-    "BrokenVoteRaft",
     "RaftCluster",
     "RaftViolation",
     "measure_split_votes",
@@ -968,35 +964,6 @@ class RaftCluster:
             else:
                 exc.args = (exc.args[0] + f"\n  diagram saved to {self.diagram_path}",)
         return exc
-
-
-# --------------------------------------------------------------------------------------------
-# Deliberately broken nodes: each fails the harness with a readable report.
-
-
-class BrokenVoteRaft(RaftNode):
-    """WRONG on purpose: grants votes without the up-to-date check of §5.4.1.
-
-    A candidate with a stale log can then win an election and overwrite committed entries.
-    """
-
-    def handle_request_vote(self, msg: RequestVote) -> RequestVoteReply:
-        if msg.term < self.term or self.voted_for not in (None, msg.candidate):
-            return RequestVoteReply(self.term, False)
-        self.voted_for = msg.candidate
-        self.reset_election_timer()
-        return RequestVoteReply(self.term, True)
-
-
-class BrokenCommitRaft(RaftNode):
-    """WRONG on purpose: commits any entry stored on a majority, whatever its term (the trap of
-    §5.4.2 and Figure 8)."""
-
-    def advance_commit_index(self) -> None:
-        matches = sorted([self.last_log_index, *self.match_index.values()], reverse=True)
-        n = matches[self.majority - 1]
-        if n > self.commit_index:
-            self.commit_index = n
 
 
 # --------------------------------------------------------------------------------------------
