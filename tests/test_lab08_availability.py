@@ -26,7 +26,7 @@ from distlib.labs.lab08_resilience.availability import (
     parallel,
     quorum_availability,
     series,
-    simulate,
+    simulate_availability,
 )
 
 # Simulated availability over HORIZON seconds has a standard deviation of about 0.001 for the
@@ -134,7 +134,7 @@ def _systems():
 def test_simulation_matches_formula(name):
     """Measured availability agrees with the formula within the stated tolerance."""
     system = _systems()[name]
-    run = simulate(system, horizon=HORIZON, seed=7)
+    run = simulate_availability(system, horizon=HORIZON, seed=7)
     expected = system.availability()
     assert abs(run.availability - expected) < TOLERANCE, (
         f"{name}: simulated availability {run.availability:.5f}, formula {expected:.5f}"
@@ -144,14 +144,14 @@ def test_simulation_matches_formula(name):
 def test_formula_holds_for_non_exponential_repairs():
     """A = MTTF/(MTTF+MTTR) needs only the means: a fixed repair time gives the same answer."""
     comp = Component("disk", Uniform(5.0, 15.0), Constant(1.0))
-    run = simulate(comp, horizon=HORIZON, seed=3)
+    run = simulate_availability(comp, horizon=HORIZON, seed=3)
     assert abs(run.availability - 10 / 11) < TOLERANCE, f"measured {run.availability:.5f}"
 
 
 def test_parallel_outage_is_shorter_than_a_repair():
     """Two exponential repairs in parallel end an outage after MTTR/2 on average."""
     c = [Component(f"r{i}", 10.0, 1.0) for i in range(2)]
-    run = simulate(Parallel(*c), horizon=HORIZON, seed=5)
+    run = simulate_availability(Parallel(*c), horizon=HORIZON, seed=5)
     assert run.outages > 200, f"only {run.outages} outages: too few to estimate their length"
     assert run.mean_outage == pytest.approx(0.5, rel=0.15), f"mean outage {run.mean_outage:.3f}"
 
@@ -164,7 +164,7 @@ def test_shared_component_breaks_the_formula():
     )
     with pytest.raises(ValueError, match="independent"):
         system.availability()
-    run = simulate(system, horizon=HORIZON, seed=1)
+    run = simulate_availability(system, horizon=HORIZON, seed=1)
     a_branch = availability(10.0, 1.0)
     right = power.availability() * parallel(a_branch, a_branch)  # condition on the supply
     naive = parallel(series(power.availability(), a_branch), series(power.availability(), a_branch))
@@ -180,15 +180,15 @@ def test_shared_component_breaks_the_formula():
 def test_simulation_is_seeded():
     """Same seed, same measurement; another seed, another sample."""
     system = _systems()["2-of-3"]
-    a = simulate(system, horizon=1e4, seed=11)
-    b = simulate(system, horizon=1e4, seed=11)
-    c = simulate(system, horizon=1e4, seed=12)
+    a = simulate_availability(system, horizon=1e4, seed=11)
+    b = simulate_availability(system, horizon=1e4, seed=11)
+    c = simulate_availability(system, horizon=1e4, seed=12)
     assert a == b, "two runs with seed 11 differ"
     assert a.availability != c.availability, "seeds 11 and 12 gave identical runs"
 
 
 def test_warmup_is_excluded():
     """Only the time after warmup is measured."""
-    run = simulate(Component("x", 10.0, 1.0), horizon=1000.0, warmup=400.0, seed=2)
+    run = simulate_availability(Component("x", 10.0, 1.0), horizon=1000.0, warmup=400.0, seed=2)
     assert run.measured == pytest.approx(600.0)
     assert 0.0 <= run.uptime <= run.measured

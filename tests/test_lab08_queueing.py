@@ -11,7 +11,7 @@ from distlib.labs.lab08_resilience.queueing import (
     compare,
     percentile,
     plot,
-    simulate,
+    simulate_queue,
     table,
     traffic,
 )
@@ -60,27 +60,27 @@ def test_round_robin_matches_lindley_recursion():
         idx = list(range(s, requests, n))
         for i, lat in zip(idx, lindley([jobs[i] for i in idx]), strict=True):
             expected[i] = lat
-    got = simulate(RoundRobin(), load=0.8, servers=n, requests=requests, warmup=0.0, seed=4)
+    got = simulate_queue(RoundRobin(), load=0.8, servers=n, requests=requests, warmup=0.0, seed=4)
     assert got.latencies == pytest.approx(expected, abs=1e-9), "the model is not FIFO per server"
 
 
 def test_single_server_matches_mm1_mean():
     """One server at load 0.5 is an M/M/1 queue: mean latency 1 / (mu - lambda) = 2."""
-    r = simulate("random", load=0.5, servers=1, requests=REQUESTS, seed=2)
+    r = simulate_queue("random", load=0.5, servers=1, requests=REQUESTS, seed=2)
     assert r.mean == pytest.approx(2.0, rel=0.15), f"mean latency {r.mean:.3f}, expected ~2.0"
 
 
 def test_random_matches_mm1_p99():
     """Random dispatch splits Poisson traffic into independent M/M/1 queues: p99 = ln(100)/(1-ρ)."""
-    r = simulate("random", load=0.8, servers=10, requests=REQUESTS, seed=3)
+    r = simulate_queue("random", load=0.8, servers=10, requests=REQUESTS, seed=3)
     expected = math.log(100) / (1 - 0.8)
     assert r.p99 == pytest.approx(expected, rel=0.25), f"p99 {r.p99:.2f}, expected ~{expected:.2f}"
 
 
 def test_p2c_beats_random_on_p99_at_90_percent_load():
     """Mitzenmacher 2001: two choices cut the tail; at 90% load p99 at least halves."""
-    rand = simulate("random", load=0.9, requests=10_000, seed=0)
-    p2c = simulate("p2c", load=0.9, requests=10_000, seed=0)
+    rand = simulate_queue("random", load=0.9, requests=10_000, seed=0)
+    p2c = simulate_queue("p2c", load=0.9, requests=10_000, seed=0)
     ratio = p2c.p99 / rand.p99
     assert ratio <= 0.5, (
         f"p2c p99 {p2c.p99:.2f} vs random p99 {rand.p99:.2f}: ratio {ratio:.2f}, expected <= 0.5"
@@ -90,7 +90,7 @@ def test_p2c_beats_random_on_p99_at_90_percent_load():
 def test_more_information_means_lower_mean_latency():
     """At 90% load: least outstanding < power of two < random, on mean latency."""
     means = {
-        p: simulate(p, load=0.9, requests=5000, seed=5).mean
+        p: simulate_queue(p, load=0.9, requests=5000, seed=5).mean
         for p in ("least_outstanding", "p2c", "random")
     }
     assert means["least_outstanding"] < means["p2c"] < means["random"], f"means {means}"
@@ -98,10 +98,10 @@ def test_more_information_means_lower_mean_latency():
 
 def test_same_seed_same_numbers_and_same_traffic_for_every_policy():
     """A run is reproducible, and all policies serve the same requests for a given seed."""
-    a = simulate("p2c", load=0.7, requests=2000, seed=8)
-    b = simulate("p2c", load=0.7, requests=2000, seed=8)
+    a = simulate_queue("p2c", load=0.7, requests=2000, seed=8)
+    b = simulate_queue("p2c", load=0.7, requests=2000, seed=8)
     assert a == b, "two runs with the same seed differ"
-    rr = simulate("round_robin", load=0.7, requests=2000, seed=8)
+    rr = simulate_queue("round_robin", load=0.7, requests=2000, seed=8)
     assert sum(rr.per_server) == sum(a.per_server) == 1800  # 10% warmup left out
     assert max(rr.per_server) - min(rr.per_server) <= 1, "round robin should split evenly"
 
@@ -112,18 +112,18 @@ def test_student_function_runs_in_the_model():
     def pick_zero(outstanding, rng):
         return 0
 
-    r = simulate(pick_zero, load=0.05, servers=4, requests=500, seed=1)
+    r = simulate_queue(pick_zero, load=0.05, servers=4, requests=500, seed=1)
     assert r.per_server[0] == r.requests and r.policy == "pick zero"
 
 
 def test_bad_input_is_rejected():
     """Load at or above 1, too few requests and bad policies raise clear errors."""
     with pytest.raises(ValueError, match="load"):
-        simulate("random", load=1.0)
+        simulate_queue("random", load=1.0)
     with pytest.raises(ValueError, match="requests"):
-        simulate("random", requests=3)
+        simulate_queue("random", requests=3)
     with pytest.raises(ValueError, match="server"):
-        simulate(lambda o, r: -1, requests=50)
+        simulate_queue(lambda o, r: -1, requests=50)
 
 
 def test_compare_table_and_plot():

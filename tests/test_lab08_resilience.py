@@ -20,7 +20,7 @@ from distlib.labs.lab08_resilience import (
     across_networks,
     adaptation,
     allowed_silences,
-    failover_run,
+    detector_failover_run,
     failover_table,
     heartbeat_arrivals,
     networks_table,
@@ -93,7 +93,9 @@ def test_phi_adapts_to_a_network_change_and_a_timeout_does_not():
 
 def test_failover_on_a_calm_network_has_one_outage_and_no_false_takeover():
     """The backup takes over about one timeout after the crash; no mistakes before it."""
-    run = failover_run(lambda: FixedTimeout(2.0), network=CALM, crash_at=60, after=10, seed=1)
+    run = detector_failover_run(
+        lambda: FixedTimeout(2.0), network=CALM, crash_at=60, after=10, seed=1
+    )
     assert run.false_takeovers == 0 and run.two_primaries == 0
     # The last heartbeat arrived at most one period before the crash.
     assert 1.0 <= run.outage <= 2.0 + 3 * 0.01 + 0.1, f"outage {run.outage}"
@@ -104,7 +106,7 @@ def test_failover_on_a_calm_network_has_one_outage_and_no_false_takeover():
 
 def test_false_takeovers_create_two_primaries_until_handed_back():
     """A too-short timeout on a congested path makes the backup take over from a live primary."""
-    run = failover_run(
+    run = detector_failover_run(
         lambda: FixedTimeout(1.2), network="congested", crash_at=300, after=10, trace=True
     )
     assert run.false_takeovers > 0 and run.two_primaries > 0, run
@@ -179,7 +181,7 @@ def test_plots_draw_what_they_are_given():
     results = adaptation({**TIGHT, **PHI}, arrivals, change_at=50)
     fig = plot_adaptation(results, arrivals, change_at=50)
     assert len(fig.axes[0].get_legend().get_texts()) == 3
-    run = failover_run(lambda: FixedTimeout(2.0), network=CALM, crash_at=20, after=5)
+    run = detector_failover_run(lambda: FixedTimeout(2.0), network=CALM, crash_at=20, after=5)
     assert plot_failover(run).axes[0].get_title() == "Fail-over seen by the client"
     fig = plot_queue_tail({"random": [1.0, 0.5, 0.2]}, load=0.5, theory={"random": 1})
     assert len(fig.axes[0].lines) == 2
@@ -197,5 +199,5 @@ def test_bad_arguments_are_refused():
     with pytest.raises(TypeError, match="Detector"):
         allowed_silences("timeout", [1.0, 2.0])
     with pytest.raises(TypeError, match="factory"):
-        failover_run(FixedTimeout(2.0))
+        detector_failover_run(FixedTimeout(2.0))
     assert set(NETWORKS) == {"LAN", "WAN", "congested"}

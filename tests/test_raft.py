@@ -595,10 +595,10 @@ def test_timeline_draws_a_figure():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from distlib.views.raft import timeline
+    from distlib.views.raft import raft_timeline
 
     sim, _ = _crash_run()
-    fig = timeline(sim.trace)
+    fig = raft_timeline(sim.trace)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
     assert any(t.get_text().startswith("T") for t in ax.texts), "leader terms are labelled"
@@ -607,10 +607,10 @@ def test_timeline_draws_a_figure():
 
 def test_timeline_without_role_notes_is_an_error():
     """A trace without role notes gives an error saying what is missing."""
-    from distlib.views.raft import timeline
+    from distlib.views.raft import raft_timeline
 
     with pytest.raises(ValueError, match="no role notes"):
-        timeline(Simulation(seed=1).trace)
+        raft_timeline(Simulation(seed=1).trace)
 
 
 def test_split_vote_plot():

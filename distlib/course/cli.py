@@ -12,6 +12,8 @@ import argparse
 import importlib
 import sys
 
+__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+
 # Modules that contribute subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "distlib.course.commands",

@@ -8,6 +8,8 @@ instead of failing later with an AttributeError deep in the lab.
 
 from __future__ import annotations
 
+__all__ = ["SHADOW_MESSAGE", "setup_cell"]
+
 SHADOW_MESSAGE = (
     "Python cannot find this course's 'distlib' library (it is not installed, or PyPI's "
     "unrelated packaging library of the same name shadows it): in a terminal in the course "

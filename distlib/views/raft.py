@@ -3,7 +3,7 @@
 Reads only a trace: a Raft node announces each change of role with a note
 ``"became follower"``, ``"became candidate"`` or ``"became leader"`` carrying ``term=...``
 (as :class:`distlib.protocols.raft.RaftNode` does), and the runtime records crashes and
-restarts. :func:`role_intervals` turns that into spans of time; :func:`timeline` draws them;
+restarts. :func:`role_intervals` turns that into spans of time; :func:`raft_timeline` draws them;
 :func:`split_vote_plot` draws the split-vote model beside measured frequencies. matplotlib is
 imported only inside the drawing functions.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ROLE_COLOURS", "Span", "role_intervals", "split_vote_plot", "timeline"]
+__all__ = ["ROLE_COLOURS", "Span", "raft_timeline", "role_intervals", "split_vote_plot"]
 
 #: Note texts that announce a role, and the role each announces.
 ROLE_NOTES = {
@@ -23,7 +23,7 @@ ROLE_NOTES = {
     "became leader": "leader",
 }
 
-#: Colours of the roles (and of a crashed server) in :func:`timeline`.
+#: Colours of the roles (and of a crashed server) in :func:`raft_timeline`.
 ROLE_COLOURS = {
     "follower": "#d9d9d9",
     "candidate": "#f4a261",
@@ -84,7 +84,7 @@ def role_intervals(
     return spans
 
 
-def timeline(
+def raft_timeline(
     trace: Any,
     *,
     nodes: Sequence[str] | None = None,

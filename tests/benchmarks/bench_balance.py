@@ -21,7 +21,7 @@ import argparse
 import statistics
 import time
 
-from distlib.labs.lab08_resilience.queueing import simulate
+from distlib.labs.lab08_resilience.queueing import simulate_queue
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     for seed in range(args.seeds):
         opts = dict(load=args.load, servers=args.servers, requests=args.requests, seed=seed)
-        rand = simulate("random", **opts)
-        p2c = simulate("p2c", **opts)
+        rand = simulate_queue("random", **opts)
+        p2c = simulate_queue("p2c", **opts)
         ratios.append(p2c.p99 / rand.p99)
         rows.append((seed, rand, p2c))
         print(

@@ -11,7 +11,7 @@ Three runners build on the measuring modules of the library and add what Lab 8 a
   replays those arrivals through a detector offline and reports how long a silence it would
   tolerate after each one (the same decision :class:`~distlib.protocols.detectors.HeartbeatNode`
   makes in a run, without re-simulating the network for every detector).
-* **Fail-over** (:func:`failover_run`, :func:`failover_table`). A primary serves a client; a
+* **Fail-over** (:func:`detector_failover_run`, :func:`failover_table`). A primary serves a client; a
   backup watches it with a failure detector and takes over when it suspects the primary. A
   crash then costs the client about one detection time of unanswered requests; a false
   suspicion makes the backup take over from a live primary, so that for a while *two* nodes
@@ -38,7 +38,7 @@ from distlib.protocols.balance import Policy, make_policy
 from distlib.protocols.detectors import Detector, Heartbeat, HeartbeatNode
 from distlib.labs.lab08_resilience.detection import DetectorQuality, measure, tradeoff
 from distlib.sim.network import Exponential, Latency
-from distlib.labs.lab08_resilience.queueing import simulate
+from distlib.labs.lab08_resilience.queueing import simulate_queue
 from distlib.sim.simulation import Simulation
 
 __all__ = [
@@ -56,7 +56,7 @@ __all__ = [
     "adaptation",
     "allowed_silences",
     "bank_using",
-    "failover_run",
+    "detector_failover_run",
     "failover_table",
     "heartbeat_arrivals",
     "networks_table",
@@ -534,7 +534,7 @@ class FailoverRun:
         return self.false_takeovers / (self.crash_at / 3600.0)
 
 
-def failover_run(
+def detector_failover_run(
     detector: Callable[[], Detector],
     *,
     crash_at: float = 600.0,
@@ -593,16 +593,16 @@ def failover_run(
 def failover_table(
     detectors: Mapping[str, Callable[[], Detector]], *, trials: int = 4, seed: int = 0, **options
 ) -> str:
-    """Run :func:`failover_run` ``trials`` times per detector setting (seeds ``seed`` ...) and
+    """Run :func:`detector_failover_run` ``trials`` times per detector setting (seeds ``seed`` ...) and
     tabulate the mean outage after a crash, false take-overs per hour, and seconds per hour
-    during which two replicas served. ``options`` go to :func:`failover_run`."""
+    during which two replicas served. ``options`` go to :func:`detector_failover_run`."""
     factories = _check_factories(detectors)
     if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
         raise ValueError(f"trials must be a positive int, not {trials!r}")
     width = max(10, *(len(k) for k in factories))
     lines = [f"{'detector':<{width}}{'outage':>9}{'false/h':>10}{'2 primaries s/h':>17}"]
     for label, factory in factories.items():
-        runs = [failover_run(factory, seed=seed + i, **options) for i in range(trials)]
+        runs = [detector_failover_run(factory, seed=seed + i, **options) for i in range(trials)]
         hours = sum(r.crash_at for r in runs) / 3600.0
         outage = sum(r.outage for r in runs) / trials
         false = sum(r.false_takeovers for r in runs) / hours
@@ -700,11 +700,11 @@ def queue_tail(
 ) -> list[float]:
     """Measured fraction of servers holding at least ``i`` requests, for ``i = 0 .. max_i``.
 
-    Runs :func:`distlib.labs.lab08_resilience.queueing.simulate` and averages the queue lengths each arriving
+    Runs :func:`distlib.labs.lab08_resilience.queueing.simulate_queue` and averages the queue lengths each arriving
     request saw (Poisson arrivals see time averages), leaving out the warmup.
     """
     rec = _Recording(make_policy(policy))
-    simulate(rec, load=load, servers=servers, requests=requests, seed=seed, warmup=warmup)
+    simulate_queue(rec, load=load, servers=servers, requests=requests, seed=seed, warmup=warmup)
     snaps = rec.snapshots[int(len(rec.snapshots) * warmup) :]
     counts = [0] * (max_i + 2)  # counts[i]: queues of length i (the last: max_i + 1 or more)
     for snap in snaps:

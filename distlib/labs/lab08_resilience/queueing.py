@@ -9,7 +9,7 @@ utilisation ρ = arrival rate × mean service time / servers, so ``load=0.9`` ke
 busy 90% of the time on average, whatever the policy.
 
 A request's latency is the time from its arrival to the end of its service (waiting plus
-service). :func:`simulate` reports its mean and percentiles; :func:`compare` sweeps policies and
+service). :func:`simulate_queue` reports its mean and percentiles; :func:`compare` sweeps policies and
 loads; :func:`table` and :func:`plot` show the result.
 
 Randomness comes from three seeded streams, one for inter-arrival times, one for service times
@@ -34,7 +34,7 @@ import simpy
 
 from distlib.protocols.balance import POLICIES, Policy, make_policy
 
-__all__ = ["QueueResult", "compare", "percentile", "plot", "simulate", "table", "traffic"]
+__all__ = ["QueueResult", "compare", "percentile", "plot", "simulate_queue", "table", "traffic"]
 
 PolicySpec = str | Policy | Callable[[Sequence[int], Any], int]
 
@@ -125,7 +125,7 @@ def traffic(
     return out
 
 
-def simulate(
+def simulate_queue(
     policy: PolicySpec,
     *,
     load: float = 0.9,
@@ -205,12 +205,12 @@ def compare(
     **options: Any,
 ) -> list[QueueResult]:
     """Run every policy at every load (same seed, so the same requests); options go to
-    :func:`simulate`. Policies given by name get a fresh object for every run."""
+    :func:`simulate_queue`. Policies given by name get a fresh object for every run."""
     chosen = list(POLICIES) if policies is None else list(policies)
     results = []
     for load in loads:
         for spec in chosen:
-            results.append(simulate(spec, load=load, **options))
+            results.append(simulate_queue(spec, load=load, **options))
     return results
 
 
