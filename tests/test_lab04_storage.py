@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from distlib.check.replication import primary_spans, split_brain
 from distlib.labs.lab04_storage import (
     failover_run,
     movement_table,
@@ -17,7 +18,7 @@ from distlib.labs.lab04_storage import (
     stale_read_rate,
 )
 from distlib.protocols.kvstore import LazyReplicatedStore, SingleServerStore, stale_reads
-from distlib.protocols.replication import QuorumNode, primary_spans, split_brain
+from distlib.protocols.quorum_replication import QuorumNode
 from tests.test_kvstore import linearizable
 
 ROOT = Path(__file__).resolve().parents[1]

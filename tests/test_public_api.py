@@ -4,7 +4,7 @@ one name that means two things.
 
 Changing a public name is a decision: update the snapshot in the same commit (the course's
 notebooks, the instructor's guide and CHANGELOG.md say what moved). To regenerate it:
-``python tests/test_public_api.py``.
+``PYTHONPATH=. python tests/test_public_api.py``.
 """
 
 from __future__ import annotations

@@ -1,27 +1,17 @@
-"""Tests for distlib.protocols.replication: primary-backup failover and quorum replication."""
+"""Tests for replicated storage: primary-backup failover (distlib.protocols.primary_backup, read
+back by distlib.check.replication) and quorum replication (distlib.protocols.quorum_replication)."""
 
 from __future__ import annotations
 
 import pytest
 
 from distlib import Exponential, Simulation, Uniform
+from distlib.check.replication import primary_spans, split_brain
 from distlib.labs.lab04_storage import stale_read_rate
 from distlib.node import Note, Send
 from distlib.protocols.kvstore import ClientPut, ClientReply, KVClient, stale_reads
-from distlib.protocols.replication import (
-    Entry,
-    Install,
-    PrimaryBackup,
-    QuorumNode,
-    ReadReply,
-    Role,
-    Version,
-    Vote,
-    VoteRequest,
-    WriteRequest,
-    primary_spans,
-    split_brain,
-)
+from distlib.protocols.primary_backup import Entry, Install, PrimaryBackup, Role, Vote, VoteRequest
+from distlib.protocols.quorum_replication import QuorumNode, ReadReply, Version, WriteRequest
 from distlib.testing.workloads import run_kv
 from tests.test_kvstore import linearizable
 

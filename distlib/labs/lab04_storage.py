@@ -2,7 +2,7 @@
 
 On top of :func:`distlib.testing.workloads.run_kv` (any store under a few seeded clients):
 
-* :func:`failover_run` crashes the primary of a :class:`~distlib.protocols.replication.
+* :func:`failover_run` crashes the primary of a :class:`~distlib.protocols.primary_backup.
   PrimaryBackup` store, and :func:`partition_run` cuts it off from its backups for a while
   (naive failover then splits the brain, safe failover does not);
 * :func:`stale_read_rate` measures the fraction of stale reads of a quorum store for given N,
@@ -23,7 +23,8 @@ from typing import Any
 from distlib.node import Node
 from distlib.protocols.hashing import modulo_movement, movement_on_join
 from distlib.protocols.kvstore import RandomKVClient, stale_read_fraction
-from distlib.protocols.replication import PrimaryBackup, QuorumNode
+from distlib.protocols.primary_backup import PrimaryBackup
+from distlib.protocols.quorum_replication import QuorumNode
 from distlib.sim import Exponential, Simulation, Uniform
 from distlib.testing.workloads import run_kv
 
@@ -105,7 +106,7 @@ def partition_run(
     From ``start`` to ``heal`` the network is split into {s1, c1} and {s2, s3, c2}; each
     client keeps working on its side. With ``failover="naive"`` both sides end up with a
     primary acknowledging writes (split brain, see
-    :func:`distlib.protocols.replication.split_brain`) and the minority's writes are lost at
+    :func:`distlib.check.replication.split_brain`) and the minority's writes are lost at
     the heal; with ``"safe"`` the minority primary steps down and its client waits. Other
     keyword arguments go to :func:`run_kv`. Returns the finished simulation.
     """

@@ -9,7 +9,8 @@ __all__ = [
     "kvstore",
     "multipaxos",
     "paxos",
+    "primary_backup",
+    "quorum_replication",
     "raft",
-    "replication",
     "twophase",
 ]

@@ -14,7 +14,7 @@ arcs, and so the loads, vary a lot; with v tokens per server the spread shrinks 
 
 Everything here is pure and deterministic: hashes come from :mod:`hashlib` (md5 by default), not
 from Python's ``hash()``, which is salted per process. Replication on top of the ring lives in
-:mod:`distlib.protocols.replication`.
+:mod:`distlib.protocols.quorum_replication`.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ value) and ``f="write"`` (input the value, output ``None``). Operations on a key
 ``f="get"`` with input ``(key, None)`` and output the value, and ``f="put"`` with input ``(key,
 value)`` and output ``None``. A missing key or an unwritten register reads as ``None``. Deciding
 whether a history is linearizable is left to :mod:`distlib.check`; replicated stores live in
-:mod:`distlib.protocols.replication`; running a store under a workload in a simulation to
-:func:`distlib.testing.workloads.run_kv`.
+:mod:`distlib.protocols.primary_backup` and :mod:`distlib.protocols.quorum_replication`; running
+a store under a workload in a simulation to :func:`distlib.testing.workloads.run_kv`.
 """
 
 from __future__ import annotations
@@ -315,7 +315,7 @@ class LazyReplicatedStore(Node):
     replicas, which apply them in whatever order they arrive. So a read at another replica can
     miss an acknowledged write (a stale read), and two replicas can end up disagreeing: with
     clients that pick a random replica, the histories are often not linearizable. (Compare the
-    asynchronous mode of :class:`distlib.protocols.replication.PrimaryBackup`.)
+    asynchronous mode of :class:`distlib.protocols.primary_backup.PrimaryBackup`.)
     """
 
     def __init__(self, *, lag: float = 0.05) -> None:

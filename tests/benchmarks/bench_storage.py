@@ -12,7 +12,8 @@ import time
 from distlib.labs.lab04_storage import stale_read_rate
 from distlib.protocols.clocks import VectorClock
 from distlib.protocols.hashing import HashRing, balance_vs_vnodes, movement_on_join, sample_keys
-from distlib.protocols.replication import PrimaryBackup, QuorumNode
+from distlib.protocols.primary_backup import PrimaryBackup
+from distlib.protocols.quorum_replication import QuorumNode
 from distlib.testing.workloads import run_kv
 
 

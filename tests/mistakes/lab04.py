@@ -12,7 +12,7 @@ _PRIMARIES = """def primaries_at(trace, t):
     return current
 """
 
-_QUORUM = """from distlib.protocols.replication import QuorumNode, ReadReply, Version
+_QUORUM = """from distlib.protocols.quorum_replication import QuorumNode, ReadReply, Version
 
 
 class MyQuorumNode(QuorumNode):
