@@ -327,15 +327,16 @@ class LazyReplicatedStore(Node):
         self.outbox: list[Update] = []
 
     def on_message(self, src: str, msg: Any) -> None:
-        if isinstance(msg, ClientGet):
-            self.send(src, ClientReply(msg.req, True, self.data.get(msg.key)))
-        elif isinstance(msg, ClientPut):
-            self.data[msg.key] = msg.value
-            self.send(src, ClientReply(msg.req, True))  # acknowledged before anyone else has it
-            self.outbox.append(Update(msg.key, msg.value))
-            self.set_timer("flush", self.lag)
-        elif isinstance(msg, Update):
-            self.data[msg.key] = msg.value  # last arrival wins: replicas may disagree
+        match msg:
+            case ClientGet():
+                self.send(src, ClientReply(msg.req, True, self.data.get(msg.key)))
+            case ClientPut():
+                self.data[msg.key] = msg.value
+                self.send(src, ClientReply(msg.req, True))  # acknowledged before anyone has it
+                self.outbox.append(Update(msg.key, msg.value))
+                self.set_timer("flush", self.lag)
+            case Update():
+                self.data[msg.key] = msg.value  # last arrival wins: replicas may disagree
 
     def on_timer(self, name: str) -> None:
         if name == "flush":

@@ -273,19 +273,25 @@ class MultiPaxosNode(Node):
             self.send_heartbeats()
 
     def dispatch(self, src: str, msg: Any) -> None:
-        handler = {
-            Request: self.on_request,
-            Prepare: self.on_prepare,
-            Promise: self.on_promise,
-            Accept: self.on_accept,
-            Accepted: self.on_accepted,
-            Reject: self.on_reject,
-            Learn: self.on_learn,
-            Heartbeat: self.on_heartbeat,
-            CatchUp: self.on_catch_up,
-        }.get(type(msg))
-        if handler is not None:
-            handler(src, msg)
+        match msg:
+            case Request():
+                self.on_request(src, msg)
+            case Prepare():
+                self.on_prepare(src, msg)
+            case Promise():
+                self.on_promise(src, msg)
+            case Accept():
+                self.on_accept(src, msg)
+            case Accepted():
+                self.on_accepted(src, msg)
+            case Reject():
+                self.on_reject(src, msg)
+            case Learn():
+                self.on_learn(src, msg)
+            case Heartbeat():
+                self.on_heartbeat(src, msg)
+            case CatchUp():
+                self.on_catch_up(src, msg)
 
     def reset_election_timer(self) -> None:
         self.set_timer("election", self.rng.uniform(*self.election_timeout))

@@ -252,23 +252,21 @@ class PaxosNode(Node):
 
     def dispatch(self, src: str, msg: Any) -> None:
         """Route one message to the handler of the role it is meant for."""
-        if isinstance(msg, Prepare):
-            if self.id in self.acceptors:
+        match msg:
+            case Prepare() if self.id in self.acceptors:
                 self.on_prepare(src, msg)
-        elif isinstance(msg, Accept):
-            if self.id in self.acceptors:
+            case Accept() if self.id in self.acceptors:
                 self.on_accept(src, msg)
-        elif isinstance(msg, Promise):
-            self.on_promise(src, msg)
-        elif isinstance(msg, Accepted):
-            self.on_accepted(src, msg)
-        elif isinstance(msg, Reject):
-            self.on_reject(src, msg)
-        elif isinstance(msg, WhatWasChosen):
-            if self.learned is not None:
+            case Promise():
+                self.on_promise(src, msg)
+            case Accepted():
+                self.on_accepted(src, msg)
+            case Reject():
+                self.on_reject(src, msg)
+            case WhatWasChosen() if self.learned is not None:
                 self.send(src, Chosen(self.learned))
-        elif isinstance(msg, Chosen):
-            self.learn(msg.value, source=src)
+            case Chosen():
+                self.learn(msg.value, source=src)
 
     # -- acceptor ---------------------------------------------------------------------------------
 

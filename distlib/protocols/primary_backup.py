@@ -267,7 +267,7 @@ class PrimaryBackup(Node):
         self._arm_suspicion()  # try again later if this epoch elects nobody
         self._count_votes()
 
-    def _on_vote_request(self, src: str, msg: VoteRequest) -> None:
+    def on_vote_request(self, src: str, msg: VoteRequest) -> None:
         heard_recently = self.now - self.last_heard < self.timeout
         if self.role is Role.PRIMARY and len(self._live_backups()) + 1 >= self.majority:
             heard_recently = True
@@ -289,7 +289,7 @@ class PrimaryBackup(Node):
             self._arm_suspicion()
         self.send(src, Vote(self.epoch, granted))
 
-    def _on_vote(self, src: str, msg: Vote) -> None:
+    def on_vote(self, src: str, msg: Vote) -> None:
         if msg.epoch > self.epoch:
             self._adopt_epoch(msg.epoch, None)
             return
@@ -429,7 +429,7 @@ class PrimaryBackup(Node):
                 still.append((client, req, key, rnd))
         self.waiting_reads = still
 
-    def _on_ack(self, src: str, msg: Ack) -> None:
+    def on_ack(self, src: str, msg: Ack) -> None:
         if not msg.ok:
             # Refused: a newer epoch (or, naively, a preferred rival) exists. Follow it.
             if (msg.epoch, msg.primary or "") > (self.epoch, self.primary or ""):
@@ -467,7 +467,7 @@ class PrimaryBackup(Node):
         self._arm_suspicion()
         return True
 
-    def _on_append(self, src: str, msg: Append) -> None:
+    def on_append(self, src: str, msg: Append) -> None:
         if not self._accept_primary(src, msg.epoch, msg.round):
             return
         s = self.storage
@@ -481,7 +481,7 @@ class PrimaryBackup(Node):
         self.commit = min(msg.commit, len(log))
         self.send(src, Ack(msg.epoch, True, len(log), msg.round))
 
-    def _on_install(self, src: str, msg: Install) -> None:
+    def on_install(self, src: str, msg: Install) -> None:
         if not self._accept_primary(src, msg.epoch, msg.round):
             return
         s = self.storage
@@ -494,7 +494,7 @@ class PrimaryBackup(Node):
 
     # -- clients ---------------------------------------------------------------------------
 
-    def _on_client(self, src: str, msg: ClientGet | ClientPut) -> None:
+    def on_client(self, src: str, msg: ClientGet | ClientPut) -> None:
         if self.role is not Role.PRIMARY:
             # Point the client at the primary only while it seems alive.
             alive = self.now - self.last_heard < self.timeout
@@ -539,15 +539,16 @@ class PrimaryBackup(Node):
     # -- dispatch ------------------------------------------------------------------------------
 
     def on_message(self, src: str, msg: Any) -> None:
-        if isinstance(msg, ClientGet | ClientPut):
-            self._on_client(src, msg)
-        elif isinstance(msg, Append):
-            self._on_append(src, msg)
-        elif isinstance(msg, Install):
-            self._on_install(src, msg)
-        elif isinstance(msg, Ack):
-            self._on_ack(src, msg)
-        elif isinstance(msg, VoteRequest):
-            self._on_vote_request(src, msg)
-        elif isinstance(msg, Vote):
-            self._on_vote(src, msg)
+        match msg:
+            case ClientGet() | ClientPut():
+                self.on_client(src, msg)
+            case Append():
+                self.on_append(src, msg)
+            case Install():
+                self.on_install(src, msg)
+            case Ack():
+                self.on_ack(src, msg)
+            case VoteRequest():
+                self.on_vote_request(src, msg)
+            case Vote():
+                self.on_vote(src, msg)

@@ -181,11 +181,11 @@ class QuorumNode(Node):
         """The version and value of ``key`` this replica holds."""
         return self.storage["data"].get(key, (Version(), None))
 
-    def _on_read_request(self, src: str, msg: ReadRequest) -> None:
+    def on_read_request(self, src: str, msg: ReadRequest) -> None:
         version, value = self.held(msg.key)
         self.send(src, ReadReply(msg.rid, msg.key, version, value))
 
-    def _on_write_request(self, src: str, msg: WriteRequest) -> None:
+    def on_write_request(self, src: str, msg: WriteRequest) -> None:
         version, _ = self.held(msg.key)
         if msg.version > version:
             # Thomas's write rule (Thomas 1979): keep the newest version, ignore older ones.
@@ -213,7 +213,7 @@ class QuorumNode(Node):
 
     # -- coordinator mechanics ----------------------------------------------------------------
 
-    def _on_client(self, src: str, msg: ClientGet | ClientPut) -> None:
+    def on_client(self, src: str, msg: ClientGet | ClientPut) -> None:
         rid = self.next_rid
         self.next_rid += 1
         is_put = isinstance(msg, ClientPut)
@@ -231,7 +231,7 @@ class QuorumNode(Node):
             self.send(replica, ReadRequest(rid, msg.key))
         self.set_timer(f"request {rid}", self.request_timeout)
 
-    def _on_read_reply(self, src: str, msg: ReadReply) -> None:
+    def on_read_reply(self, src: str, msg: ReadReply) -> None:
         request = self.requests.get(msg.rid)
         if request is None or src in request.replies:
             return
@@ -263,7 +263,7 @@ class QuorumNode(Node):
             # Dynamo §5 read repair: bring a replica that answered with an old version up to date.
             self.send(replica, WriteRequest(0, answer.key, answer.version, answer.value))
 
-    def _on_write_ack(self, src: str, msg: WriteAck) -> None:
+    def on_write_ack(self, src: str, msg: WriteAck) -> None:
         request = self.requests.get(msg.rid)
         if request is None or request.kind != "put" or request.done:
             return
@@ -292,13 +292,14 @@ class QuorumNode(Node):
         )
 
     def on_message(self, src: str, msg: Any) -> None:
-        if isinstance(msg, ClientGet | ClientPut):
-            self._on_client(src, msg)
-        elif isinstance(msg, ReadRequest):
-            self._on_read_request(src, msg)
-        elif isinstance(msg, ReadReply):
-            self._on_read_reply(src, msg)
-        elif isinstance(msg, WriteRequest):
-            self._on_write_request(src, msg)
-        elif isinstance(msg, WriteAck):
-            self._on_write_ack(src, msg)
+        match msg:
+            case ClientGet() | ClientPut():
+                self.on_client(src, msg)
+            case ReadRequest():
+                self.on_read_request(src, msg)
+            case ReadReply():
+                self.on_read_reply(src, msg)
+            case WriteRequest():
+                self.on_write_request(src, msg)
+            case WriteAck():
+                self.on_write_ack(src, msg)

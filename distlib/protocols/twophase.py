@@ -214,14 +214,15 @@ class Coordinator(Node):
     # -- messages -------------------------------------------------------------------------------
 
     def on_message(self, src: str, msg: Any) -> None:
-        if isinstance(msg, TxRequest):
-            self.on_request(src, msg)
-        elif isinstance(msg, Vote):
-            self.on_vote(src, msg)
-        elif isinstance(msg, Ack):
-            self.on_ack(src, msg)
-        elif isinstance(msg, DecisionRequest):
-            self.on_decision_request(src, msg)
+        match msg:
+            case TxRequest():
+                self.on_request(src, msg)
+            case Vote():
+                self.on_vote(src, msg)
+            case Ack():
+                self.on_ack(src, msg)
+            case DecisionRequest():
+                self.on_decision_request(src, msg)
 
     def on_request(self, src: str, msg: TxRequest) -> None:
         """Start phase 1 for a new transaction (a repeated request gets the logged outcome)."""
@@ -415,14 +416,15 @@ class Participant(Node):
     # -- messages -------------------------------------------------------------------------------
 
     def on_message(self, src: str, msg: Any) -> None:
-        if isinstance(msg, Prepare):
-            self.on_prepare(src, msg)
-        elif isinstance(msg, Decision):
-            self.on_decision(src, msg)
-        elif isinstance(msg, DecisionRequest):
-            self.on_decision_request(src, msg)
-        elif isinstance(msg, Uncertain):
-            self.on_uncertain(src, msg)
+        match msg:
+            case Prepare():
+                self.on_prepare(src, msg)
+            case Decision():
+                self.on_decision(src, msg)
+            case DecisionRequest():
+                self.on_decision_request(src, msg)
+            case Uncertain():
+                self.on_uncertain(src, msg)
 
     def vote(self, tx: str, writes: tuple[tuple[str, Any], ...]) -> bool:
         """Can this participant commit ``tx``? (Its local concurrency control would say.)"""
