@@ -32,7 +32,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
-__all__ = ["Event", "Trace", "msg_type"]
+__all__ = ["Event", "RawEvent", "Trace", "msg_type"]
+
+#: What a runtime records, cheaply, before anyone reads the trace:
+#: ``(time, kind, node, peer, mid, msg, detail, data)``, the fields of :class:`Event` in order.
+RawEvent = tuple[float, str, str | None, str | None, int | None, Any, str, dict[str, Any] | None]
 
 MESSAGE_KINDS = frozenset({"send", "deliver", "drop", "dup"})
 
@@ -105,7 +109,7 @@ class Trace:
     def __init__(self, events: Iterable[Event] = (), *, enabled: bool = True) -> None:
         self._events: list[Event] = list(events)
         # A runtime's own trace records raw tuples (cheap) and builds Events when read.
-        self._raw: list[tuple] | None = None if self._events else []
+        self._raw: list[RawEvent] | None = None if self._events else []
         self.enabled = enabled
 
     # -- recording (runtimes) ---------------------------------------------------------------
@@ -125,7 +129,7 @@ class Trace:
         if self.enabled:
             self.recorder()((time, kind, node, peer, mid, msg, detail, data))
 
-    def recorder(self) -> Callable[[tuple], None]:
+    def recorder(self) -> Callable[[RawEvent], None]:
         """A fast append for runtimes, taking ``(time, kind, node, peer, mid, msg, detail,
         data)`` tuples."""
         if self._raw is None:
@@ -194,7 +198,7 @@ class Trace:
             for e in self.filter("note", node=node)
         ]
 
-    def message_counts(self, by: str = "type", *, local: bool = False) -> Counter:
+    def message_counts(self, by: str = "type", *, local: bool = False) -> Counter[str]:
         """Messages *sent* over the network, counted ``by`` "type", "node" (sender), "link" or
         "kind". A node's messages to itself never cross the network (the runtime delivers them):
         they are left out unless ``local=True``."""
@@ -203,9 +207,9 @@ class Trace:
             return Counter(e.kind for e in events)
         sends = [e for e in events if e.kind == "send"]
         if by == "type":
-            return Counter(e.type for e in sends)
+            return Counter(e.type for e in sends if e.type is not None)
         if by == "node":
-            return Counter(e.node for e in sends)
+            return Counter(e.node for e in sends if e.node is not None)
         if by == "link":
             return Counter(f"{e.node}->{e.peer}" for e in sends)
         raise ValueError(

@@ -22,7 +22,9 @@ _SUFFIXES = {".log": "jepsen-etcd", ".txt": "porcupine-kv", ".edn": "knossos-edn
 _FORMATS = ("jepsen-etcd", "porcupine-kv", "knossos-edn")
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     """Add the ``lincheck`` command to a ``distcourse`` sub-parser collection."""
     parser = subparsers.add_parser(
         "lincheck",

@@ -115,10 +115,12 @@ def _combine(invariant: str, results: list[InvariantResult]) -> InvariantResult:
 # Reading a run
 
 
-def _sources(source: Any) -> tuple[dict[str, Mapping[str, Any]], list[tuple[str, str, dict]]]:
+def _sources(
+    source: Any,
+) -> tuple[dict[str, Mapping[str, Any]], list[tuple[str, str, dict[str, Any]]]]:
     """Split a source into ({node: storage}, [(node, note text, data)])."""
     storages: dict[str, Mapping[str, Any]] = {}
-    notes: list[tuple[str, str, dict]] = []
+    notes: list[tuple[str, str, dict[str, Any]]] = []
     if hasattr(source, "storage") and hasattr(source, "servers") and hasattr(source, "trace"):
         for name in source.names:
             storages[name] = source.storage(name)
@@ -224,8 +226,8 @@ def check_atomicity(source: Any) -> InvariantResult:
         for node, outcomes in sorted(by_node.items()):
             if len(outcomes) > 1:
                 bad.append(f"{node} decided both {' and '.join(outcomes)} for {tx}")
-        outcomes = {o for os in by_node.values() for o in os}
-        if len(outcomes) > 1:
+        decided = {o for os in by_node.values() for o in os}
+        if len(decided) > 1:
             who = ", ".join(f"{n}={'/'.join(os)}" for n, os in sorted(by_node.items()))
             bad.append(f"transaction {tx} was decided differently: {who}")
     n = len(rec.decisions)
@@ -297,7 +299,9 @@ class ConsensusRecords:
         if value not in seen:
             seen.append(value)
 
-    def chosen(self, quorum: int | None = None) -> dict[Any, dict[Any, list[tuple[Any, list]]]]:
+    def chosen(
+        self, quorum: int | None = None
+    ) -> dict[Any, dict[Any, list[tuple[Any, list[Any]]]]]:
         """{slot: {value: [(ballot, acceptors), ...]}} for every (slot, ballot) with a quorum."""
         if quorum is None:
             quorum = self.quorum
@@ -306,7 +310,7 @@ class ConsensusRecords:
         for acceptor, slot, ballot, value in sorted(self.acceptances, key=repr):
             votes[(slot, _freeze(ballot))][value].add(acceptor)
             originals[_freeze(ballot)] = ballot
-        out: dict[Any, dict[Any, list[tuple[Any, list]]]] = {}
+        out: dict[Any, dict[Any, list[tuple[Any, list[Any]]]]] = {}
         for (slot, ballot), by_value in votes.items():
             for value, who in by_value.items():
                 if len(who) >= quorum:
@@ -436,8 +440,8 @@ def check_learners_agree(source: Any, *, acceptors: Iterable[str] | None = None)
                         bad.append(
                             f"slot {slot}: {node} learned {value!r}, which no majority accepted"
                         )
-        values = {v for vs in by_node.values() for v in vs}
-        if len(values) > 1:
+        learned = {v for vs in by_node.values() for v in vs}
+        if len(learned) > 1:
             who = ", ".join(f"{n}={vs[0]!r}" for n, vs in sorted(by_node.items()))
             bad.append(f"slot {slot}: learners disagree: {who}")
     learners = {n for by_node in rec.learned.values() for n in by_node}

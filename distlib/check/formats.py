@@ -34,6 +34,7 @@ import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +115,11 @@ class Tagged:
     value: Any
 
 
-class _EdnMap(dict):
+class _EdnMap(dict[Any, Any]):
     """A dict that remembers the line where its ``{`` was."""
 
     __slots__ = ("line",)
+    line: int
 
 
 _TOKEN = re.compile(
@@ -220,13 +222,14 @@ def read_edn_all(text: str) -> list[Any]:
             bad = text[pos:].lstrip(" \t\r\n,")
             raise EdnError(line_of(len(text) - len(bad)), f"unexpected {bad[:20]!r}")
         kind = m.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         start = m.start(kind)
         pos = m.end()
         if kind == "atom":
             token = m.group(kind)
             value = atoms.get(token, atoms)
             if value is atoms:
-                value = atoms[token] = _atom(token, lambda s=start: line_of(s))
+                value = atoms[token] = _atom(token, partial(line_of, start))
         elif kind == "open":
             frames.append([m.group(kind), [], start])
             continue
@@ -259,7 +262,7 @@ def read_edn_all(text: str) -> list[Any]:
             else:
                 value = tuple(items)
         elif kind == "string":
-            value = _unescape(m.group(kind)[1:-1], lambda s=start: line_of(s))
+            value = _unescape(m.group(kind)[1:-1], partial(line_of, start))
         elif kind == "discard":
             frames.append(["#_", None, start])
             continue
@@ -277,7 +280,8 @@ def read_edn_all(text: str) -> list[Any]:
         else:  # the end of the text
             opener, _, where = frames[-1]
             if opener == "":
-                return frames[0][1]
+                elements: list[Any] = frames[0][1]
+                return elements
             if opener in _CLOSER:
                 raise EdnError(line_of(where), f"{opener!r} opened here is never closed")
             raise EdnError(line_of(where), "the text ends in the middle of an element")
@@ -315,11 +319,11 @@ class _Recorder:
         self.source = source
         # The time of an event is its position among the file's events, counting from 0.
         self.ops: list[Operation] = []
-        self.open: dict[Any, tuple[Operation, int]] = {}
+        self.open: dict[Any, tuple[Operation, int | None]] = {}
         self.abandoned: set[Any] = set()  # processes whose open operation got an :info
         self.time = -1.0  # the caller adds 1 for each event it reads
 
-    def invoke(self, line: int, process: Any, f: str, value: Any) -> Operation:
+    def invoke(self, line: int | None, process: Any, f: str, value: Any) -> Operation:
         if process in self.abandoned:
             # Its operation stays open for ever; the process starts a new one.
             self.abandoned.discard(process)
@@ -336,7 +340,7 @@ class _Recorder:
         self.open[process] = (op, line)
         return op
 
-    def close(self, line: int, process: Any, f: str, kind: str) -> Operation:
+    def close(self, line: int | None, process: Any, f: str, kind: str) -> Operation:
         if process not in self.open:
             raise HistoryFormatError(
                 self.source, line, f"process {process} completes {f} ({kind}) but never invoked it"
@@ -448,7 +452,7 @@ def parse_jepsen_etcd(path: str | Path, *, text: str | None = None) -> Loaded:
 # porcupine-kv
 
 
-def _field(m: dict, name: str, source: str, line: int) -> Any:
+def _field(m: dict[Any, Any], name: str, source: str, line: int | None) -> Any:
     try:
         return m[Keyword(name)]
     except KeyError:
@@ -504,7 +508,7 @@ def parse_porcupine_kv(path: str | Path, *, text: str | None = None) -> Loaded:
 # knossos-edn
 
 
-def _knossos_txn(value: Any, source: str, line: int) -> tuple:
+def _knossos_txn(value: Any, source: str, line: int | None) -> tuple[Any, ...]:
     if not isinstance(value, tuple):
         raise HistoryFormatError(
             source, line, f"a txn needs a vector of micro-operations, not {value!r}"

@@ -60,7 +60,7 @@ from __future__ import annotations
 import gc
 import math
 import time as _time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,6 +167,11 @@ def _check_hashable(model: Model, state: Any, where: str) -> None:
         ) from None
 
 
+#: A search over one part, run in slices: it yields the steps taken so far, is sent the size of
+#: its next slice, and returns its step count when it has decided the part.
+Search = Generator[int, int, int]
+
+
 class _Part:
     """One independent part of a history, prepared for the search."""
 
@@ -196,7 +201,7 @@ class _Part:
         self.best_hs = 0
         self.best_culprit = -1
         self.best_len = -1
-        self.searches: list[Iterator[int]] = []
+        self.searches: list[Search] = []
         self.counts: list[int] = []
 
     @property
@@ -265,7 +270,7 @@ class _Part:
     def state_of(self, hs: int) -> Any:
         return self.states[hs >> self.n]
 
-    def add_search(self, search: Iterator[int]) -> None:
+    def add_search(self, search: Search) -> None:
         next(search)  # runs the set-up; the search then waits for its first slice
         self.searches.append(search)
         self.counts.append(0)
@@ -275,7 +280,7 @@ class _Part:
         share = max(1, size // len(self.searches))
         for i, search in enumerate(self.searches):
             try:
-                self.counts[i] = search.send(share)  # type: ignore[attr-defined]
+                self.counts[i] = search.send(share)
             except StopIteration as stop:
                 self.counts[i] = stop.value
             if self.outcome is not None:
@@ -297,10 +302,11 @@ def _events(ops: Sequence[Operation]) -> list[tuple[float, int, int]]:
     (:meth:`Operation.precedes` is strict), so calls sort first. Only operations that returned
     ("ok") have a completion; the others may take effect at any time after their call.
     """
-    events = []
+    events: list[tuple[float, int, int]] = []
     for k, op in enumerate(ops):
         events.append((op.call, 0, k))
         if op.status == "ok":
+            assert op.ret is not None  # an operation that returned has a return time
             events.append((op.ret, 1, k))
     events.sort()
     return events
@@ -320,12 +326,13 @@ def _same_instant_gates(ops: Sequence[Operation]) -> list[int]:
         op = ops[k]
         gates[k] = returned.get((op.client, op.call), 0)
         if op.status == "ok":
+            assert op.ret is not None  # an operation that returned has a return time
             key = (op.client, op.ret)
-            returned[key] = returned.get(key, 0) | (1 << k)  # type: ignore[index]
+            returned[key] = returned.get(key, 0) | (1 << k)
     return gates
 
 
-def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
+def _linearizability_search(part: _Part, order: str) -> Search:
     """One depth-first search of ``part``; ``order`` ranks the candidates at each branch.
 
     "deadline" tries first the candidate that must return soonest; "recent" the one invoked
@@ -405,9 +412,8 @@ def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
             if w >= 0:
                 ns = hs if hs == w else -1
             else:
-                ns = trans[k].get(hs)
-                if ns is None:
-                    ns = advance(k, hs)
+                known = trans[k].get(hs)
+                ns = advance(k, hs) if known is None else known
             steps += 1
             if ns >= 0:
                 if observer[k] and ns == hs:
@@ -481,7 +487,7 @@ def _linearizability_search(part: _Part, order: str) -> Iterator[int]:
                 idx = 0
 
 
-def _sequential_search(part: _Part) -> Iterator[int]:
+def _sequential_search(part: _Part) -> Search:
     """A depth-first search of ``part`` for an order that keeps each client's order.
 
     An operation must follow its client's earlier operations that returned; one of unknown
@@ -529,9 +535,8 @@ def _sequential_search(part: _Part) -> Iterator[int]:
         for k in range(n):
             if (placed >> k) & 1 or pred[k] & ~placed:
                 continue
-            ns = trans[k].get(hs)
-            if ns is None:
-                ns = advance(k, hs)
+            known = trans[k].get(hs)
+            ns = advance(k, hs) if known is None else known
             steps += 1
             if ns >= 0:
                 if observer[k] and ns == hs:
@@ -687,7 +692,7 @@ def _run(
     max_steps: int | None,
     timeout: float | None,
     started: float,
-    widen: Callable[[_Part], Iterator[int]] | None = None,
+    widen: Callable[[_Part], Search] | None = None,
 ) -> tuple[str, _Part | None, int]:
     """Search the parts by turns, smallest first; stop at the first illegal one or when out of
     budget. ``widen`` makes a second search for a part that has not decided quickly."""

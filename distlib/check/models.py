@@ -78,7 +78,7 @@ take effect.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from distlib.history import Operation
 
@@ -233,14 +233,14 @@ class KeyValue(Model):
     def key_of(op: Operation) -> Hashable:
         """The key an operation touches."""
         if op.f == "get":
-            return op.input
+            return cast(Hashable, op.input)  # a get's input is its key
         try:
             key, _ = op.input
         except (TypeError, ValueError):
             raise ValueError(
                 f"{op.f} needs input (key, value), not {op.input!r} (operation {op.id})"
             ) from None
-        return key
+        return cast(Hashable, key)
 
     def step(self, state: Any, op: Operation) -> tuple[bool, Any]:
         f = op.f
@@ -349,7 +349,8 @@ class MultiRegister(Model):
     name = "multi-register"
 
     def __init__(self, initial: Mapping[Hashable, Hashable]) -> None:
-        self.names = tuple(sorted(initial))
+        names: list[Any] = list(initial)  # comparable names (str in practice)
+        self.names = tuple(sorted(names))
         self.initial = tuple(initial[n] for n in self.names)
         self._index = {n: i for i, n in enumerate(self.names)}
 

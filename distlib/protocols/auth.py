@@ -351,7 +351,7 @@ def transfer(op_id: int, source: str, target: str, amount: int) -> dict[str, Any
     return {"type": "transfer", "id": op_id, "from": source, "to": target, "amount": amount}
 
 
-class _Bank:
+class _Bank(Node):
     """The bank's rule, shared by both banks: tellers may move money between accounts.
 
     Mixed into a :class:`~distlib.node.Node` subclass (it uses ``self.note``).
@@ -369,7 +369,13 @@ class _Bank:
         if not isinstance(order, dict) or order.get("type") != "transfer":
             return
         source, target, amount = order.get("from"), order.get("to"), order.get("amount")
-        if source not in self.balances or not isinstance(amount, int) or amount <= 0:
+        if (
+            not isinstance(source, str)
+            or source not in self.balances
+            or not isinstance(target, str)
+            or not isinstance(amount, int)
+            or amount <= 0
+        ):
             self.note("refused", src=src, why="bad transfer")
             return
         self.balances[source] -= amount
@@ -407,7 +413,7 @@ class AuthBank(_Bank, AuthNode):
         self._apply(src, payload)
 
 
-class _Teller:
+class _Teller(Node):
     """Sends its transfer orders to the bank, one every ``every`` seconds (mixed into a Node)."""
 
     def _setup(self, orders: Iterable[dict[str, Any]], bank: str, every: float) -> None:
@@ -429,6 +435,10 @@ class _Teller:
         self.sent += 1
         if self.sent < len(self.orders):
             self.set_timer("next", self.every)
+
+    def deliver(self, order: dict[str, Any]) -> None:
+        """Send one order to the bank (plainly or signed: the subclass decides)."""
+        raise NotImplementedError
 
 
 class PlainTeller(_Teller, Node):

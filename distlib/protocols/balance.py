@@ -186,7 +186,7 @@ def make_policy(policy: str | Policy | Callable[[Sequence[int], Rng], int]) -> P
             raise ValueError(f"unknown policy {policy!r} (known: {known})") from None
     if isinstance(policy, type) and issubclass(policy, Policy):
         return policy()
-    if callable(policy):
+    if callable(policy) and not isinstance(policy, type):
         return _FunctionPolicy(policy)
     raise TypeError(f"a policy is a name, a Policy or a function(outstanding, rng), not {policy!r}")
 

@@ -378,15 +378,18 @@ class ClockNode(Node):
     # State kept in storage so that a restart does not turn the clocks back.
     @property
     def lamport(self) -> LamportClock:
-        return self.storage["lamport"]
+        clock: LamportClock = self.storage["lamport"]
+        return clock
 
     @property
     def vector(self) -> VectorClock:
-        return self.storage["vector"]
+        clock: VectorClock = self.storage["vector"]
+        return clock
 
     @property
     def physical(self) -> PhysicalClock:
-        return self.storage["physical"]
+        clock: PhysicalClock = self.storage["physical"]
+        return clock
 
     def wall(self) -> float:
         """This node's physical clock reading now."""
@@ -429,7 +432,9 @@ class ClockNode(Node):
             return
         self._stamp("receive", peer=src, stamp=msg)
 
-    def _stamp(self, event: str, *, peer: str | None = None, stamp: ClockMessage | None = None):
+    def _stamp(
+        self, event: str, *, peer: str | None = None, stamp: ClockMessage | None = None
+    ) -> None:
         s = self.storage
         if stamp is None:
             s["lamport"] = s["lamport"].tick()  # Lamport 1978, IR1

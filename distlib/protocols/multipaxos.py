@@ -252,7 +252,8 @@ class MultiPaxosNode(Node):
 
     @property
     def chosen(self) -> dict[int, Any]:
-        return self.storage["chosen"]
+        chosen: dict[int, Any] = self.storage["chosen"]
+        return chosen
 
     # -- handlers ---------------------------------------------------------------------------------
 
@@ -400,6 +401,7 @@ class MultiPaxosNode(Node):
     # -- leader: phase 2 per slot ----------------------------------------------------------------
 
     def propose(self, slot: int, value: Any) -> None:
+        assert self.ballot is not None, "only a leader proposes, and a leader has a ballot"
         self.proposals[slot] = value
         self.acks[slot] = set()
         self.sent_at[slot] = self.now
@@ -428,6 +430,7 @@ class MultiPaxosNode(Node):
     def send_heartbeats(self) -> None:
         """Keep followers from starting elections, and re-send Accepts that got no answer for
         a whole heartbeat period (younger ones may still be on their way)."""
+        assert self.ballot is not None, "only a leader sends heartbeats, and it has a ballot"
         beat = Heartbeat(self.ballot, self.applied)
         self.broadcast(beat)
         for slot, value in sorted(self.proposals.items()):

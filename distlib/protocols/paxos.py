@@ -70,7 +70,9 @@ class Ballot(NamedTuple):
     """A proposal number ``(round, index)``; compared as a tuple, unique per proposer (PMS §2.5)."""
 
     round: int
-    index: int
+    # The field hides tuple.index (a method); PMS numbers proposers, and nothing here searches a
+    # ballot, so the paper's name wins.
+    index: int  # type: ignore[assignment]
 
     def __str__(self) -> str:
         return f"{self.round}.{self.index}"
@@ -353,11 +355,11 @@ class PaxosNode(Node):
         """PMS §2.2 (P2c): the value of the highest-numbered proposal the majority accepted, or
         this proposer's own value if none of them accepted anything."""
         best: Promise | None = None
+        best_ballot: Ballot | None = None
         for p in promises:
-            if p.accepted_ballot is not None and (
-                best is None or p.accepted_ballot > best.accepted_ballot
-            ):
-                best = p
+            ballot = p.accepted_ballot
+            if ballot is not None and (best_ballot is None or ballot > best_ballot):
+                best, best_ballot = p, ballot
         return self.value if best is None else best.accepted_value
 
     def on_reject(self, src: str, msg: Reject) -> None:

@@ -198,11 +198,13 @@ class PrimaryBackup(Node):
 
     @property
     def epoch(self) -> int:
-        return self.storage["epoch"]
+        epoch: int = self.storage["epoch"]
+        return epoch
 
     @property
     def log(self) -> list[Entry]:
-        return self.storage["log"]
+        log: list[Entry] = self.storage["log"]
+        return log
 
     def _set_epoch(self, epoch: int) -> None:
         self.storage["epoch"] = epoch

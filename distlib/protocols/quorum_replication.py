@@ -179,7 +179,8 @@ class QuorumNode(Node):
 
     def held(self, key: Any) -> tuple[Version, Any]:
         """The version and value of ``key`` this replica holds."""
-        return self.storage["data"].get(key, (Version(), None))
+        held: tuple[Version, Any] = self.storage["data"].get(key, (Version(), None))
+        return held
 
     def on_read_request(self, src: str, msg: ReadRequest) -> None:
         version, value = self.held(msg.key)
@@ -222,7 +223,7 @@ class QuorumNode(Node):
             src,
             msg.req,
             msg.key,
-            msg.value if is_put else None,
+            msg.value if isinstance(msg, ClientPut) else None,
             self.replicas(msg.key),
         )
         self.requests[rid] = request

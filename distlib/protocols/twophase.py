@@ -393,14 +393,16 @@ class Participant(Node):
 
     def load_prepared(self, tx: str) -> dict[str, Any] | None:
         """The prepared record of ``tx``, or None."""
-        return self.storage["prepared"].get(tx)
+        record: dict[str, Any] | None = self.storage["prepared"].get(tx)
+        return record
 
     def prepared_transactions(self) -> list[str]:
         return list(self.storage["prepared"])
 
     def decision(self, tx: str) -> str | None:
         """The logged outcome of ``tx`` ("commit"/"abort"), or None while uncertain."""
-        return self.storage["decision"].get(tx)
+        outcome: str | None = self.storage["decision"].get(tx)
+        return outcome
 
     def recover(self) -> None:
         """After a restart, ask about every transaction left prepared (BHG §7.4).

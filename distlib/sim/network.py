@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Constant", "Exponential", "Latency", "Link", "Network", "Uniform", "as_latency"]
@@ -145,14 +145,15 @@ def _changed(
     reorder_delay: Latency | float | None,
 ) -> Link:
     """``link`` with the given fields changed (None: keep the field)."""
-    given = {
-        "latency": latency,
-        "loss": loss,
-        "duplicate": duplicate,
-        "reorder": reorder,
-        "reorder_delay": reorder_delay,
-    }
-    return replace(link, **{k: v for k, v in given.items() if v is not None})
+    return Link(
+        latency=link.latency if latency is None else as_latency(latency),
+        loss=link.loss if loss is None else loss,
+        duplicate=link.duplicate if duplicate is None else duplicate,
+        reorder=link.reorder if reorder is None else reorder,
+        reorder_delay=link.reorder_delay
+        if reorder_delay is None
+        else as_latency(reorder_delay, "reorder_delay"),
+    )
 
 
 class Network:

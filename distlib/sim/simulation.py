@@ -20,7 +20,7 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import simpy
 from simpy.events import Timeout
@@ -28,7 +28,7 @@ from simpy.events import Timeout
 from distlib.history import History, Operation
 from distlib.node import CancelTimer, Complete, Invoke, Node, NodeContext, Note, Send, SetTimer
 from distlib.sim.network import DEFAULT_LATENCY, DEFAULT_REORDER_DELAY, Latency, Network
-from distlib.trace import Trace, msg_type
+from distlib.trace import RawEvent, Trace, msg_type
 
 __all__ = ["NodeError", "Observer", "Simulation", "SimulationError"]
 
@@ -48,6 +48,7 @@ class NodeError(SimulationError):
 
 
 NodeFactory = Callable[[], Node]
+N = TypeVar("N", bound=Node)
 
 #: An observer: ``fn(name, node, event)`` after every handler step of every node, where ``event``
 #: is ``"on_start"``, ``"on_message"``, ``"on_timer"`` or ``"call"``. What it raises stops the run
@@ -55,7 +56,14 @@ NodeFactory = Callable[[], Node]
 Observer = Callable[[str, Node, str], None]
 
 
-def _ignore(_event: tuple) -> None:
+def _value(ev: Timeout) -> Any:
+    """What a timeout carries (simpy types it as optional; ours always carry a tuple)."""
+    value = ev.value
+    assert value is not None
+    return value
+
+
+def _ignore(_event: RawEvent) -> None:
     """The recorder of a simulation whose trace is off."""
 
 
@@ -125,7 +133,7 @@ class Simulation:
         self.interceptor: Callable[[str, str, Any], Any] | None = None
         self._deliver_cb = self._deliver  # one bound method each, reused for every event
         self._fire_cb = self._fire
-        self._log: Callable[[tuple], None] = self.trace.recorder() if trace else _ignore
+        self._log: Callable[[RawEvent], None] = self.trace.recorder() if trace else _ignore
         self._observers: list[Observer] = []
 
     def observe(self, fn: Observer) -> Observer:
@@ -209,11 +217,23 @@ class Simulation:
         """Live node objects by name; ``None`` for a node that is down."""
         return {name: s.node for name, s in self._slots.items()}
 
-    def node(self, name: str) -> Node:
-        """The live node called ``name`` (error if unknown or down)."""
+    @overload
+    def node(self, name: str) -> Node: ...
+    @overload
+    def node(self, name: str, kind: type[N]) -> N: ...
+    def node(self, name: str, kind: type[Node] = Node) -> Node:
+        """The live node called ``name`` (error if unknown or down).
+
+        ``kind`` names the class the caller expects, for the type checker and for a clear error
+        when the node is something else: ``sim.node("s1", RaftNode).current_term``.
+        """
         slot = self._slot(name)
         if slot.node is None:
             raise SimulationError(f"node {name!r} is down at t={self.now:g}")
+        if not isinstance(slot.node, kind):
+            raise SimulationError(
+                f"node {name!r} is a {type(slot.node).__name__}, not a {kind.__name__}"
+            )
         return slot.node
 
     def storage(self, name: str) -> dict[str, Any]:
@@ -446,7 +466,7 @@ class Simulation:
             for observer in tuple(self._observers):
                 observer(slot.name, node, event or what)  # type: ignore[arg-type]
 
-    def _failed(self, slot: _Slot, what: str, args: tuple, exc: Exception) -> None:
+    def _failed(self, slot: _Slot, what: str, args: tuple[Any, ...], exc: Exception) -> None:
         """Trace a handler's exception and raise it as a NodeError naming node and event."""
         where = what if not args else f"{what}{args!r}"
         now = self.env.now
@@ -501,13 +521,13 @@ class Simulation:
                 raise SimulationError(f"node {name!r} recorded an unknown action {act!r}")
 
     def _fire(self, ev: Timeout) -> None:
-        slot, incarnation, tname, token, payload = ev.value
+        slot, incarnation, tname, token, payload = _value(ev)
         if slot.incarnation != incarnation or not slot.up or slot.timers.get(tname) != token:
             return  # cancelled, replaced, or the node crashed since
         del slot.timers[tname]
         self._timers += 1
         self._log((self.env.now, "timer", slot.name, None, None, None, tname, None))
-        on_timer = slot.node.on_timer  # type: ignore[union-attr]
+        on_timer = slot.node.on_timer
         if payload is None:
             self._handle(slot, "on_timer", on_timer, tname)
         else:
@@ -586,15 +606,15 @@ class Simulation:
             Timeout(env, link.latency.sample(rng), sent).callbacks.append(self._deliver_cb)
 
     def _deliver_self(self, ev: Timeout) -> None:
-        sent, incarnation = ev.value
+        sent, incarnation = _value(ev)
         _, _, src, dst, mid, msg, _, _ = sent
         if self._slots[dst].incarnation != incarnation:  # it crashed since: the message died too
             self._log((self.env.now, "drop", src, dst, mid, msg, "node restarted", None))
             return
         self._deliver(ev, sent)
 
-    def _deliver(self, ev: Timeout, sent: tuple | None = None) -> None:
-        _, _, src, dst, mid, msg, _, _ = ev.value if sent is None else sent
+    def _deliver(self, ev: Timeout, sent: tuple[Any, ...] | None = None) -> None:
+        _, _, src, dst, mid, msg, _, _ = _value(ev) if sent is None else sent
         slot = self._slots[dst]
         now = self.env.now
         if not slot.up:
