@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import pytest
 
+from distlib.labs.lab07_raft import measure_split_votes
 from distlib.node import Node
 from distlib.protocols.raft import Entry, RaftNode, split_vote_probability
 from distlib.testing import raft_scenarios as scenarios
 from distlib.testing.broken import BrokenCommitRaft, BrokenVoteRaft
-from distlib.testing.raft import (
-    RaftCluster,
-    RaftViolation,
-    measure_split_votes,
-)
+from distlib.testing.raft import RaftCluster, RaftViolation
 
 SEEDS = (1, 2, 3, 4, 5, 6)
 #: The randomized fault scenarios are where rare interleavings hide: they get more seeds.

@@ -584,3 +584,13 @@ def test_the_runtime_uses_only_simpys_public_api():
 
     source = inspect.getsource(simulation)
     assert not re.findall(r"\b(?:env|ev|event|self\.env)\._[a-z]\w*", source)
+
+
+def test_node_of_a_kind_is_typed_and_checked():
+    """sim.node(name, Kind) returns the node when it is a Kind, and otherwise names what it is."""
+    sim = Simulation(seed=1)
+    sim.add_node("a", Echo)
+    sim.run(until=0.1)
+    assert isinstance(sim.node("a", Echo), Echo)
+    with pytest.raises(SimulationError, match="node 'a' is a Echo, not a Workload"):
+        sim.node("a", Workload)

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
 from distlib import Simulation, Uniform
@@ -497,14 +494,21 @@ def test_same_seed_same_run():
     assert a.trace.listing() == b.trace.listing()
 
 
-def test_module_is_pure():
-    """The protocol imports no I/O, clock, thread or global-random module."""
-    source = Path(__file__).parents[1] / "distlib" / "protocols" / "twophase.py"
-    banned = {"simpy", "socket", "asyncio", "threading", "time", "multiprocessing", "random"}
-    for node in ast.walk(ast.parse(source.read_text())):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [a.name.split(".")[0] for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module.split(".")[0]]
-        assert not banned.intersection(names), f"twophase.py imports {names}"
+def test_participant_rules_return_their_reply_and_send_nothing():
+    """BHG §7.3 as pure rules: handle_prepare returns the vote (logged first, the same vote for
+    a repeated Prepare), handle_decision_request the answer to a peer; neither sends."""
+    from distlib.testing.unit import boot
+
+    p = boot(lambda: Participant(refuse={"t2"}), "p1", peers=("coordinator", "p2"))
+    p.take_actions()
+    parts = ("p1", "p2")
+    assert p.handle_prepare("coordinator", Prepare("t1", parts, (("A", 1),))) == Vote("t1", True)
+    assert p.load_prepared("t1") is not None and p.storage["vote"]["t1"] is True
+    assert p.handle_prepare("coordinator", Prepare("t1", parts)) == Vote("t1", True)
+    assert p.handle_prepare("coordinator", Prepare("t2", parts)) == Vote("t2", False)
+    assert p.decision("t2") == "abort"
+    assert p.handle_decision_request(DecisionRequest("t1", parts)) == Uncertain("t1")
+    assert p.handle_decision_request(DecisionRequest("t2", parts)) == Decision("t2", False)
+    assert p.handle_decision_request(DecisionRequest("t9", parts)) == Decision("t9", False)
+    assert p.decision("t9") == "abort", "a peer's question aborts a transaction not voted on"
+    assert not [x for x in p.take_actions() if isinstance(x, Send)], "a rule must not send"

@@ -50,7 +50,8 @@ class CostModel:
             if (
                 isinstance(value, bool)
                 or not isinstance(value, numbers.Real)
-                or not 0 <= value < math.inf
+                or value < 0  # not `0 <= value`: numbers.Real declares only < and <=
+                or not value < math.inf
             ):
                 raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:

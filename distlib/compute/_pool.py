@@ -63,14 +63,15 @@ class TaskError(Exception):
         self.traceback = traceback
 
     def __reduce__(self) -> Any:
-        kwargs = {
-            "index": self.index,
-            "item": self.item,
-            "role": self.role,
-            "exc_type": self.exc_type,
-            "traceback": self.traceback,
-        }
-        return (functools.partial(TaskError, **kwargs), (self.args[0],))
+        rebuild = functools.partial(
+            TaskError,
+            index=self.index,
+            item=self.item,
+            role=self.role,
+            exc_type=self.exc_type,
+            traceback=self.traceback,
+        )
+        return (rebuild, (self.args[0],))
 
 
 def default_chunksize(n_items: int, workers: int) -> int:

@@ -97,7 +97,9 @@ class ProcessBackend:
             for _ in range(self.workers):
                 parent_end, child_end = self.context.Pipe(duplex=True)
                 inherited = parent_end if self.start_method == "fork" else None
-                process = self.context.Process(
+                # typeshed types get_context(str) as BaseContext, which lacks Process; every
+                # context it returns (fork, spawn, forkserver) has one.
+                process = self.context.Process(  # type: ignore[attr-defined]
                     target=_worker.worker_main,
                     args=(child_end, inherited),
                     name="distlib-compute-worker",
@@ -178,7 +180,7 @@ class ProcessBackend:
                     if ready in busy:
                         w, index = busy[ready]
                         try:
-                            replies.append((index, ready.recv_bytes()))
+                            replies.append((index, w.conn.recv_bytes()))  # w.conn is ready
                         except (EOFError, OSError):
                             self._lost(w, index, job)
                         del busy[ready]

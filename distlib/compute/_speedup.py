@@ -217,8 +217,8 @@ def measure_speedup(
         raise ValueError(f"repeat must be a positive integer, got {repeat!r}")
     if workers is None:
         counts = list(range(1, default_workers() + 1))
-    elif isinstance(workers, int) and not isinstance(workers, bool):
-        if workers < 1:
+    elif isinstance(workers, int):
+        if isinstance(workers, bool) or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
         counts = list(range(1, workers + 1))
     else:

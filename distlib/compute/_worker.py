@@ -43,7 +43,7 @@ def _function_cache() -> dict[str, Any]:
         holder = types.ModuleType(_CACHE_MODULE)
         holder.functions = {}  # type: ignore[attr-defined]
         sys.modules[_CACHE_MODULE] = holder
-    return holder.functions  # type: ignore[attr-defined]
+    return holder.functions
 
 
 def short_repr(obj: object, limit: int = _ITEM_REPR_LIMIT) -> str:

@@ -549,7 +549,7 @@ def validate(notebook: Path, *, course: Course | None = None, timeout: int | Non
     from traitlets.config import Config
 
     overrides = {} if timeout is None else {"Execute.timeout": int(timeout)}
-    quiet = contextlib.nullcontext()
+    quiet: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     try:
         course = course or Course.find(notebook.parent)
         config = course.config(**overrides)

@@ -143,7 +143,7 @@ class RestoreCells(OverwriteCells):
         current = head
         for cell in nb.cells:
             gid = _grade_id(cell)
-            if gid in sources and gid not in groups:
+            if gid is not None and gid in sources and gid not in groups:
                 current = groups[gid] = [cell]
             else:
                 current.append(cell)

@@ -78,7 +78,7 @@ def _dotted(node: ast.AST) -> tuple[str, list[str]] | None:
 
 def _targets(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.Assign):
-        found = []
+        found: list[ast.AST] = []
         for target in node.targets:
             unpacked = isinstance(target, ast.Tuple | ast.List)
             found += list(ast.walk(target)) if unpacked else [target]
@@ -94,7 +94,7 @@ def flags(nb: dict) -> list[Flag]:
     """Lines in the cells a student may edit that change the library's modules, its classes or
     functions, or Python's builtins (assignment, ``del``, ``setattr``/``delattr``, or a write
     to ``sys.modules``)."""
-    trees: list[tuple[int, dict, ast.AST]] = []
+    trees: list[tuple[int, dict, ast.Module]] = []
     for index, cell in enumerate(nb.get("cells", []), 1):
         if cell.get("cell_type") != "code":
             continue
@@ -111,6 +111,8 @@ def flags(nb: dict) -> list[Flag]:
             continue  # restored from the source at grading: not the student's code
         gid = meta.get("grade_id")
         for node in ast.walk(tree):
+            if not isinstance(node, ast.stmt | ast.expr):
+                continue  # what is flagged is a statement or a call, which have line numbers
             for target in _targets(node):
                 if isinstance(target, ast.Subscript):
                     base = _dotted(target.value)

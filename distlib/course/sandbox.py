@@ -219,7 +219,7 @@ except ImportError:  # pragma: no cover - jupyter_client comes with nbgrader
 _LAST_RUN: dict = {}
 
 
-class SandboxKernelManager(AsyncKernelManager):  # type: ignore[misc,valid-type]
+class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs in the sandbox, reached over Unix sockets."""
 
     limits = Limits()
@@ -295,7 +295,7 @@ try:
     from nbgrader.preprocessors import Execute
     from traitlets import CaselessStrEnum, Integer
 except ImportError:  # pragma: no cover
-    Execute = object  # type: ignore[assignment,misc]
+    Execute = object
 
 
 def _outputs_text(cell) -> str:
@@ -345,7 +345,7 @@ _DENIALS = (
 )
 
 
-class SandboxedExecute(Execute):  # type: ignore[misc,valid-type]
+class SandboxedExecute(Execute):
     """nbgrader's Execute, with the kernel in the sandbox and a report of what stopped it.
 
     ``sandbox``: ``auto`` (sandbox when the machine can, else say once that it runs

@@ -24,17 +24,18 @@ as classes, so a graded cell depends on nothing a notebook could rebind).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
 from distlib.client import Client
 from distlib.node import Node
-from dataclasses import dataclass, field
 from distlib.sim import Simulation, Uniform
 
 __all__ = [
-    "Heartbeat",
     "MODELS",
+    "Heartbeat",
     "Master",
     "ModelResult",
     "Peer",
@@ -170,7 +171,7 @@ class ServiceClient(Client):
 
     def __init__(
         self,
-        routes: dict[str, Sequence[str]],
+        routes: Mapping[str, Sequence[str]],
         requests: Sequence[tuple],
         *,
         timeout: float = 0.1,
@@ -191,7 +192,8 @@ class ServiceClient(Client):
         self.set_timer("next", self.think)
 
     def _send_current(self) -> None:
-        _op, req = self.current  # type: ignore[misc]
+        assert self.current is not None, "called only while a request is in flight"
+        _op, req = self.current
         servers = self.routes[req.op]
         self.send(servers[self.attempt % len(servers)], req)
         self.set_timer("retry", self.timeout)
@@ -221,7 +223,8 @@ class ServiceClient(Client):
         self._finish(msg.value, "ok")
 
     def _finish(self, value: Any, status: str) -> None:
-        op, _ = self.current  # type: ignore[misc]
+        assert self.current is not None, "called only while a request is in flight"
+        op, _ = self.current
         self.end(op, value, status)
         self.current = None
         self.cancel_timer("retry")
@@ -299,7 +302,7 @@ def run_model(
         # Each client starts with a different machine, so load is spread where the model allows.
         shifted = {op: s[i % len(s) :] + s[: i % len(s)] for op, s in routes.items()}
         reqs = workload(requests, seed * 100 + i, client=i, clients=clients)
-        sim.add_client(f"c{i + 1}", lambda r=shifted, q=reqs: ServiceClient(r, q, think=think))
+        sim.add_client(f"c{i + 1}", functools.partial(ServiceClient, shifted, reqs, think=think))
     if crash is not None:
         if crash not in MACHINES:
             raise ValueError(f"crash must be one of {', '.join(MACHINES)}, not {crash!r}")

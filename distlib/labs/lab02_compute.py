@@ -32,6 +32,7 @@ simulated runs are deterministic: same arguments, same numbers. Plots import mat
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
 import numbers
@@ -88,7 +89,11 @@ def _check_positive_int(value: object, what: str) -> None:
 
 
 def _check_seconds(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < math.inf:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0 <= float(value) < math.inf
+    ):
         raise ValueError(f"{what} must be a finite number of seconds >= 0, got {value!r}")
     return float(value)
 
@@ -434,7 +439,7 @@ def measure_granularity(
     pool.map(fn, items)
     times = []
     for c in sizes:
-        times.append(_best_time(lambda c=c: pool.map(fn, items, chunksize=c), repeat))
+        times.append(_best_time(functools.partial(pool.map, fn, items, chunksize=c), repeat))
     return Granularity(len(items), pool.workers, loop_time, tuple(sizes), tuple(times))
 
 
@@ -605,7 +610,7 @@ def measure_scaled_speedup(
     base = list(items_per_worker)
     if not base:
         raise ValueError("items_per_worker must not be empty")
-    if isinstance(workers, int) and not isinstance(workers, bool):
+    if isinstance(workers, int):  # a bool is refused here, as no positive int
         _check_positive_int(workers, "workers")
         counts = list(range(1, workers + 1))
     else:
@@ -827,7 +832,7 @@ def simulate_sum(
         ),
     )
     sim.run()
-    coord = sim.node("coord")
+    coord = sim.node("coord", SumCoordinator)
     if coord.finished is None:  # pragma: no cover - the network here loses nothing
         raise RuntimeError("the coordinator never got every partial sum")
     return DistributedSum(

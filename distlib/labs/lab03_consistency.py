@@ -24,9 +24,13 @@ Deciding which model a history satisfies is left to :mod:`distlib.check`; drawin
 
 from __future__ import annotations
 
+import functools
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from distlib.history import History
 from distlib.protocols.clocks import (
     ClockNode,
     PhysicalClock,
@@ -35,8 +39,6 @@ from distlib.protocols.clocks import (
     noted_timestamps,
 )
 from distlib.sim import Simulation, Uniform
-import random
-from distlib.history import History
 
 __all__ = [
     "DriftReport",
@@ -85,8 +87,12 @@ def stamped_run(
     for name in names:
         sim.add_node(
             name,
-            lambda name=name: ClockNode(
-                rate=rate, send_probability=send_probability, events=events, clock=fixed.get(name)
+            functools.partial(
+                ClockNode,
+                rate=rate,
+                send_probability=send_probability,
+                events=events,
+                clock=fixed.get(name),
             ),
         )
     sim.run()
@@ -321,7 +327,7 @@ def random_history(
         if f == "write":
             value += 1
             writes.append((point, value, call))
-    rows = []
+    rows: list[tuple[str, str, int | None, float, float]] = []  # a read may return None
     value = 0
     for client, f, call, ret, point in planned:
         if f == "write":

@@ -20,9 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from distlib.node import Node
 from distlib.protocols.hashing import modulo_movement, movement_on_join
-from distlib.protocols.kvstore import RandomKVClient, stale_read_fraction
+from distlib.protocols.kvstore import stale_read_fraction
 from distlib.protocols.primary_backup import PrimaryBackup
 from distlib.protocols.quorum_replication import QuorumNode
 from distlib.sim import Exponential, Simulation, Uniform

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from distlib.check.consensus import check_twophase
 from distlib.node import Node
@@ -61,6 +61,12 @@ __all__ = [
 STEP = 0.01
 
 NodeFactory = Callable[[], Node] | type[Node]
+
+
+class CoordinatorFactory(Protocol):
+    """A coordinator class (or factory) told its participants: ``Coordinator`` or a subclass."""
+
+    def __call__(self, *, participants: Iterable[str]) -> Node: ...
 
 
 def participants(n: int) -> tuple[str, ...]:
@@ -191,7 +197,7 @@ def blocking_run(
     until: float = 2.0,
     others: int = 40,
     seed: int = 0,
-    coordinator: NodeFactory = Coordinator,
+    coordinator: CoordinatorFactory = Coordinator,
 ) -> BlockingResult:
     """The coordinator of a transfer (A at p1, B at p2) crashes after its Prepare messages
     arrived and before the votes came back; it restarts ``down_for`` seconds later (None:
@@ -428,7 +434,7 @@ def check_runs(
     **options: Any,
 ) -> list[tuple[int, str]]:
     """:func:`faulty_run` for every seed; the (seed, problem) pairs :func:`check_run` found."""
-    found = []
+    found: list[tuple[int, str]] = []
     for seed in seeds:
         sim, live = faulty_run(seed, coordinator=coordinator, participant=participant, **options)
         found.extend((seed, problem) for problem in check_run(sim, live))

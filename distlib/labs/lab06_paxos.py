@@ -23,6 +23,7 @@ What this module leaves to others: the protocols (:mod:`distlib.protocols.paxos`
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from collections import Counter
@@ -30,15 +31,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from distlib.quorum import majority
 from distlib.check.consensus import check_paxos
 from distlib.protocols.multipaxos import NOOP, KVClient, MultiPaxosNode
 from distlib.protocols.paxos import PaxosNode, Phase
-from distlib.views import spacetime
+from distlib.quorum import majority
 from distlib.sim import Constant, Simulation, Uniform
 from distlib.sim.network import Latency
 from distlib.testing.nemesis import Nemesis
 from distlib.testing.unit import boot, sent
+from distlib.views import spacetime
 
 __all__ = [
     "DUEL_LATENCY",
@@ -121,7 +122,7 @@ def cluster(
     delays = list(start_delays or []) + [0.0] * n
     for i, name in enumerate(nodes):
         value = values[i] if i < len(values) else None
-        sim.add_node(name, lambda v=value, d=delays[i]: node(value=v, start_delay=d, **config))
+        sim.add_node(name, functools.partial(node, value=value, start_delay=delays[i], **config))
     return sim, nodes
 
 
@@ -191,8 +192,7 @@ def acceptance_diagram(
     notes). Returns the matplotlib Figure."""
     nodes = list(sim.servers)
     fig = spacetime(
-        sim.trace,
-        nodes=nodes, until=until, types=list(types), show_notes=False, ax=ax, title=title
+        sim.trace, nodes=nodes, until=until, types=list(types), show_notes=False, ax=ax, title=title
     )
     ax = fig.axes[0] if ax is None else ax
     for time, node, text, data in sim.trace.notes():
@@ -302,13 +302,13 @@ def multipaxos_run(
     sim.add_nodes(servers, MultiPaxosNode)
     ops = [("put", (f"k{i % 4}", i)) for i in range(commands)]
     sim.run(until=0.5)
-    leader = next(x for x in servers if sim.node(x).role.value == "leader")
+    leader = next(x for x in servers if sim.node(x, MultiPaxosNode).role.value == "leader")
     order = [leader] + [x for x in servers if x != leader]
     sim.add_client("client", lambda: KVClient(ops, servers=order))
 
     def finished() -> bool:
         client = sim.nodes["client"]
-        return client is not None and client.done
+        return isinstance(client, KVClient) and client.done  # None while it is down
 
     if not sim.run(until=finished, limit=10.0):
         raise RuntimeError("the multi-Paxos client did not finish")

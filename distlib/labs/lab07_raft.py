@@ -32,7 +32,7 @@ from typing import Any
 
 from distlib.node import Node, Send
 from distlib.protocols.raft import Entry, RaftClient, RaftNode, RequestVoteReply, Role
-from distlib.sim import Simulation, Uniform
+from distlib.sim import Constant, Simulation, Uniform
 from distlib.testing.raft import RaftViolation
 from distlib.testing.raft_scenarios import SCENARIOS
 from distlib.trace import Trace
@@ -50,6 +50,7 @@ __all__ = [
     "follower",
     "format_logs",
     "leader",
+    "measure_split_votes",
     "replay",
     "replication_run",
     "stale_leader_run",
@@ -229,9 +230,8 @@ def replication_run(
     sim.add_nodes(servers, node_class)
 
     def leading() -> str | None:
-        nodes = sim.nodes
         return next(
-            (s for s in servers if nodes[s] is not None and nodes[s].role == "leader"), None
+            (s for s in servers if sim.is_up(s) and sim.node(s, RaftNode).role == "leader"), None
         )
 
     if not sim.run(until=lambda: leading() is not None, limit=10.0):
@@ -242,13 +242,13 @@ def replication_run(
 
     def done() -> bool:
         client = sim.nodes["client"]
-        return client is not None and client.done
+        return isinstance(client, RaftClient) and client.done  # None while it is down
 
     if not sim.run(until=done, limit=since + 10.0):
         raise RuntimeError(f"the client's commands did not all commit within 10 s (seed {seed})")
     # Followers learn the commit index from the leader's next AppendEntries (Figure 2).
     sim.run(
-        until=lambda: all(len(sim.nodes[s].applied) >= len(commands) for s in servers),
+        until=lambda: all(len(sim.node(s, RaftNode).applied) >= len(commands) for s in servers),
         limit=sim.now + 1.0,
     )
     return ReplicationRun(sim, leading() or "", "client", since, sim.now)
@@ -299,7 +299,7 @@ class Replay:
             if t > time:
                 break
             state[name] = s
-        down: set[str] = set()
+        down: set[str | None] = set()  # (crash and restart events always name their node)
         for e in self.trace:
             if e.time > time:
                 break
@@ -436,48 +436,47 @@ def stale_leader_run(node_class: Callable[[], Node] = RaftNode, *, seed: int = 1
     sim.observe(_Recorder(changes, servers))
 
     def leading() -> str | None:
-        nodes = sim.nodes
         best = None
         for s in servers:
-            node = nodes[s]
-            if (
-                node is not None
-                and node.role == "leader"
-                and (best is None or node.term > nodes[best].term)
+            if not sim.is_up(s):
+                continue
+            node = sim.node(s, RaftNode)
+            if node.role == "leader" and (
+                best is None or node.term > sim.node(best, RaftNode).term
             ):
                 best = s
         return best
 
     def applied_everywhere(index: int, names: Iterable[str]) -> bool:
-        return all(len(sim.nodes[s].applied) >= index for s in names)
+        return all(len(sim.node(s, RaftNode).applied) >= index for s in names)
 
     sim.run(until=lambda: leading() is not None, limit=10.0)
     first = leading()
     if first is None:
         raise RuntimeError(f"no leader within 10 s (seed {seed})")
-    sim.call(first, sim.nodes[first].submit, 101)
+    sim.call(first, sim.node(first, RaftNode).submit, 101)
     sim.run(until=lambda: applied_everywhere(1, servers), limit=sim.now + 5.0)
     stale = servers[(servers.index(first) + 1) % 3]
     sim.isolate(stale)
     for command in (102, 103):
-        sim.call(first, sim.nodes[first].submit, command)
+        sim.call(first, sim.node(first, RaftNode).submit, command)
     live = [s for s in servers if s != stale]
     sim.run(until=lambda: applied_everywhere(3, live), limit=sim.now + 5.0)
     sim.run(duration=3.0)  # the stale server campaigns alone, term after term
     reconnect_time = sim.now
     sim.cut(stale, first, both=True)
     sim.reconnect(stale)
-    before = sim.nodes[first].term
+    before = sim.node(first, RaftNode).term
 
     def new_leader() -> bool:
         name = leading()
-        return name is not None and sim.nodes[name].term > before
+        return name is not None and sim.node(name, RaftNode).term > before
 
     sim.run(until=new_leader, limit=sim.now + 2.0)
     second = leading() if new_leader() else None
     second_time = sim.now
     if second is not None:
-        sim.call(second, sim.nodes[second].submit, 104)
+        sim.call(second, sim.node(second, RaftNode).submit, 104)
     sim.run(duration=1.0)
     sim.heal()
     sim.run(duration=1.5)
@@ -494,7 +493,7 @@ def stale_leader_run(node_class: Callable[[], Node] = RaftNode, *, seed: int = 1
         second_leader=second,
         second_time=second_time,
         reconnect_time=reconnect_time,
-        applied={s: list(sim.nodes[s].applied) for s in servers},
+        applied={s: list(sim.node(s, RaftNode).applied) for s in servers},
     )
 
 
@@ -635,3 +634,68 @@ def draw_logs(
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Split votes, measured.
+
+
+def _leads(node: Node) -> bool:
+    """Whether a Raft server (any class with Figure 2's ``role``) is leading."""
+    return bool(getattr(node, "role", None) == Role.LEADER)
+
+
+def _term(node: Node) -> int:
+    return int(getattr(node, "term", 0))
+
+
+def measure_split_votes(
+    n: int,
+    timeout: float,
+    delay: float,
+    *,
+    trials: int = 500,
+    seed: int = 0,
+    voters: int | None = None,
+    node_factory: Callable[..., Node] | None = None,
+) -> float:
+    """The fraction of ``trials`` first election rounds that end without a leader.
+
+    Runs the model of :func:`distlib.protocols.raft.split_vote_probability` in simulation: a
+    fresh cluster of ``n`` servers of which ``voters`` (default all) boot together, with
+    election timeouts uniform in ``[timeout, 2 * timeout]`` and every message taking exactly
+    ``delay`` seconds. A round splits when no server leads term 1. ``node_factory(timeout)``
+    builds a server (default: :class:`~distlib.protocols.raft.RaftNode` with that timeout).
+    """
+    if not isinstance(trials, int) or trials < 1:
+        raise ValueError(f"trials must be a positive int, not {trials!r}")
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (the cluster size) must be a positive int, not {n!r}")
+    voters = n if voters is None else voters
+    if not isinstance(voters, int) or not 1 <= voters <= n:
+        raise ValueError(f"voters must be an int between 1 and n={n}, not {voters!r}")
+    if node_factory is None:
+
+        def node_factory(t: float) -> Node:
+            return RaftNode(election_timeout=(t, 2 * t), heartbeat_interval=t / 3)
+
+    splits = 0
+    for trial in range(trials):
+        sim = Simulation(seed=seed * 1_000_003 + trial, latency=Constant(delay), trace=False)
+        names = [f"s{i}" for i in range(1, n + 1)]
+        for i, name in enumerate(names):
+            sim.add_node(name, lambda: node_factory(timeout), start=i < voters)
+        live = names[:voters]
+
+        def decided(sim: Simulation = sim, live: list[str] = live) -> bool:
+            for name in live:
+                node = sim.nodes[name]
+                if node is not None and (_leads(node) or _term(node) >= 2):
+                    return True
+            return False
+
+        sim.run(until=decided, limit=20 * timeout + 20 * delay)
+        servers = [sim.node(name) for name in live]  # the voters never crash
+        leader_in_term_1 = any(_leads(s) and _term(s) == 1 for s in servers)
+        splits += not leader_in_term_1
+    return splits / trials

@@ -24,9 +24,10 @@ Durable layout (read by :mod:`distlib.check.consensus`): ``storage["promised"]``
 ``storage["round"]`` the highest round this node tried. Notes: ``accepted`` (slot, ballot,
 value), ``learned`` (slot, value), ``became leader`` (ballot); clients note ``propose``.
 
-Exercises replace one method: :meth:`MultiPaxosNode.on_prepare`,
-:meth:`MultiPaxosNode.on_accept`, :meth:`MultiPaxosNode.choose_value` (the new leader's choice
-per slot). A deliberately broken variant lives in :mod:`distlib.testing.broken`.
+Exercises replace one method: :meth:`MultiPaxosNode.handle_prepare`,
+:meth:`MultiPaxosNode.handle_accept` (pure: message in, reply out) and
+:meth:`MultiPaxosNode.choose_value` (the new leader's choice per slot). A deliberately broken
+variant lives in :mod:`distlib.testing.broken`.
 
 What this module leaves to others: single-decree Paxos (:mod:`distlib.protocols.paxos`), the
 runtime, and judging runs (:mod:`distlib.check.consensus`).
@@ -324,31 +325,43 @@ class MultiPaxosNode(Node):
     # -- acceptor ---------------------------------------------------------------------------------
 
     def on_prepare(self, src: str, msg: Prepare) -> None:
-        """Phase 1b for all slots >= first (PMS §2.2 P1a, PMS §3)."""
+        reply = self.handle_prepare(msg)
+        if isinstance(reply, Promise):
+            self.hear_from(msg.ballot)
+        if reply is not None:
+            self.send(src, reply)
+
+    def handle_prepare(self, msg: Prepare) -> Promise | Reject | None:
+        """Phase 1b for all slots >= first (PMS §2.2 P1a, PMS §3): reject a ballot below the
+        promise; else promise it (stable first) and report every proposal accepted from
+        ``msg.first`` on."""
         promised = self.storage["promised"]
         if promised is not None and msg.ballot < promised:
-            self.send(src, Reject(msg.ballot, promised))
-            return
+            return Reject(msg.ballot, promised)
         self.storage["promised"] = msg.ballot  # PMS §2.5: stable storage before the reply
         accepted = tuple(
             (slot, b, v)
             for slot, (b, v) in sorted(self.storage["accepted"].items())
             if slot >= msg.first
         )
-        self.hear_from(msg.ballot)
-        self.send(src, Promise(msg.ballot, msg.first, accepted))
+        return Promise(msg.ballot, msg.first, accepted)
 
     def on_accept(self, src: str, msg: Accept) -> None:
+        reply = self.handle_accept(msg)
+        if isinstance(reply, Accepted):
+            self.note("accepted", slot=msg.slot, ballot=msg.ballot, value=msg.value)
+            self.hear_from(msg.ballot)
+        if reply is not None:
+            self.send(src, reply)
+
+    def handle_accept(self, msg: Accept) -> Accepted | Reject | None:
         """Phase 2b for one slot (PMS §2.2 P1a): accept unless a higher ballot was promised."""
         promised = self.storage["promised"]
         if promised is not None and msg.ballot < promised:
-            self.send(src, Reject(msg.ballot, promised))
-            return
+            return Reject(msg.ballot, promised)
         self.storage["promised"] = msg.ballot
         self.storage["accepted"][msg.slot] = (msg.ballot, msg.value)  # stable before the reply
-        self.note("accepted", slot=msg.slot, ballot=msg.ballot, value=msg.value)
-        self.hear_from(msg.ballot)
-        self.send(src, Accepted(msg.ballot, msg.slot))
+        return Accepted(msg.ballot, msg.slot)
 
     # -- leader: phase 1 once --------------------------------------------------------------------
 

@@ -32,8 +32,10 @@ Durable layout (read by :mod:`distlib.check.consensus`): ``storage["promised"]``
 ``storage["round"]`` the proposer's highest round. Notes: ``propose`` (value), ``accepted``
 (slot 0, ballot, value), ``learned`` (slot 0, value), ``chosen`` (the proposer saw a majority).
 
-Exercises replace one method by subclassing: :meth:`PaxosNode.on_prepare`,
-:meth:`PaxosNode.on_accept` (acceptor), :meth:`PaxosNode.next_ballot` and
+Exercises replace one method by subclassing: the acceptor's pure rules
+:meth:`PaxosNode.handle_prepare` and :meth:`PaxosNode.handle_accept` (message in, reply out, as
+Raft's ``handle_request_vote``; ``on_prepare``/``on_accept`` send what they return),
+:meth:`PaxosNode.next_ballot` and
 :meth:`PaxosNode.choose_value` (proposer), :meth:`PaxosNode.count_acceptance` (learner).
 Deliberately broken variants live in :mod:`distlib.testing.broken`.
 
@@ -278,35 +280,59 @@ class PaxosNode(Node):
         return self.storage
 
     def on_prepare(self, src: str, msg: Prepare) -> None:
-        """Phase 1b (PMS §2.2, P1a): promise unless a higher number was already promised."""
+        reply = self.handle_prepare(msg)
+        if reply is not None:
+            self.send(src, reply)
+
+    def handle_prepare(self, msg: Prepare) -> Promise | Reject | None:
+        """Answer a Prepare (PMS §2.2, phase 1b; P1a): promise unless a higher ballot was
+        already promised.
+
+        Lab exercise: the acceptor's first rule. Return ``Reject(msg.ballot, promised)`` if a
+        ballot higher than ``msg.ballot`` was promised; otherwise store ``msg.ballot`` as the
+        promise (PMS §2.5: in stable storage before the reply leaves) and return a
+        :class:`Promise` that reports the proposal accepted so far, if any. ``None`` sends
+        nothing (an acceptor may stay silent; the proposer's timeout then retries).
+        """
         log = self.acceptor_log
         promised = log.get("promised")
         if promised is not None and msg.ballot < promised:
-            self.send(src, Reject(msg.ballot, promised))
-            return
+            return Reject(msg.ballot, promised)
         log["promised"] = msg.ballot  # PMS §2.5: in stable storage before the reply leaves
         accepted = log.get("accepted")
         if accepted is None:
-            self.send(src, Promise(msg.ballot))
-        else:
-            self.send(src, Promise(msg.ballot, accepted[0], accepted[1]))
+            return Promise(msg.ballot)
+        return Promise(msg.ballot, accepted[0], accepted[1])
 
     def on_accept(self, src: str, msg: Accept) -> None:
-        """Phase 2b (PMS §2.2, P1a): accept unless a higher number was promised."""
+        reply = self.handle_accept(msg)
+        if isinstance(reply, Accepted):
+            self.announce_accepted(src, reply)
+        elif reply is not None:
+            self.send(src, reply)
+
+    def handle_accept(self, msg: Accept) -> Accepted | Reject | None:
+        """Answer an Accept (PMS §2.2, phase 2b; P1a): accept unless a higher ballot was
+        promised.
+
+        Lab exercise: the acceptor's second rule. Return ``Reject(msg.ballot, promised)`` if a
+        ballot higher than ``msg.ballot`` was promised; otherwise store ``msg.ballot`` as the
+        promise and ``(msg.ballot, msg.value)`` as accepted (stable before the reply, PMS §2.5)
+        and return ``Accepted(msg.ballot, msg.value)``, which :meth:`on_accept` announces to the
+        learners and the proposer.
+        """
         log = self.acceptor_log
         promised = log.get("promised")
         if promised is not None and msg.ballot < promised:
-            self.send(src, Reject(msg.ballot, promised))
-            return
+            return Reject(msg.ballot, promised)
         log["promised"] = msg.ballot
         log["accepted"] = (msg.ballot, msg.value)  # PMS §2.5: stable before the reply leaves
-        self.announce_accepted(src, msg)
+        return Accepted(msg.ballot, msg.value)
 
-    def announce_accepted(self, src: str, msg: Accept) -> None:
+    def announce_accepted(self, src: str, reply: Accepted) -> None:
         """Note the acceptance in the trace (for the checkers), then tell the learners, and the
-        proposer so it can stop (PMS §2.3)."""
-        self.note("accepted", slot=0, ballot=msg.ballot, value=msg.value)
-        reply = Accepted(msg.ballot, msg.value)
+        proposer ``src`` so it can stop (PMS §2.3)."""
+        self.note("accepted", slot=0, ballot=reply.ballot, value=reply.value)
         for learner in self.learners:  # this node too, if it learns: the runtime delivers it
             self.send(learner, reply)
         if src not in self.learners:

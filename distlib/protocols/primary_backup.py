@@ -270,13 +270,16 @@ class PrimaryBackup(Node):
         self._count_votes()
 
     def on_vote_request(self, src: str, msg: VoteRequest) -> None:
+        self.send(src, self.handle_vote_request(src, msg))
+
+    def handle_vote_request(self, src: str, msg: VoteRequest) -> Vote:
+        """A server's vote for candidate ``src`` (Raft §5.2 and §5.4.1, in VR's vocabulary)."""
         heard_recently = self.now - self.last_heard < self.timeout
         if self.role is Role.PRIMARY and len(self._live_backups()) + 1 >= self.majority:
             heard_recently = True
         if msg.epoch > self.epoch and heard_recently and self.primary not in (None, src):
             # Raft dissertation §4.2.3: ignore a candidate while the current primary is alive.
-            self.send(src, Vote(msg.epoch, False))
-            return
+            return Vote(msg.epoch, False)
         if msg.epoch > self.epoch:
             self._adopt_epoch(msg.epoch, None)
         s = self.storage
@@ -289,7 +292,7 @@ class PrimaryBackup(Node):
         if granted:
             s["voted"] = (msg.epoch, src)
             self._arm_suspicion()
-        self.send(src, Vote(self.epoch, granted))
+        return Vote(self.epoch, granted)
 
     def on_vote(self, src: str, msg: Vote) -> None:
         if msg.epoch > self.epoch:
@@ -470,29 +473,42 @@ class PrimaryBackup(Node):
         return True
 
     def on_append(self, src: str, msg: Append) -> None:
+        reply = self.handle_append(src, msg)
+        if reply is not None:
+            self.send(src, reply)
+
+    def handle_append(self, src: str, msg: Append) -> Ack | None:
+        """A backup appends the primary's new entries (VR §4.1); ``None`` if ``src`` is not its
+        primary."""
         if not self._accept_primary(src, msg.epoch, msg.round):
-            return
+            return None
         s = self.storage
         if s["log_epoch"] != msg.epoch:
-            self.send(src, Ack(msg.epoch, True, None, msg.round))  # install first
-            return
+            return Ack(msg.epoch, True, None, msg.round)  # install first
         log = s["log"]
         if msg.prev <= len(log):
             # Within one epoch a backup's log is a prefix of the primary's: append what is new.
             log.extend(msg.entries[len(log) - msg.prev :])
         self.commit = min(msg.commit, len(log))
-        self.send(src, Ack(msg.epoch, True, len(log), msg.round))
+        return Ack(msg.epoch, True, len(log), msg.round)
 
     def on_install(self, src: str, msg: Install) -> None:
+        reply = self.handle_install(src, msg)
+        if reply is not None:
+            self.send(src, reply)
+
+    def handle_install(self, src: str, msg: Install) -> Ack | None:
+        """A backup takes a new primary's whole log (VR §4.2); ``None`` if ``src`` is not its
+        primary."""
         if not self._accept_primary(src, msg.epoch, msg.round):
-            return
+            return None
         s = self.storage
         if s["log_epoch"] != msg.epoch or len(s["log"]) < len(msg.log):
             # VR §4.2: a new view starts from the new primary's log; ours is replaced.
             s["log"] = list(msg.log)
             s["log_epoch"] = msg.epoch
         self.commit = min(msg.commit, len(s["log"]))
-        self.send(src, Ack(msg.epoch, True, len(s["log"]), msg.round))
+        return Ack(msg.epoch, True, len(s["log"]), msg.round)
 
     # -- clients ---------------------------------------------------------------------------
 

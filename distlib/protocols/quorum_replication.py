@@ -183,16 +183,28 @@ class QuorumNode(Node):
         return held
 
     def on_read_request(self, src: str, msg: ReadRequest) -> None:
+        self.send(src, self.handle_read_request(msg))
+
+    def handle_read_request(self, msg: ReadRequest) -> ReadReply:
+        """A replica's answer to a read: the version and value it holds (Gifford 1979)."""
         version, value = self.held(msg.key)
-        self.send(src, ReadReply(msg.rid, msg.key, version, value))
+        return ReadReply(msg.rid, msg.key, version, value)
 
     def on_write_request(self, src: str, msg: WriteRequest) -> None:
+        reply = self.handle_write_request(msg)
+        if reply is not None:
+            self.send(src, reply)
+
+    def handle_write_request(self, msg: WriteRequest) -> WriteAck | None:
+        """Store a write if it is newer than what this replica holds; acknowledge it unless it
+        is a read repair (``rid`` 0)."""
         version, _ = self.held(msg.key)
         if msg.version > version:
             # Thomas's write rule (Thomas 1979): keep the newest version, ignore older ones.
             self.storage["data"][msg.key] = (msg.version, msg.value)
-        if msg.rid:
-            self.send(src, WriteAck(msg.rid, msg.key, max(version, msg.version)))
+        if not msg.rid:
+            return None
+        return WriteAck(msg.rid, msg.key, max(version, msg.version))
 
     # -- coordinator decisions (subclass these) -------------------------------------------
 

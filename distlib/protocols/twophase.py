@@ -40,9 +40,11 @@ Durable layout (what :mod:`distlib.check.consensus` reads after a run)::
 
 Each node also notes ``vote``, ``decided`` and ``begin`` in the trace with ``tx=`` data.
 
-Exercises replace one method by subclassing: :meth:`Participant.vote`,
-:meth:`Participant.on_prepare`, :meth:`Participant.commit`, :meth:`Coordinator.decide`, and
-:meth:`Coordinator.recover` / :meth:`Participant.recover`. Deliberately broken variants live in
+Exercises replace one method by subclassing: :meth:`Participant.vote`, the participant's pure
+rules :meth:`Participant.handle_prepare` and :meth:`Participant.handle_decision_request` (message
+in, reply out, as Raft's ``handle_request_vote``; the ``on_x`` handlers send what they return),
+:meth:`Participant.commit`, :meth:`Coordinator.decide`, and :meth:`Coordinator.recover` /
+:meth:`Participant.recover`. Deliberately broken variants live in
 :mod:`distlib.testing.broken`.
 
 What this module leaves to others: networking, timing and crashes belong to the runtime; whether
@@ -435,28 +437,42 @@ class Participant(Node):
         return not (self.no_rate and self.rng.random() < self.no_rate)
 
     def on_prepare(self, src: str, msg: Prepare) -> None:
-        """Phase 1 at a participant: vote, logging the vote first (Gray 1978; BHG §7.3)."""
+        vote = self.handle_prepare(src, msg)
+        if vote is None:
+            return
+        self.send(src, vote)
+        if vote.yes and self.decision(msg.tx) is None:
+            # BHG §7.3: a participant that voted yes may not decide alone; it waits, then asks.
+            self.wait_for_decision(msg.tx, delay=self.ask_after)
+
+    def handle_prepare(self, src: str, msg: Prepare) -> Vote | None:
+        """Phase 1 at a participant: decide the vote on ``msg.tx`` and log it (Gray 1978;
+        BHG §7.3). ``src`` is the coordinator; :meth:`on_prepare` sends the vote returned and,
+        after a yes, waits for the decision.
+
+        Lab exercise: a repeated Prepare gets the vote already logged; a transaction already
+        aborted here gets no; otherwise :meth:`vote` decides. A yes forces the prepared record
+        (with the writes) to the log *before* the vote leaves; a no is a unilateral abort.
+        """
         tx = msg.tx
         voted = self.storage["vote"].get(tx)
-        if voted is None:
-            if self.decision(tx) == ABORT:
-                yes = False  # already aborted unilaterally (it had not voted): stays no
-            else:
-                yes = self.vote(tx, msg.writes)
-            if yes:
-                # BHG §7.3: force the prepared record (with the writes, to redo them after a
-                # crash) *before* the yes vote leaves: from now on this node may not abort alone.
-                self.save_prepared(
-                    tx, {"coordinator": src, "participants": msg.participants, "writes": msg.writes}
-                )
-            else:
-                self.storage["decision"][tx] = ABORT  # a no vote is a unilateral abort
-            self.storage["vote"][tx] = yes
-            self.note("vote", tx=tx, vote="yes" if yes else "no")
-            voted = yes
-        self.send(src, Vote(tx, voted))
-        if voted and self.decision(tx) is None:
-            self.wait_for_decision(tx, delay=self.ask_after)
+        if voted is not None:
+            return Vote(tx, voted)  # a duplicate or re-sent Prepare: the same vote again
+        if self.decision(tx) == ABORT:
+            yes = False  # already aborted unilaterally (it had not voted): stays no
+        else:
+            yes = self.vote(tx, msg.writes)
+        if yes:
+            # BHG §7.3: force the prepared record (with the writes, to redo them after a
+            # crash) *before* the yes vote leaves: from now on this node may not abort alone.
+            self.save_prepared(
+                tx, {"coordinator": src, "participants": msg.participants, "writes": msg.writes}
+            )
+        else:
+            self.storage["decision"][tx] = ABORT  # a no vote is a unilateral abort
+        self.storage["vote"][tx] = yes
+        self.note("vote", tx=tx, vote="yes" if yes else "no")
+        return Vote(tx, yes)
 
     def on_decision(self, src: str, msg: Decision) -> None:
         """Phase 2 at a participant: log and apply the outcome, then acknowledge."""
@@ -521,22 +537,27 @@ class Participant(Node):
         self.wait_for_decision(tx, delay=self.ask_every)
 
     def on_decision_request(self, src: str, msg: DecisionRequest) -> None:
-        """Help another participant (BHG §7.3, cooperative termination).
+        reply = self.handle_decision_request(msg)
+        if reply is not None:
+            self.send(src, reply)
+
+    def handle_decision_request(self, msg: DecisionRequest) -> Decision | Uncertain | None:
+        """Help another participant (BHG §7.3, cooperative termination): the answer to its
+        question about ``msg.tx``, which :meth:`on_decision_request` sends back.
 
         Anyone who knows the decision tells it. A participant that voted no knows the outcome is
-        abort. One that has not voted may abort unilaterally and says abort. One that voted yes
-        and knows nothing is uncertain too.
+        abort. One that has not voted may abort unilaterally (logging it first, so that a later
+        Prepare gets a no) and says abort. One that voted yes and knows nothing is uncertain too.
         """
         tx = msg.tx
         decided = self.decision(tx)
         if decided is not None:
-            self.send(src, Decision(tx, decided == COMMIT))
-        elif self.storage["vote"].get(tx) is None:
+            return Decision(tx, decided == COMMIT)
+        if self.storage["vote"].get(tx) is None:
             # Logged before answering, so that a later Prepare gets a no vote.
             self.log_decision(tx, ABORT, reason="asked before voting")
-            self.send(src, Decision(tx, False))
-        else:
-            self.send(src, Uncertain(tx))
+            return Decision(tx, False)
+        return Uncertain(tx)
 
     def on_uncertain(self, src: str, msg: Uncertain) -> None:
         tx = msg.tx

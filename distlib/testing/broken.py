@@ -20,7 +20,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 from distlib.protocols.multipaxos import NOOP, MultiPaxosNode
-from distlib.protocols.paxos import Accept, Ballot, PaxosNode, Promise
+from distlib.protocols.paxos import Accept, Accepted, Ballot, PaxosNode, Promise
 from distlib.protocols.raft import RaftNode, RequestVote, RequestVoteReply
 from distlib.protocols.twophase import Coordinator, Participant
 
@@ -58,9 +58,9 @@ class ForgetfulAcceptor(PaxosNode):
 class PromiseBreakingAcceptor(PaxosNode):
     """BROKEN: accepts every Accept, ignoring the promises it made (violates PMS §2.2, P1a)."""
 
-    def on_accept(self, src: str, msg: Accept) -> None:
+    def handle_accept(self, msg: Accept) -> Accepted:
         self.acceptor_log["accepted"] = (msg.ballot, msg.value)
-        self.announce_accepted(src, msg)
+        return Accepted(msg.ballot, msg.value)
 
 
 class ValueIgnoringProposer(PaxosNode):

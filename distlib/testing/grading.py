@@ -7,10 +7,10 @@ passes every test. :func:`own_answer` closes both ways in:
 
 1. **Inheritance.** Each graded method must be defined by the student's class (or by a base class
    the student wrote), not inherited from ``distlib``, and not an alias of the library's function
-   (``on_prepare = Participant.on_prepare``).
+   (``handle_prepare = Participant.handle_prepare``).
 2. **Delegation.** From then on, the library's implementations of those methods refuse to run
-   for instances of the student's class, so ``super().on_prepare(...)`` or
-   ``Participant.on_prepare(self, ...)`` raises :class:`ReferenceAnswerUsed` instead of
+   for instances of the student's class, so ``super().handle_prepare(...)`` or
+   ``Participant.handle_prepare(self, ...)`` raises :class:`ReferenceAnswerUsed` instead of
    supplying the answer. Library classes (reference nodes that run beside the student's in a
    simulation, broken variants for demonstrations) are not affected, nor are other student
    classes that were not named.
@@ -18,7 +18,7 @@ passes every test. :func:`own_answer` closes both ways in:
 A graded cell imports the guard itself and calls it before its checks::
 
     from distlib.testing.grading import own_answer
-    own_answer(MyParticipant, Participant, "on_prepare", "commit")
+    own_answer(MyParticipant, Participant, "handle_prepare", "commit")
 
 :func:`own_function` is the same check for an exercise written as a plain function.
 """

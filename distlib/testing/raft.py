@@ -26,16 +26,10 @@ must offer this much, read after every handler it runs:
                     returns None. The harness calls it like a handler (its sends happen).
 =================== =========================================================================
 
-**Checks.** After every handler of every node, cheaply (only what changed is examined):
-at most one leader per term (Election Safety, §5.2); a node's term never decreases, and it
-votes for at most one candidate per term, even across crashes (Figure 2); any two logs that hold
-an entry with the same index and term hold the same command there and agree on the term before
-it, which by induction is Log Matching (§5.3); terms never decrease along a log; a leader never
-rewrites its own log in its term (Leader Append-Only, Figure 3); ``commit_index`` never
-decreases and never passes the end of the log; every newly committed index holds the entry
-committed there before (State Machine Safety, §5.4.3); a new leader holds every entry committed
-in an earlier term (Leader Completeness, §5.4); and every applied entry comes in order, with no
-gap, is committed, and is the command every other server applied at that index.
+**Checks.** After every handler of every node, :class:`distlib.check.raft.RaftSafety` checks
+Raft's safety properties (Election Safety, Log Matching, Leader Append-Only, State Machine
+Safety, Leader Completeness, and Figure 2's rules on terms, votes, commitIndex and applying),
+cheaply: only what changed is examined.
 
 A failed check raises :class:`RaftViolation`, an ``AssertionError`` whose message is a report:
 the property, the node, term and index, what was expected and what happened, and the last
@@ -49,9 +43,10 @@ Faults: :meth:`RaftCluster.disconnect` cuts a server off from all others (``conn
 the waiting methods know about it); :meth:`RaftCluster.partition`, ``crash``, ``restart`` and
 the unreliable network modes pass through to the simulation.
 
-Also here: :func:`measure_split_votes`, which measures by simulation what
-:func:`distlib.protocols.raft.split_vote_probability` predicts. Deliberately wrong nodes that show
-what the checks catch live in :mod:`distlib.testing.broken`.
+The checks themselves are :class:`distlib.check.raft.RaftSafety`; this module runs the cluster,
+feeds it every step and turns a failed check into a report. Deliberately wrong nodes that show
+what the checks catch live in :mod:`distlib.testing.broken`; the split-vote measurement of Lab 7
+is :func:`distlib.labs.lab07_raft.measure_split_votes`.
 
 Left to others: progress is not checked on its own but demanded by the waiting methods and by
 the scenarios of :mod:`distlib.testing.raft_scenarios`; client histories (linearizability) are
@@ -63,21 +58,19 @@ from __future__ import annotations
 import pickle
 import random
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, cast
 
+from distlib.check.raft import RaftSafety
 from distlib.node import Node
 from distlib.protocols.raft import (
     RaftNode,
-    Role,
 )
-from distlib.sim import Constant, NodeError, Simulation, Uniform
+from distlib.sim import NodeError, Simulation, Uniform
 from distlib.sim.simulation import Observer
 
 __all__ = [
     "RaftCluster",
     "RaftViolation",
-    "measure_split_votes",
 ]
 
 #: How long an election may take after a failure (the labs' "election timeout" for tests).
@@ -164,26 +157,7 @@ class RaftViolation(AssertionError):
 
 
 # --------------------------------------------------------------------------------------------
-# The per-step checker.
-
-
-@dataclass(slots=True)
-class _Watch:
-    """What the checker remembers about one server (across its incarnations)."""
-
-    name: str
-    node: Any = None
-    incarnation: int = 0
-    term: int = 0
-    leader_term: int = -1  # the term in which it was last seen leading
-    shadow: Any = None  # a copy of its log as last checked
-    commit: int = 0  # commit_index as last checked (this incarnation)
-    napplied: int = 0  # how many of its applied entries are checked (this incarnation)
-    last_applied: int = 0  # the index it applied last (this incarnation)
-    voted: dict[int, Any] = field(default_factory=dict)  # term -> voted_for
-
-
-_MISSING = object()
+# Reading servers.
 
 
 def _role(node: Any) -> str:
@@ -191,290 +165,20 @@ def _role(node: Any) -> str:
     return role if isinstance(role, str) else str(getattr(role, "value", role))
 
 
-class _Checker:
-    """Raft's safety properties, checked incrementally after every handler (see module doc)."""
+class _Server(Protocol):
+    """The part of a server's interface (the module docstring's table) that reports read."""
 
-    def __init__(self, cluster: RaftCluster) -> None:
-        self.cluster = cluster
-        self.watches: dict[str, _Watch] = {}
-        self.leaders: dict[int, str] = {}  # term -> the one leader of that term
-        self.entries: dict[tuple[int, int], tuple[Any, int, str]] = {}  # (i, t) -> cmd, prev t
-        self.committed: dict[int, tuple[int, Any, str, float, int]] = {}  # i -> t, cmd, who...
-        self.commit_marks: dict[int, int] = {}  # commit term -> highest index committed in it
-        self.max_commit_term = 0
-        self.max_committed = 0
-        self.applied_by: dict[int, dict[str, Any]] = {}  # index -> {server: command}
+    @property
+    def role(self) -> object: ...  # a str, or an enum such as Role
 
-    def watch(self, name: str) -> _Watch:
-        w = self.watches.get(name)
-        if w is None:
-            w = self.watches[name] = _Watch(name)
-        return w
+    @property
+    def term(self) -> int: ...
 
-    def new_incarnation(self, name: str, node: Any) -> _Watch:
-        w = self.watch(name)
-        w.node = node
-        w.incarnation += 1
-        w.commit = w.napplied = w.last_applied = 0
-        w.leader_term = -1
-        return w
 
-    def fail(self, prop: str, what: str, **kw: Any) -> None:
-        raise self.cluster.violation(prop, what, **kw)
-
-    # The hot path: runs after every handler.
-    def after(self, w: _Watch) -> None:
-        node = w.node
-        term = node.term
-        if term != w.term:
-            if term < w.term:
-                self.fail(
-                    "currentTerm never decreases (Figure 2)",
-                    f"{w.name}'s term went from {w.term} back to {term}"
-                    + (" after a restart: is currentTerm persisted?" if w.incarnation > 1 else ""),
-                    node=w.name,
-                    term=term,
-                )
-            w.term = term
-        voted = getattr(node, "voted_for", _MISSING)
-        if voted is not None and voted is not _MISSING:
-            before = w.voted.get(term)
-            if before is None:
-                w.voted[term] = voted
-            elif before != voted:
-                self.fail(
-                    "one vote per term (§5.2)",
-                    f"{w.name} voted for {before} and then for {voted} in term {term}"
-                    + (
-                        " (its vote did not survive a restart: is votedFor persisted?)"
-                        if w.incarnation > 1
-                        else ""
-                    ),
-                    node=w.name,
-                    term=term,
-                )
-        role = node.role
-        leading = w.leader_term == term  # it led this term at the last check already
-        if role == "leader" and not leading:
-            self._new_leader(w, node, term)
-        log = node.log
-        if log != w.shadow:
-            self._log_changed(w, log, leading and role == "leader")
-        commit = node.commit_index
-        if commit != w.commit:
-            self._commit_changed(w, log, commit, term)
-        applied = node.applied
-        if len(applied) != w.napplied:
-            self._applied(w, applied, commit)
-
-    def _new_leader(self, w: _Watch, node: Any, term: int) -> None:
-        owner = self.leaders.get(term)
-        if owner is not None and owner != w.name:
-            self.fail(
-                "Election Safety: at most one leader per term (§5.2)",
-                f"{w.name} became leader of term {term}, which already has leader {owner}",
-                node=w.name,
-                term=term,
-                expected=f"one leader in term {term} ({owner})",
-                happened=f"{owner} and {w.name} both lead term {term}",
-                focus=(w.name, owner),
-            )
-        self.leaders[term] = w.name
-        w.leader_term = term
-        # Leader Completeness: entries committed in earlier terms are in the new leader's log.
-        need = self._committed_before(term)
-        if need:
-            ct, cmd, who, when, _ = self.committed[need]
-            log = node.log
-            have = log[need] if need < len(log) else None
-            if have is None or have.term != ct or have.command != cmd:
-                held = (
-                    f"its log ends at index {len(log) - 1}"
-                    if have is None
-                    else f"it holds term {have.term}, command {have.command!r} there"
-                )
-                self.fail(
-                    "Leader Completeness (§5.4, §5.4.1)",
-                    f"{w.name} became leader of term {term} without an entry committed earlier",
-                    node=w.name,
-                    term=term,
-                    index=need,
-                    expected=f"index {need}: term {ct}, command {cmd!r} (committed by {who} "
-                    f"at t={when:.6f})",
-                    happened=held,
-                    focus=(w.name, who),
-                )
-
-    def _committed_before(self, term: int) -> int:
-        """The highest index first committed by a server in a term earlier than ``term``."""
-        if term > self.max_commit_term:
-            return self.max_committed
-        return max((i for t, i in self.commit_marks.items() if t < term), default=0)
-
-    def _log_changed(self, w: _Watch, log: Any, leading: bool) -> None:
-        shadow = w.shadow
-        start = 1
-        if shadow is not None:
-            m = min(len(shadow), len(log))
-            if log[:m] == shadow[:m]:
-                start = m
-            else:
-                start = next(i for i in range(m) if log[i] != shadow[i])
-            if leading and start < len(shadow):
-                self.fail(
-                    "Leader Append-Only (Figure 3)",
-                    f"leader {w.name} changed its own log at index {start} in its term",
-                    node=w.name,
-                    term=w.term,
-                    index=start,
-                    expected=f"entries 1..{len(shadow) - 1} stay as they were",
-                    happened=f"the log now has {len(log) - 1} entries and differs at {start}",
-                )
-        entries = self.entries
-        prev_term = log[start - 1].term if start >= 1 else 0
-        for i in range(max(start, 1), len(log)):
-            e = log[i]
-            t = e.term
-            if t < prev_term:
-                self.fail(
-                    "Log Matching: terms never decrease along a log (§5.3)",
-                    f"{w.name}'s log has term {t} at index {i} after term {prev_term}",
-                    node=w.name,
-                    term=w.term,
-                    index=i,
-                )
-            if t > w.term:
-                self.fail(
-                    "Log Matching (§5.3)",
-                    f"{w.name} (in term {w.term}) holds an entry of a later term {t}",
-                    node=w.name,
-                    term=w.term,
-                    index=i,
-                )
-            seen = entries.get((i, t))
-            if seen is None:
-                entries[(i, t)] = (e.command, prev_term, w.name)
-            elif seen[0] != e.command or seen[1] != prev_term:
-                cmd0, prev0, who = seen
-                self.fail(
-                    "Log Matching (§5.3)",
-                    f"two logs hold different entries at index {i} with the same term {t}",
-                    node=w.name,
-                    term=w.term,
-                    index=i,
-                    expected=f"as in {who}'s log: command {cmd0!r}, term {prev0} at index {i - 1}",
-                    happened=f"{w.name} holds command {e.command!r}, term {prev_term} at "
-                    f"index {i - 1}",
-                    focus=(w.name, who),
-                )
-            prev_term = t
-        w.shadow = log[:]
-
-    def _commit_changed(self, w: _Watch, log: Any, commit: int, term: int) -> None:
-        if commit < w.commit:
-            self.fail(
-                "commitIndex never decreases (Figure 2)",
-                f"{w.name}'s commit_index went from {w.commit} back to {commit}",
-                node=w.name,
-                term=term,
-                index=commit,
-            )
-        if commit >= len(log):
-            self.fail(
-                "a server commits only entries it holds (§5.3)",
-                f"{w.name}'s commit_index {commit} is past the end of its log",
-                node=w.name,
-                term=term,
-                index=commit,
-                expected=f"commit_index <= {len(log) - 1}",
-                happened=f"commit_index = {commit}",
-            )
-        committed = self.committed
-        now = self.cluster.sim.now
-        for i in range(w.commit + 1, commit + 1):
-            e = log[i]
-            known = committed.get(i)
-            if known is None:
-                committed[i] = (e.term, e.command, w.name, now, term)
-                if self.commit_marks.get(term, 0) < i:
-                    self.commit_marks[term] = i
-                    self.max_commit_term = max(self.max_commit_term, term)
-                    self.max_committed = max(self.max_committed, i)
-            elif known[0] != e.term or known[1] != e.command:
-                self.fail(
-                    "State Machine Safety: a committed entry never changes (§5.4.3)",
-                    f"{w.name} committed index {i} with a different entry than {known[2]} did",
-                    node=w.name,
-                    term=term,
-                    index=i,
-                    expected=f"term {known[0]}, command {known[1]!r} (committed by {known[2]} "
-                    f"at t={known[3]:.6f})",
-                    happened=f"term {e.term}, command {e.command!r}",
-                    focus=(w.name, known[2]),
-                )
-        w.commit = commit
-
-    def _applied(self, w: _Watch, applied: Any, commit: int) -> None:
-        committed = self.committed
-        applied_by = self.applied_by
-        for item in applied[w.napplied :]:
-            try:
-                index, command = item
-            except (TypeError, ValueError):
-                self.fail(
-                    "applied entries are (index, command) pairs",
-                    f"{w.name} applied {item!r}",
-                    node=w.name,
-                )
-            if index != w.last_applied + 1:
-                self.fail(
-                    "entries are applied in log order (Figure 2)",
-                    f"{w.name} applied index {index} right after index {w.last_applied}",
-                    node=w.name,
-                    term=w.term,
-                    index=index,
-                    expected=f"index {w.last_applied + 1} next",
-                    happened=f"index {index}",
-                )
-            if index > commit:
-                self.fail(
-                    "only committed entries are applied (Figure 2)",
-                    f"{w.name} applied index {index} with commit_index {commit}",
-                    node=w.name,
-                    term=w.term,
-                    index=index,
-                )
-            known = committed.get(index)
-            if known is not None and known[1] != command:
-                self.fail(
-                    "State Machine Safety (§5.4.3)",
-                    f"{w.name} applied a command other than the one committed at index {index}",
-                    node=w.name,
-                    term=w.term,
-                    index=index,
-                    expected=f"{known[1]!r} (committed by {known[2]})",
-                    happened=f"{command!r}",
-                    focus=(w.name, known[2]),
-                )
-            others = applied_by.get(index)
-            if others is None:
-                applied_by[index] = {w.name: command}
-            else:
-                for other, cmd in others.items():
-                    if cmd != command:
-                        self.fail(
-                            "State Machine Safety (§5.4.3)",
-                            f"{w.name} and {other} applied different commands at index {index}",
-                            node=w.name,
-                            term=w.term,
-                            index=index,
-                            expected=f"{cmd!r}, as {other} applied",
-                            happened=f"{command!r}",
-                            focus=(w.name, other),
-                        )
-                others[w.name] = command
-            w.last_applied = index
-        w.napplied = len(applied)
+def _server(node: Node) -> _Server:
+    """``node`` as the Raft server it is: :class:`RaftCluster` checks each node it builds for
+    ``role`` and ``term``, and :func:`measure_split_votes`'s factory builds Raft servers."""
+    return cast(_Server, node)  # a Node offers no role or term; these nodes do (see above)
 
 
 # --------------------------------------------------------------------------------------------
@@ -519,7 +223,7 @@ class RaftCluster:
         self.excerpt_lines = excerpt
         self.diagram_path = diagram
         self.disconnected: set[str] = set()
-        self.checker = _Checker(self)
+        self.checker = RaftSafety(self.violation, lambda: self.sim.now)
         self._factory = node_factory
         self._start_at = 0
         self._probe_failed = False
@@ -697,7 +401,7 @@ class RaftCluster:
         for name in self.names:
             node = self.sim.nodes[name]
             if node is not None and name not in self.disconnected and _role(node) == "leader":
-                out[name] = node.term
+                out[name] = _server(node).term
         return out
 
     def submit(self, name: str, command: Any) -> int | None:
@@ -873,7 +577,7 @@ class RaftCluster:
             if start_term is not None:
                 for name in self.names:
                     node = self.sim.nodes[name]
-                    if node is not None and node.term > start_term:
+                    if node is not None and _server(node).term > start_term:
                         return None
         count, cmd = self.n_committed(index)
         if count < n:
@@ -922,7 +626,7 @@ class RaftCluster:
                 parts.append(f"{name} down")
             else:
                 off = " (disconnected)" if name in self.disconnected else ""
-                parts.append(f"{name} {_role(node)}@{node.term}{off}")
+                parts.append(f"{name} {_role(node)}@{_server(node).term}{off}")
         return ", ".join(parts)
 
     def excerpt(self, focus: Iterable[str] = (), limit: int | None = None) -> list[str]:
@@ -964,60 +668,3 @@ class RaftCluster:
             else:
                 exc.args = (exc.args[0] + f"\n  diagram saved to {self.diagram_path}",)
         return exc
-
-
-# --------------------------------------------------------------------------------------------
-# Split votes, measured.
-
-
-def measure_split_votes(
-    n: int,
-    timeout: float,
-    delay: float,
-    *,
-    trials: int = 500,
-    seed: int = 0,
-    voters: int | None = None,
-    node_factory: Callable[..., Node] | None = None,
-) -> float:
-    """The fraction of ``trials`` first election rounds that end without a leader.
-
-    Runs the model of :func:`distlib.protocols.raft.split_vote_probability` in simulation: a
-    fresh cluster of ``n`` servers of which ``voters`` (default all) boot together, with
-    election timeouts uniform in ``[timeout, 2 * timeout]`` and every message taking exactly
-    ``delay`` seconds. A round splits when no server leads term 1. ``node_factory(timeout)``
-    builds a server (default: :class:`~distlib.protocols.raft.RaftNode` with that timeout).
-    """
-    if not isinstance(trials, int) or trials < 1:
-        raise ValueError(f"trials must be a positive int, not {trials!r}")
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n (the cluster size) must be a positive int, not {n!r}")
-    voters = n if voters is None else voters
-    if not isinstance(voters, int) or not 1 <= voters <= n:
-        raise ValueError(f"voters must be an int between 1 and n={n}, not {voters!r}")
-    if node_factory is None:
-
-        def node_factory(t: float) -> Node:
-            return RaftNode(election_timeout=(t, 2 * t), heartbeat_interval=t / 3)
-
-    splits = 0
-    for trial in range(trials):
-        sim = Simulation(seed=seed * 1_000_003 + trial, latency=Constant(delay), trace=False)
-        names = [f"s{i}" for i in range(1, n + 1)]
-        for i, name in enumerate(names):
-            sim.add_node(name, lambda: node_factory(timeout), start=i < voters)
-        live = names[:voters]
-
-        def decided(sim: Simulation = sim, live: list[str] = live) -> bool:
-            for name in live:
-                node = sim.nodes[name]
-                if node is not None and (node.role == Role.LEADER or node.term >= 2):
-                    return True
-            return False
-
-        sim.run(until=decided, limit=20 * timeout + 20 * delay)
-        leader_in_term_1 = any(
-            sim.nodes[name].role == Role.LEADER and sim.nodes[name].term == 1 for name in live
-        )
-        splits += not leader_in_term_1
-    return splits / trials

@@ -18,6 +18,7 @@ with :func:`run_all`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -42,6 +43,13 @@ def _expect(cluster: RaftCluster, ok: bool, prop: str, what: str, **kw: Any) -> 
 
 def _big(cluster: RaftCluster) -> int:
     return cluster.rng.randrange(2**31)
+
+
+def _term(cluster: RaftCluster, name: str) -> int:
+    """The term of ``name``, a server the scenario knows is up."""
+    term = cluster.term(name)
+    assert term is not None, f"{name} is down"
+    return term
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,6 +205,7 @@ def follower_failure(node_factory: Any = RaftNode, *, seed: int = 0, **options: 
         expected="index 4",
         happened=repr(index),
     )
+    assert index is not None  # _expect raised unless index == 4
     c.run(2 * ET)
     count, _ = c.n_committed(index)
     _expect(
@@ -273,6 +282,7 @@ def no_agreement_without_majority(node_factory: Any = RaftNode, *, seed: int = 0
         expected="index 2",
         happened=repr(index),
     )
+    assert index is not None  # _expect raised unless index == 2
     c.run(2 * ET)
     count, _ = c.n_committed(index)
     _expect(
@@ -309,8 +319,9 @@ def concurrent_submissions(node_factory: Any = RaftNode, *, seed: int = 0, **opt
         if c.submit(leader, 1) is None:
             continue
         term = c.term(leader)
-        indices = [c.submit(leader, 100 + i) for i in range(5)]
-        if None in indices or c.term(leader) != term:
+        submitted = [c.submit(leader, 100 + i) for i in range(5)]
+        indices = [index for index in submitted if index is not None]
+        if len(indices) < len(submitted) or c.term(leader) != term:
             continue
         commands = []
         for index in indices:
@@ -598,7 +609,7 @@ def persist_vote(node_factory: Any = RaftNode, *, seed: int = 0, **options: Any)
     leader = c.check_one_leader()
     c.one(1, 3)
     voter, rival = _other(c, leader, 1), _other(c, leader, 2)
-    term = c.term(voter) + 1
+    term = _term(c, voter) + 1
     last = len(c.node(voter).log) - 1
     c.inject(voter, RequestVote(term, rival, last + 10, term), src=rival)
     replies = c.sent_by(voter, "RequestVoteReply")
@@ -644,11 +655,11 @@ def stale_candidate(node_factory: Any = RaftNode, *, seed: int = 0, **options: A
     c.disconnect(stale)
     c.one(102, 2)
     c.one(103, 2)
-    term = c.term(leader)
+    term = _term(c, leader)
     c.run(3.0)
     _expect(
         c,
-        c.term(stale) > term + 1,
+        _term(c, stale) > term + 1,
         "a follower that hears no leader campaigns (§5.2)",
         f"{stale} stayed near term {term} while cut off for 3 s",
         node=stale,
@@ -694,6 +705,7 @@ def figure8_scripted(node_factory: Any = RaftNode, *, seed: int = 0, **options: 
     # (a) The leader stores A on itself and one follower only.
     c.partition([leader1, follower], rest)
     a_index = c.submit(leader1, "A")
+    assert a_index is not None, f"{leader1} leads but did not take a command"
     c.run(0.2)
     # (b) The other three elect a leader, which takes B at the same index and is cut off.
     found = c.run_until(lambda: any(c.role(x) == "leader" for x in rest), timeout=5 * ET)
@@ -730,14 +742,14 @@ def figure8_scripted(node_factory: Any = RaftNode, *, seed: int = 0, **options: 
     # while the acknowledgements of A still reach it: A is on a majority, and the leader's last
     # entry is of its current term (as S1's index 3 in Figure 8 (c)).
     group = [leader1, follower, *others]
-    leader3 = max((x for x in group if c.role(x) == "leader"), key=c.term, default=None)
-    _expect(
-        c,
-        leader3 is not None,
-        "a leader replicates its log (§5.3)",
-        "entry A was replicated, but no server leads now",
-        happened="roles: " + c.summary(),
-    )
+    leaders = [x for x in group if c.role(x) == "leader"]  # up, so they have a term
+    leader3 = max(leaders, key=lambda x: _term(c, x), default=None)
+    if leader3 is None:
+        raise c.violation(
+            "a leader replicates its log (§5.3)",
+            "entry A was replicated, but no server leads now",
+            happened="roles: " + c.summary(),
+        )
     for x in group:
         if x != leader3:
             c.sim.cut(leader3, x)
@@ -911,13 +923,13 @@ def client_redirects(node_factory: Any = RaftNode, *, seed: int = 0, **options: 
     c = RaftCluster(node_factory, 3, seed=seed, **options)
     commands = {f"c{i}": [f"c{i}-{k}" for k in range(20)] for i in (1, 2)}
     for name, cmds in commands.items():
-        c.sim.add_client(name, lambda cmds=cmds: RaftClient(cmds, timeout=5.0))
+        c.sim.add_client(name, functools.partial(RaftClient, cmds, timeout=5.0))
     c.run(1.5)
     leader = c.check_one_leader()
     c.disconnect(leader)
     c.run(3.0)
     c.connect(leader)
-    c.run_until(lambda: all(c.sim.node(n).done for n in commands), timeout=30.0)
+    c.run_until(lambda: all(c.sim.node(n, RaftClient).done for n in commands), timeout=30.0)
     c.one("last", 3, retry=True)
     log = c.committed_commands()
     ops = list(c.sim.history)

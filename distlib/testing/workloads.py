@@ -9,6 +9,7 @@ the stores use it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -57,7 +58,8 @@ def run_kv(
     for i, name in enumerate(names, start=1):
         sim.add_client(
             name,
-            lambda i=i: RandomKVClient(
+            functools.partial(
+                RandomKVClient,
                 ops,
                 servers=servers,
                 read_fraction=read_fraction,
@@ -75,7 +77,7 @@ def run_kv(
 
     def all_done() -> bool:
         nodes = sim.nodes
-        return all(nodes[n] is not None and nodes[n].done for n in names)  # type: ignore[union-attr]
+        return all(isinstance(c, RandomKVClient) and c.done for c in (nodes[n] for n in names))
 
     sim.run(until=all_done, limit=limit)
     return sim

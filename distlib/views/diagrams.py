@@ -53,14 +53,14 @@ def spacetime(
     else:
         fig = ax.figure
 
-    sends: dict[int, tuple[float, str, str, Any]] = {}
+    sends: dict[int | None, tuple[float, str | None, str | None, Any]] = {}
     arrows: list[tuple[float, str, float, str, str, bool]] = []  # t0, src, t1, dst, label, lost
     marks: list[tuple[str, float, str, str]] = []
     for e in events:
         if e.kind == "send":
-            sends[e.mid] = (e.time, e.node, e.peer, e.msg)  # type: ignore[index]
+            sends[e.mid] = (e.time, e.node, e.peer, e.msg)
         elif e.kind in ("deliver", "drop"):
-            t0, src, dst, msg = sends.get(e.mid, (e.time, e.node, e.peer, e.msg))  # type: ignore[arg-type]
+            t0, src, dst, msg = sends.get(e.mid, (e.time, e.node, e.peer, e.msg))
             if keep is not None and msg_type(msg) not in keep:
                 continue
             if src in row and dst in row and src != dst:

@@ -1,14 +1,10 @@
 """Plausible wrong answers to Lab 5's exercises; each must lose points (tests/test_pipeline.py)."""
 
 _PREPARE = """class MyParticipant(Participant):
-    def on_prepare(self, src, msg):
+    def handle_prepare(self, src, msg):
         tx = msg.tx
         if tx in self.storage["vote"]:
-            yes = self.storage["vote"][tx]
-            self.send(src, Vote(tx, yes))
-            if yes and self.decision(tx) is None:
-                self.wait_for_decision(tx, delay=self.ask_after)
-            return
+            return Vote(tx, self.storage["vote"][tx])
         yes = False if self.decision(tx) == "abort" else self.vote(tx, msg.writes)
         if yes:
             record = {"coordinator": src, "participants": msg.participants, "writes": msg.writes}
@@ -17,9 +13,7 @@ _PREPARE = """class MyParticipant(Participant):
             self.log_decision(tx, "abort")
         self.storage["vote"][tx] = yes
         self.note("vote", tx=tx, vote="yes" if yes else "no")
-        self.send(src, Vote(tx, yes))
-        if yes:
-            self.wait_for_decision(tx, delay=self.ask_after)
+        return Vote(tx, yes)
 
 """
 
@@ -48,12 +42,8 @@ MISTAKES = {
         (
             "ignores a repeated Prepare instead of repeating its vote",
             _PREPARE.replace(
-                """            yes = self.storage["vote"][tx]
-            self.send(src, Vote(tx, yes))
-            if yes and self.decision(tx) is None:
-                self.wait_for_decision(tx, delay=self.ask_after)
-            return""",
-                "            return",
+                """            return Vote(tx, self.storage["vote"][tx])""",
+                "            return None",
             )
             + _COMMIT,
         ),
@@ -76,6 +66,14 @@ MISTAKES = {
             + _COMMIT,
         ),
         (
+            "answers a repeated Prepare with yes whatever it voted",
+            _PREPARE.replace(
+                """            return Vote(tx, self.storage["vote"][tx])""",
+                """            return Vote(tx, True)""",
+            )
+            + _COMMIT,
+        ),
+        (
             "commit applies the writes but does not log the decision",
             _PREPARE + _COMMIT.replace('        self.log_decision(tx, "commit")\n', ""),
         ),
@@ -83,11 +81,7 @@ MISTAKES = {
             "votes again from scratch on a repeated Prepare (a restarted node may change its vote)",
             _PREPARE.replace(
                 """        if tx in self.storage["vote"]:
-            yes = self.storage["vote"][tx]
-            self.send(src, Vote(tx, yes))
-            if yes and self.decision(tx) is None:
-                self.wait_for_decision(tx, delay=self.ask_after)
-            return
+            return Vote(tx, self.storage["vote"][tx])
 """,
                 "",
             )
@@ -141,55 +135,65 @@ MISTAKES = {
         (
             "guesses abort when it voted yes and knows nothing",
             """class CooperativeParticipant(Participant):
-    def on_decision_request(self, src, msg):
+    def handle_decision_request(self, msg):
         tx = msg.tx
         decided = self.decision(tx)
         if decided is not None:
-            self.send(src, Decision(tx, decided == "commit"))
-        else:
-            self.log_decision(tx, "abort")
-            self.send(src, Decision(tx, False))
+            return Decision(tx, decided == "commit")
+        self.log_decision(tx, "abort")
+        return Decision(tx, False)
 """,
         ),
         (
             "says abort without logging it, so it can still vote yes later",
             """class CooperativeParticipant(Participant):
-    def on_decision_request(self, src, msg):
+    def handle_decision_request(self, msg):
         tx = msg.tx
         decided = self.decision(tx)
         if decided is not None:
-            self.send(src, Decision(tx, decided == "commit"))
-        elif tx not in self.storage["vote"]:
-            self.send(src, Decision(tx, False))
-        else:
-            self.send(src, Uncertain(tx))
+            return Decision(tx, decided == "commit")
+        if tx not in self.storage["vote"]:
+            return Decision(tx, False)
+        return Uncertain(tx)
 """,
         ),
         (
             "answers Uncertain whenever no decision is logged, even if it never voted",
             """class CooperativeParticipant(Participant):
-    def on_decision_request(self, src, msg):
+    def handle_decision_request(self, msg):
         tx = msg.tx
         decided = self.decision(tx)
         if decided is not None:
-            self.send(src, Decision(tx, decided == "commit"))
-        else:
-            self.send(src, Uncertain(tx))
+            return Decision(tx, decided == "commit")
+        return Uncertain(tx)
 """,
         ),
         (
             "reports any known outcome as commit",
             """class CooperativeParticipant(Participant):
-    def on_decision_request(self, src, msg):
+    def handle_decision_request(self, msg):
         tx = msg.tx
         decided = self.decision(tx)
         if decided is not None:
-            self.send(src, Decision(tx, True))
-        elif tx not in self.storage["vote"]:
+            return Decision(tx, True)
+        if tx not in self.storage["vote"]:
             self.log_decision(tx, "abort")
-            self.send(src, Decision(tx, False))
-        else:
-            self.send(src, Uncertain(tx))
+            return Decision(tx, False)
+        return Uncertain(tx)
+""",
+        ),
+        (
+            "answers nothing when it knows nothing (the asker waits for ever)",
+            """class CooperativeParticipant(Participant):
+    def handle_decision_request(self, msg):
+        tx = msg.tx
+        decided = self.decision(tx)
+        if decided is not None:
+            return Decision(tx, decided == "commit")
+        if tx not in self.storage["vote"]:
+            self.log_decision(tx, "abort")
+            return Decision(tx, False)
+        return None
 """,
         ),
     ],

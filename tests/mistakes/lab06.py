@@ -1,26 +1,23 @@
 """Plausible wrong answers to Lab 6's exercises; each must lose points (tests/test_pipeline.py)."""
 
 _ACCEPTOR = """class MyAcceptor(PaxosNode):
-    def on_prepare(self, src, msg):
+    def handle_prepare(self, msg):
         promised = self.storage.get("promised")
         if promised is not None and msg.ballot < promised:
-            self.send(src, Reject(msg.ballot, promised))
-            return
+            return Reject(msg.ballot, promised)
         self.storage["promised"] = msg.ballot
         accepted = self.storage.get("accepted")
         if accepted is None:
-            self.send(src, Promise(msg.ballot))
-        else:
-            self.send(src, Promise(msg.ballot, accepted[0], accepted[1]))
+            return Promise(msg.ballot)
+        return Promise(msg.ballot, accepted[0], accepted[1])
 
-    def on_accept(self, src, msg):
+    def handle_accept(self, msg):
         promised = self.storage.get("promised")
         if promised is not None and msg.ballot < promised:
-            self.send(src, Reject(msg.ballot, promised))
-            return
+            return Reject(msg.ballot, promised)
         self.storage["promised"] = msg.ballot
         self.storage["accepted"] = (msg.ballot, msg.value)
-        self.announce_accepted(src, msg)
+        return Accepted(msg.ballot, msg.value)
 """
 
 _CHOOSE = """class MyProposer(PaxosNode):
@@ -54,8 +51,23 @@ MISTAKES = {
         (
             "a promise does not report what was accepted",
             _ACCEPTOR.replace(
-                "self.send(src, Promise(msg.ballot, accepted[0], accepted[1]))",
-                "self.send(src, Promise(msg.ballot))",
+                "return Promise(msg.ballot, accepted[0], accepted[1])",
+                "return Promise(msg.ballot)",
+            ),
+        ),
+        (
+            "replies Accepted without storing the acceptance",
+            _ACCEPTOR.replace(
+                """        self.storage["accepted"] = (msg.ballot, msg.value)
+""",
+                "",
+            ),
+        ),
+        (
+            "a promise reports the accepted value under the new ballot",
+            _ACCEPTOR.replace(
+                "return Promise(msg.ballot, accepted[0], accepted[1])",
+                "return Promise(msg.ballot, msg.ballot, accepted[1])",
             ),
         ),
         (
@@ -63,8 +75,7 @@ MISTAKES = {
             _ACCEPTOR.replace(
                 """        promised = self.storage.get("promised")
         if promised is not None and msg.ballot < promised:
-            self.send(src, Reject(msg.ballot, promised))
-            return
+            return Reject(msg.ballot, promised)
         self.storage["promised"] = msg.ballot
         self.storage["accepted"]""",
                 """        self.storage["accepted"]""",

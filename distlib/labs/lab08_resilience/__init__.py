@@ -3,42 +3,45 @@
 Three runners build on the measuring modules of the library and add what Lab 8 asks beyond them:
 
 * **Detectors on several networks** (:func:`across_networks`, :func:`adaptation`). The trade-off
-  curve of :mod:`distlib.labs.lab08_resilience.detection` compares detectors on one network. Here one *setting* of
-  each detector is run on networks of very different delay (:data:`NETWORKS`), and on a network
-  whose delay changes in the middle of a run: a fixed timeout must be re-tuned for each, the φ
-  accrual detector re-estimates the heartbeat distribution from its sliding window.
+  curve of :mod:`distlib.labs.lab08_resilience.detection` compares detectors on one network.
+  Here one *setting* of each detector is run on networks of very different delay
+  (:data:`NETWORKS`), and on a network whose delay changes in the middle of a run: a fixed
+  timeout must be re-tuned for each, the φ accrual detector re-estimates the heartbeat
+  distribution from its sliding window.
   :func:`heartbeat_arrivals` records when fresh heartbeats arrive; :func:`allowed_silences`
   replays those arrivals through a detector offline and reports how long a silence it would
   tolerate after each one (the same decision :class:`~distlib.protocols.detectors.HeartbeatNode`
   makes in a run, without re-simulating the network for every detector).
-* **Fail-over** (:func:`detector_failover_run`, :func:`failover_table`). A primary serves a client; a
-  backup watches it with a failure detector and takes over when it suspects the primary. A
-  crash then costs the client about one detection time of unanswered requests; a false
+* **Fail-over** (:func:`detector_failover_run`, :func:`failover_table`). A primary serves a
+  client; a backup watches it with a failure detector and takes over when it suspects the
+  primary. A crash then costs the client about one detection time of unanswered requests; a false
   suspicion makes the backup take over from a live primary, so that for a while *two* nodes
   believe they are the primary. This naive scheme has no epochs or fencing (Labs 4 and 7 add
   them); it is here to show what a detector's mistakes cost.
 * **Queue lengths under a balancing policy** (:func:`queue_tail`, :func:`supermarket_tail`).
   The fraction of servers holding at least ``i`` requests, as seen by arriving requests in the
-  model of :mod:`distlib.labs.lab08_resilience.queueing`, against Mitzenmacher's limit for ``n → ∞`` servers:
-  ``λ^i`` for random choice and ``λ^((d^i - 1)/(d - 1))`` for the best of ``d`` choices.
+  model of :mod:`distlib.labs.lab08_resilience.queueing`, against Mitzenmacher's limit for
+  ``n → ∞`` servers: ``λ^i`` for random choice and ``λ^((d^i - 1)/(d - 1))`` for the best of
+  ``d`` choices.
 
 Everything is seeded; same arguments, same numbers. Plots import matplotlib lazily.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
+from distlib.labs.lab08_resilience.detection import DetectorQuality, measure, tradeoff
+from distlib.labs.lab08_resilience.queueing import simulate_queue
 from distlib.node import Node
 from distlib.protocols.balance import Policy, make_policy
 from distlib.protocols.detectors import Detector, Heartbeat, HeartbeatNode
-from distlib.labs.lab08_resilience.detection import DetectorQuality, measure, tradeoff
 from distlib.sim.network import Exponential, Latency
-from distlib.labs.lab08_resilience.queueing import simulate_queue
 from distlib.sim.simulation import Simulation
 
 __all__ = [
@@ -143,8 +146,8 @@ def across_networks(
 ) -> list[NetworkRow]:
     """Measure every detector setting, unchanged, on every network (same seeds throughout).
 
-    Each measurement is :func:`distlib.labs.lab08_resilience.detection.measure`: ``trials`` runs of ``duration``
-    failure-free seconds followed by a crash.
+    Each measurement is :func:`distlib.labs.lab08_resilience.detection.measure`: ``trials``
+    runs of ``duration`` failure-free seconds followed by a crash.
     """
     factories = _check_factories(detectors)
     rows = []
@@ -227,7 +230,8 @@ def steady_tradeoff(
     a fixed timeout. Every setting sees the same heartbeats. Results are labelled by family in
     ``kind``, ready for :func:`distlib.labs.lab08_resilience.detection.plot`."""
     net = _check_network(network)
-    opts = dict(
+    on_net = functools.partial(
+        tradeoff,
         period=period,
         latency=net.latency,
         loss=net.loss,
@@ -235,12 +239,12 @@ def steady_tradeoff(
         trials=trials,
         seed=seed,
     )
-    plain = [replace(q, kind="φ accrual (paper)") for q in tradeoff("phi", phi_thresholds, **opts)]
+    plain = [replace(q, kind="φ accrual (paper)") for q in on_net("phi", phi_thresholds)]
     padded = [
         replace(q, kind=f"φ accrual + {margin:g} s margin", label=f"{q.label} +{margin:g}s")
-        for q in tradeoff("phi", phi_thresholds, margin=margin, **opts)
+        for q in on_net("phi", phi_thresholds, margin=margin)
     ]
-    fixed = tradeoff("timeout", timeouts, **opts)
+    fixed = on_net("timeout", timeouts)
     return plain + padded + fixed
 
 
@@ -282,7 +286,7 @@ def heartbeat_arrivals(
     sim.add_node("q", _ArrivalRecorder)
     sim.at(change_at, lambda: sim.network.configure(latency=after.latency, loss=after.loss))
     sim.run(until=duration)
-    return list(sim.node("q").arrivals)
+    return list(sim.node("q", _ArrivalRecorder).arrivals)
 
 
 def allowed_silences(detector: Detector, arrivals: Sequence[float]) -> list[tuple[float, float]]:
@@ -562,8 +566,8 @@ def detector_failover_run(
     sim.at(crash_at, sim.crash, "p")
     sim.run(until=crash_at + after)
 
-    backup = sim.node("b")
-    client = sim.node("client")
+    backup = sim.node("b", FailoverReplica)
+    client = sim.node("client", FailoverClient)
     false_takeovers = 0
     two = 0.0
     since: float | None = None
@@ -593,9 +597,9 @@ def detector_failover_run(
 def failover_table(
     detectors: Mapping[str, Callable[[], Detector]], *, trials: int = 4, seed: int = 0, **options
 ) -> str:
-    """Run :func:`detector_failover_run` ``trials`` times per detector setting (seeds ``seed`` ...) and
-    tabulate the mean outage after a crash, false take-overs per hour, and seconds per hour
-    during which two replicas served. ``options`` go to :func:`detector_failover_run`."""
+    """Run :func:`detector_failover_run` ``trials`` times per detector setting (seeds ``seed``
+    ...) and tabulate the mean outage after a crash, false take-overs per hour, and seconds per
+    hour during which two replicas served. ``options`` go to :func:`detector_failover_run`."""
     factories = _check_factories(detectors)
     if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
         raise ValueError(f"trials must be a positive int, not {trials!r}")
@@ -616,7 +620,7 @@ def plot_failover(run: FailoverRun, *, before: float = 5.0, after: float = 10.0)
     the backup, or never. Returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
-    client = run.sim.node("client")
+    client = run.sim.node("client", FailoverClient)
     lo, hi = run.crash_at - before, run.crash_at + after
     groups: dict[str, list[float]] = {"answered by p": [], "answered by b": [], "unanswered": []}
     for rid, (t, _server) in client.sent.items():
@@ -700,8 +704,9 @@ def queue_tail(
 ) -> list[float]:
     """Measured fraction of servers holding at least ``i`` requests, for ``i = 0 .. max_i``.
 
-    Runs :func:`distlib.labs.lab08_resilience.queueing.simulate_queue` and averages the queue lengths each arriving
-    request saw (Poisson arrivals see time averages), leaving out the warmup.
+    Runs :func:`distlib.labs.lab08_resilience.queueing.simulate_queue` and averages the queue
+    lengths each arriving request saw (Poisson arrivals see time averages), leaving out the
+    warmup.
     """
     rec = _Recording(make_policy(policy))
     simulate_queue(rec, load=load, servers=servers, requests=requests, seed=seed, warmup=warmup)

@@ -29,7 +29,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from distlib.protocols.auth import (
     AuthBank,
@@ -38,6 +38,7 @@ from distlib.protocols.auth import (
     PlainTeller,
     Reject,
     Signed,
+    _Teller,
     derive_key,
     keyring,
     sign,
@@ -109,9 +110,15 @@ class AdversarialSimulation(Simulation):
         self.adversary = Adversary()
         self.interceptor = lambda src, dst, msg: self.adversary.intercept(self.now, src, dst, msg)
 
-    def inject(self, src: str, dst: str, msg: Any, *, what: str = "forges") -> None:
-        """Send ``msg`` to ``dst`` now as if ``src`` had sent it (the receiver cannot tell)."""
-        super().inject(src, dst, msg, reason=f"adversary: {what}")
+    def inject(
+        self, src: str, dst: str, msg: Any, *, what: str = "forges", reason: str | None = None
+    ) -> None:
+        """Send ``msg`` to ``dst`` now as if ``src`` had sent it (the receiver cannot tell).
+
+        The trace marks it ``adversary: <what>``; ``reason`` (as in
+        :meth:`Simulation.inject <distlib.sim.Simulation.inject>`) replaces that mark whole.
+        """
+        super().inject(src, dst, msg, reason=f"adversary: {what}" if reason is None else reason)
 
     def replay(self, match: Match, *, at: float, copies: int = 1, which: int = 0) -> None:
         """At time ``at``, send ``copies`` more copies of the ``which``-th recorded match.
@@ -202,6 +209,24 @@ def _redirect(msg: Any) -> Any:
     return dict(msg, to="mallory", amount=90)
 
 
+@runtime_checkable
+class _BankState(Protocol):
+    """What :func:`run_attack` reads from a bank: the library's banks, or a ``bank=`` one."""
+
+    balances: dict[str, int]
+    applied: list[dict[str, Any]]
+
+
+def _bank_state(sim: Simulation) -> _BankState:
+    """The node ``bank`` of ``sim``, checked to have ``balances`` and ``applied``."""
+    bank = sim.node("bank")
+    if not isinstance(bank, _BankState):
+        raise SimulationError(
+            f"the bank is a {type(bank).__name__}, which lacks balances or applied"
+        )
+    return bank
+
+
 def _bank_sim(
     authenticated: bool, seed: int, key_seed: int | str, bank: Callable[..., Any] | None = None
 ) -> AdversarialSimulation:
@@ -220,7 +245,7 @@ def _bank_sim(
     return sim
 
 
-def _stage(sim: AdversarialSimulation, attack: str, authenticated: bool) -> None:
+def _stage(sim: AdversarialSimulation, attack: str | None, authenticated: bool) -> None:
     if attack == "tamper":
         # Rewrite order 1 in flight: alice pays mallory 90 instead of bob 10.
         sim.adversary.tamper(_is_order(1), _redirect)
@@ -230,6 +255,7 @@ def _stage(sim: AdversarialSimulation, attack: str, authenticated: bool) -> None
     elif attack == "forge":
         # Make up an order "from the teller": alice pays mallory 50.
         order = transfer(99, "alice", "mallory", 50)
+        forged: Signed | dict[str, Any]
         if authenticated:
             # The adversary lacks the teller-bank key; its best try is a key of its own.
             guess = derive_key("mallory's guess", "teller", "bank")
@@ -266,19 +292,19 @@ def run_attack(
         sim.run(until=10.0)
         return sim
 
-    honest = run(None).node("bank").balances
+    honest = _bank_state(run(None)).balances
     sim = run(attack, bank)
-    bank = sim.node("bank")
-    teller = sim.node("teller")
+    state = _bank_state(sim)
+    teller = sim.node("teller", _Teller)
     given = [dict(o) for o in teller.orders[: teller.sent]]
     return AttackOutcome(
         attack=attack,
         authenticated=authenticated,
-        balances=dict(bank.balances),
+        balances=dict(state.balances),
         honest=dict(honest),
-        bogus=_difference(bank.applied, given),
-        lost=_difference(given, bank.applied),
-        rejected=tuple(getattr(bank, "rejected", ())),
+        bogus=_difference(state.applied, given),
+        lost=_difference(given, state.applied),
+        rejected=tuple(getattr(state, "rejected", ())),
     )
 
 

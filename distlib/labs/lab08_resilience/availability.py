@@ -11,16 +11,17 @@ Availability is the long-run fraction of time a component or system is up. This 
 * the "nines" vocabulary: :func:`nines`, :func:`from_nines`, :func:`downtime_per_year`,
   :func:`availability_from_downtime`, :func:`nines_table`;
 * systems built from :class:`Component`, :class:`Series`, :class:`Parallel` and :class:`KofN`,
-  whose :meth:`~System.availability` applies the formulas above, and :func:`simulate_availability`, a seeded
-  simulation of every component as an alternating up/down renewal process that *measures* the
-  same number, so a student can check a formula against a run.
+  whose :meth:`~System.availability` applies the formulas above, and
+  :func:`simulate_availability`, a seeded simulation of every component as an alternating
+  up/down renewal process that *measures* the same number, so a student can check a formula
+  against a run.
 
 The formulas assume independent failures and one repair crew per component (a component's repair
 never waits for another's). Correlated failures (a shared power supply, a bad deploy pushed to
-every replica) are exactly what breaks them; :func:`simulate_availability` can show it by reusing one component
-in two places of a structure, which the formulas refuse. Which component failed and how a system
-notices (failure detection, fail-over) is left to :mod:`distlib.protocols.detectors` and the
-replication protocols.
+every replica) are exactly what breaks them; :func:`simulate_availability` can show it by
+reusing one component in two places of a structure, which the formulas refuse. Which component
+failed and how a system notices (failure detection, fail-over) is left to
+:mod:`distlib.protocols.detectors` and the replication protocols.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
 from distlib import quorum
 
 __all__ = [
@@ -273,7 +275,8 @@ class System:
         if shared:
             raise ValueError(
                 f"component(s) {', '.join(shared)} appear more than once: the formulas assume "
-                "independent components; use simulate_availability() to measure a structure with shared parts"
+                "independent components; use simulate_availability() to measure a structure "
+                "with shared parts"
             )
 
 
@@ -418,7 +421,9 @@ def simulate_availability(
     failure/repair cycles of the rarest component for the estimate to settle near the formula.
     """
     if not isinstance(system, System):
-        raise TypeError(f"simulate_availability() needs a Component or a structure of them, not {system!r}")
+        raise TypeError(
+            f"simulate_availability() needs a Component or a structure of them, not {system!r}"
+        )
     horizon = _check_positive(horizon, "horizon")
     if not isinstance(warmup, int | float) or not 0 <= warmup < horizon:
         raise ValueError(f"warmup must be between 0 and the horizon ({horizon}), not {warmup!r}")

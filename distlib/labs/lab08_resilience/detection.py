@@ -129,7 +129,7 @@ def measure(
         sim.run(until=crash_at)
         sim.crash("p")
         sim.run(until=crash_at + patience)
-        log = sim.node("q").log
+        log = sim.node("q", HeartbeatNode).log
 
         suspected_since: float | None = None
         for t, _peer, what in log:

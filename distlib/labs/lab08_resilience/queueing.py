@@ -9,8 +9,8 @@ utilisation ρ = arrival rate × mean service time / servers, so ``load=0.9`` ke
 busy 90% of the time on average, whatever the policy.
 
 A request's latency is the time from its arrival to the end of its service (waiting plus
-service). :func:`simulate_queue` reports its mean and percentiles; :func:`compare` sweeps policies and
-loads; :func:`table` and :func:`plot` show the result.
+service). :func:`simulate_queue` reports its mean and percentiles; :func:`compare` sweeps
+policies and loads; :func:`table` and :func:`plot` show the result.
 
 Randomness comes from three seeded streams, one for inter-arrival times, one for service times
 and one for the policy's choices. So for a given seed every policy faces exactly the same
@@ -251,8 +251,8 @@ def plot(results: Iterable[QueueResult], *, metrics: Sequence[str] = ("p50", "p9
     if not results:
         raise ValueError("no results to plot")
     if ax is None:
-        fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.8), squeeze=False)
-        axes = list(axes[0])
+        fig, grid = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.8), squeeze=False)
+        axes = list(grid[0])
     else:
         axes = list(ax) if isinstance(ax, Sequence) else [ax]
         fig = axes[0].figure
