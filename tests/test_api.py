@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 import distlib
 from distlib.course.labs import SHADOW_MESSAGE, setup_cell
@@ -176,3 +179,26 @@ def test_setup_cell_explains_a_missing_library(tmp_path):
     out = run_python(setup_cell("lab01"), cwd=tmp_path, path=[str(tmp_path)], isolated=True)
     assert out.returncode != 0
     assert out.stderr.strip().splitlines()[-1] == f"ImportError: {SHADOW_MESSAGE}"
+
+
+#: Protocol modules implementing a paper's algorithm, which must say where they depart from it.
+PAPER_PROTOCOLS = (
+    "raft",
+    "paxos",
+    "multipaxos",
+    "twophase",
+    "primary_backup",
+    "quorum_replication",
+)
+
+
+@pytest.mark.parametrize("name", PAPER_PROTOCOLS)
+def test_protocol_marks_its_deviations_from_the_paper(name):
+    """A protocol from a paper lists its deviations in its docstring and marks each in the code
+    with a ``Deviation`` comment or docstring line, so a reader comparing it with the paper
+    knows which differences are deliberate."""
+    module = importlib.import_module(f"distlib.protocols.{name}")
+    assert "Deviations from" in (module.__doc__ or ""), f"{name}: no 'Deviations from' section"
+    source = (ROOT / "distlib" / "protocols" / f"{name}.py").read_text(encoding="utf-8")
+    body = source.split('"""', 2)[2]  # after the module docstring
+    assert "Deviation" in body, f"{name}: no deviation is marked where it is made"

@@ -29,6 +29,12 @@ Exercises replace one method: :meth:`MultiPaxosNode.handle_prepare`,
 :meth:`MultiPaxosNode.choose_value` (the new leader's choice per slot). A deliberately broken
 variant lives in :mod:`distlib.testing.broken`.
 
+Deviations from the paper (each marked ``Deviation:`` where it is made): PMS §3 leaves open how
+the distinguished proposer is chosen; here a node that hears no heartbeat for a random election
+timeout runs phase 1 with a higher ballot, and the leader's heartbeats re-send Accepts that got
+no answer. The leader tells every server what was chosen (:class:`Learn`) instead of each
+acceptor telling every learner, which PMS §2.3 names as one of its options.
+
 What this module leaves to others: single-decree Paxos (:mod:`distlib.protocols.paxos`), the
 runtime, and judging runs (:mod:`distlib.check.consensus`).
 """
@@ -269,6 +275,8 @@ class MultiPaxosNode(Node):
 
     def on_timer(self, name: str) -> None:
         if name == "election":
+            # Deviation: PMS §3 leaves the leader's election open; silence for a random timeout
+            # starts phase 1 with a higher ballot.
             if self.role is not Role.LEADER:
                 self.start_phase1()
         elif name == "heartbeat" and self.role is Role.LEADER:

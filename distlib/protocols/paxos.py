@@ -39,6 +39,17 @@ Raft's ``handle_request_vote``; ``on_prepare``/``on_accept`` send what they retu
 :meth:`PaxosNode.choose_value` (proposer), :meth:`PaxosNode.count_acceptance` (learner).
 Deliberately broken variants live in :mod:`distlib.testing.broken`.
 
+Deviations from the paper (each marked ``Deviation:`` where it is made):
+
+* duelling proposers retry after a randomized, growing back-off; PMS §3 instead makes progress
+  by electing a distinguished proposer, which is what :mod:`distlib.protocols.multipaxos` does;
+* a learner that missed the acceptances asks the others (:class:`WhatWasChosen`) and takes a
+  learner's answer (:class:`Chosen`); PMS §2.3 has it wait for a proposer to issue a new
+  proposal;
+* acceptors send :class:`Accepted` to the proposer as well as to the learners, so that it can
+  stop, and answer a proposal below their promise with :class:`Reject` (the optimization PMS
+  §2.3 suggests in passing: "it should probably inform the proposer").
+
 What this module leaves to others: delivery, timing and crashes are the runtime's; agreement and
 validity are judged by :mod:`distlib.check.consensus`; the replicated log is
 :mod:`distlib.protocols.multipaxos`.
@@ -395,7 +406,11 @@ class PaxosNode(Node):
 
     def give_up(self, reason: str) -> None:
         """Abandon this number and retry after a random back-off (PMS §2.4: duelling proposers
-        can prevent progress; randomized waiting lets one of them finish)."""
+        can prevent progress; randomized waiting lets one of them finish).
+
+        Deviation: PMS §3 elects a distinguished proposer instead; single-decree Paxos here
+        backs off at random.
+        """
         self.failures += 1
         self.phase = Phase.BACKING_OFF
         ceiling = min(self.max_backoff, self.backoff * 2 ** min(self.failures, 10))
@@ -439,6 +454,7 @@ class PaxosNode(Node):
             self.cancel_timer("proposer")
 
     def on_ask_timer(self) -> None:
+        # Deviation: PMS §2.3 lets a learner wait for a new proposal; this one asks its peers.
         if self.learned is None:
             self.broadcast(WhatWasChosen(), to=self.servers)
             self.set_timer("ask", self.ask_every * (1 + self.rng.random()))

@@ -24,6 +24,10 @@ over, and a primary drops a backup that stops acknowledging. How it takes over i
     read is answered only after a majority confirms the primary is still current; a primary that
     loses contact with a majority steps down. A minority side can then accept nothing.
 
+Deviations from the papers: the safe mode mixes its sources on purpose. Its view change is not
+VR's (no DoViewChange/StartView exchange): a backup is elected with votes, Raft-style, and the
+new primary then installs its whole log on the backups (:class:`Install`), VR-style.
+
 Left to others: message loss beyond retransmission is handled by resending; reading a run back
 from its trace (who was primary when, split brain) is :mod:`distlib.check.replication`'s job.
 """
@@ -500,6 +504,9 @@ class PrimaryBackup(Node):
     def handle_install(self, src: str, msg: Install) -> Ack | None:
         """A backup takes a new primary's whole log (VR §4.2); ``None`` if ``src`` is not its
         primary."""
+        # Deviation: in VR the new primary collects the backups' logs and keeps the most recent
+        # (DoViewChange); here the elected primary's log, up to date by Raft's voting rule,
+        # replaces the backup's.
         if not self._accept_primary(src, msg.epoch, msg.round):
             return None
         s = self.storage

@@ -24,6 +24,10 @@ that timed out after reaching some replicas can be seen by one read and missed b
 because reads answer without first writing the value back to a quorum (the extra phase of
 Attiya, Bar-Noy and Dolev 1995).
 
+Deviations from Gifford (1979): every replica has one vote (no weights), and a version is a
+(counter, coordinator) pair so that two coordinators never write the same version; a read
+answers once R replicas replied, and repairs stale replicas afterwards, best effort.
+
 Left to others: no hinted handoff or anti-entropy (only read repair), and membership is fixed.
 """
 
@@ -245,6 +249,7 @@ class QuorumNode(Node):
         self.set_timer(f"request {rid}", self.request_timeout)
 
     def on_read_reply(self, src: str, msg: ReadReply) -> None:
+        # Deviation from Gifford 1979: answer at R replies; stale replicas are repaired after.
         request = self.requests.get(msg.rid)
         if request is None or src in request.replies:
             return

@@ -24,6 +24,15 @@ the harness in :mod:`distlib.testing.raft` grades the subclass:
 * :meth:`RaftNode.handle_append_entries` (the consistency check and conflict truncation, §5.3);
 * :meth:`RaftNode.advance_commit_index` (the leader's commit rule, §5.3, §5.4.2).
 
+Deviations from the paper (each marked ``Deviation:`` where it is made):
+
+* the leader backs up a rejected follower one *term* at a time using the follower's conflicting
+  term and the first index it holds for it (:meth:`RaftNode.backup_index`); §5.3 only sketches
+  this optimization, and the leader's search for its own last entry of that term is this
+  module's choice;
+* a client's request that reaches a follower is answered with a redirect naming the leader the
+  follower knows, rather than forwarded (§8 allows either).
+
 Left to others: log compaction and snapshots (§7), membership changes (§6), read-only queries
 and duplicate detection of retried client commands (the rest of §8). A node applies committed
 commands by appending ``(index, command)`` to its ``applied`` list; a state machine (a key-value
@@ -537,6 +546,7 @@ class RaftNode(Node):
         entries of the follower's conflicting term, retry just after the last of them; if not,
         skip the follower's whole term.
         """
+        # Deviation: §5.3 sketches this back-up only in outline; the search below is ours.
         if msg.conflict_term is None:
             return min(msg.conflict_index, self.last_log_index + 1)
         log = self.log

@@ -47,6 +47,11 @@ in, reply out, as Raft's ``handle_request_vote``; the ``on_x`` handlers send wha
 :meth:`Participant.recover`. Deliberately broken variants live in
 :mod:`distlib.testing.broken`.
 
+Deviations from Gray's 1978 protocol (each marked ``Deviation:`` where it is made): the
+cooperative termination protocol and the coordinator's vote timeout come from BHG §7.3; a
+coordinator asked about a transaction it never began answers abort, as in presumed abort (Mohan,
+Lindsay and Obermarck, 1986); decisions and questions are re-sent on timers until answered.
+
 What this module leaves to others: networking, timing and crashes belong to the runtime; whether
 a run was atomic is judged by :func:`distlib.check.consensus.check_twophase`.
 """
@@ -325,8 +330,9 @@ class Coordinator(Node):
         if decided is not None:
             self.send(src, Decision(tx, decided == COMMIT))
         elif tx not in self.storage["begin"]:
-            # Never begun here: no participant can have been asked to prepare by us, so abort is
-            # safe. Log it first so that a late TxRequest cannot commit it afterwards.
+            # Deviation (presumed abort, Mohan et al. 1986): never begun here, so no
+            # participant can have been asked to prepare by us and abort is safe. Log it first
+            # so that a late TxRequest cannot commit it afterwards.
             self.finish(tx, commit=False)
             self.send(src, Decision(tx, False))
         # Otherwise still collecting votes: the decision will come.
@@ -337,8 +343,8 @@ class Coordinator(Node):
         match payload:
             case ("prepare", tx) if tx in self.votes:
                 if self.now >= self.deadline[tx]:
-                    # BHG §7.3: before deciding, the coordinator may abort unilaterally on a
-                    # timeout.
+                    # Deviation (BHG §7.3, not in Gray 1978): before deciding, the coordinator
+                    # may abort unilaterally on a timeout.
                     self.note("vote timeout: aborting", tx=tx, votes=dict(self.votes[tx]))
                     self.finish(tx, commit=False)
                 else:
