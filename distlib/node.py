@@ -200,8 +200,18 @@ class Node:
 
     @property
     def storage(self) -> MutableMapping[str, Any]:
-        """Durable storage that survives a crash: write it *before* a reply that relies on it."""
+        """Durable storage that survives a crash: write it *before* a reply that relies on it.
+
+        In a runtime it is a :class:`~distlib.disk.Disk`: a write stores a copy of the value (so
+        a later change to the node's own object is not durable until written again)."""
         return self.context.storage
+
+    def sync(self) -> None:
+        """Force storage to disk (``fsync``): needed where a simulation runs with
+        ``durability="sync"``, harmless elsewhere. Call it after the writes a reply relies on."""
+        sync = getattr(self.context.storage, "sync", None)
+        if sync is not None:
+            sync()
 
     # -- actions -------------------------------------------------------------------------------
 

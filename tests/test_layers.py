@@ -20,7 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Each layer: the module prefixes in it, and the layers it may import (besides itself).
 LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "core": (
-        ("distlib.node", "distlib.trace", "distlib.history", "distlib.client", "distlib.quorum"),
+        (
+            "distlib.node",
+            "distlib.trace",
+            "distlib.history",
+            "distlib.client",
+            "distlib.quorum",
+            "distlib.disk",
+        ),
         (),
     ),
     "runtimes": (("distlib.sim",), ("core",)),

@@ -256,10 +256,11 @@ def test_learner_asks_and_is_answered():
 # Runs
 
 
-def cluster(seed, *, n=3, proposers=2, cls=PaxosNode, trace=True, latency=None, spread=0.0):
+def cluster(seed, *, n=3, proposers=2, cls=PaxosNode, trace=True, latency=None, spread=0.0, **disk):
     """n acceptor-learner nodes; the first ``proposers`` also propose, each starting at a random
-    time in [0, spread) (so that, under a nemesis, faults hit the protocol mid-way)."""
-    sim = Simulation(seed=seed, latency=latency or Uniform(0.001, 0.01), trace=trace)
+    time in [0, spread) (so that, under a nemesis, faults hit the protocol mid-way); ``disk``
+    is the simulation's durability options."""
+    sim = Simulation(seed=seed, latency=latency or Uniform(0.001, 0.01), trace=trace, **disk)
     names = [f"n{i}" for i in range(n)]
     starts = random.Random(seed).sample(range(1000), n)
     for i, name in enumerate(names):
@@ -305,8 +306,10 @@ def test_duelling_proposers_decide_thanks_to_random_back_off():
     assert max(rounds) > 1, "no seed showed a duel: the test does not exercise back-off"
 
 
-def faulty_run(seed, *, cls=PaxosNode, proposers=2, crashes=3, until=0.5, trace=True, spread=0.4):
-    sim, names = cluster(seed, proposers=proposers, cls=cls, trace=trace, spread=spread)
+def faulty_run(
+    seed, *, cls=PaxosNode, proposers=2, crashes=3, until=0.5, trace=True, spread=0.4, **disk
+):
+    sim, names = cluster(seed, proposers=proposers, cls=cls, trace=trace, spread=spread, **disk)
     nemesis = Nemesis(until=until, crashes=crashes)
     nemesis.install(sim)
     sim.run(until=nemesis.heal_time)
@@ -400,3 +403,25 @@ def test_acceptor_rules_return_their_reply_and_send_nothing():
     assert a.handle_accept(Accept(low, "y")) == Reject(low, high)
     assert a.handle_prepare(Prepare(Ballot(3, 0))) == Promise(Ballot(3, 0), high, "x")
     assert not [x for x in a.take_actions() if isinstance(x, Send)], "a rule must not send"
+
+
+class UnsyncedPaxos(PaxosNode):
+    """WRONG on purpose: writes its promises and acceptances but never syncs them."""
+
+    def sync(self):
+        pass
+
+
+def test_safety_holds_when_a_crash_keeps_only_synced_writes():
+    """PMS §2.5 on a disk that keeps only what was synced (some crashes tear the unsynced
+    writes): the reference, which syncs before every reply, stays safe over 100 faulty runs;
+    a node that never syncs breaks agreement in some of the same runs."""
+    for seed in range(100):
+        sim, _ = faulty_run(seed, trace=True, durability="sync", torn=0.5)
+        assert check_paxos(sim).ok, f"seed {seed}: {check_paxos(sim)}"
+    broken = [
+        seed
+        for seed in range(100)
+        if not check_paxos(faulty_run(seed, cls=UnsyncedPaxos, crashes=6, durability="sync")[0]).ok
+    ]
+    assert broken, "a Paxos that never syncs survived 100 crash-heavy runs on a syncing disk"

@@ -14,7 +14,7 @@ from distlib.labs.lab07_raft import measure_split_votes
 from distlib.node import Node
 from distlib.protocols.raft import Entry, RaftNode, split_vote_probability
 from distlib.testing import raft_scenarios as scenarios
-from distlib.testing.broken import BrokenCommitRaft, BrokenVoteRaft
+from distlib.testing.broken import BootLogRaft, BrokenCommitRaft, BrokenVoteRaft, UnsyncedRaft
 from distlib.testing.raft import RaftCluster, RaftViolation
 
 SEEDS = (1, 2, 3, 4, 5, 6)
@@ -455,3 +455,32 @@ def test_split_votes_after_a_leader_crash():
     p = split_vote_probability(5, 0.1, 0.03, voters=4)
     measured = measure_split_votes(5, 0.1, 0.03, voters=4, trials=400, seed=2)
     assert abs(measured - p) <= 4 * (p * (1 - p) / 400) ** 0.5 + 0.01, (p, measured)
+
+
+PERSISTENCE = ("persist_all_crash", "persist_churn", "persist_partitioned_leader", "persist_vote")
+
+
+def _persistence_failures(node, **options):
+    caught = []
+    for name in PERSISTENCE:
+        for seed in (1, 2, 3):
+            try:
+                scenarios.SCENARIOS[name](node, seed=seed, **options)
+            except (RaftViolation, AssertionError) as exc:
+                caught.append(f"{name}/{seed}: {str(exc).splitlines()[0]}")
+    return caught
+
+
+def test_a_log_written_once_at_boot_is_caught():
+    """Figure 2: the log is on stable storage before a reply. Storage keeps a copy of what is
+    written, so a server that wrote its log once, at boot, loses later entries in a crash, and
+    the persistence scenarios say so."""
+    assert _persistence_failures(BootLogRaft)
+
+
+def test_writes_never_synced_are_caught_where_durability_needs_sync():
+    """Figure 2's *stable* storage: with durability="sync", a server that writes but never syncs
+    loses its state in a crash; the reference, which syncs in persist(), passes the same runs."""
+    assert not _persistence_failures(RaftNode, durability="sync")
+    assert _persistence_failures(UnsyncedRaft, durability="sync")
+    assert not _persistence_failures(UnsyncedRaft), "without sync mode every write is durable"

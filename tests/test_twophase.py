@@ -299,8 +299,9 @@ def system(
     latency=None,
     no_rate=0.0,
     client_timeout=2.0,
+    **disk,
 ):
-    sim = Simulation(seed=seed, latency=latency or Uniform(0.001, 0.01), trace=trace)
+    sim = Simulation(seed=seed, latency=latency or Uniform(0.001, 0.01), trace=trace, **disk)
     sim.add_node("coordinator", coordinator_cls)
     sim.add_nodes(PARTS, lambda: participant_cls(no_rate=no_rate))
     work = [[("p1", "x", i), ("p2", "y", i)] for i in range(txs)]
@@ -409,7 +410,13 @@ RUNS = 500
 
 
 def faulty_run(
-    seed, *, coordinator_cls=Coordinator, participant_cls=Participant, crashes=3, trace=False
+    seed,
+    *,
+    coordinator_cls=Coordinator,
+    participant_cls=Participant,
+    crashes=3,
+    trace=False,
+    **disk,
 ):
     sim = system(
         seed,
@@ -419,6 +426,7 @@ def faulty_run(
         trace=trace,
         no_rate=0.1,
         client_timeout=0.5,
+        **disk,
     )
     nemesis = Nemesis(until=0.8, crashes=crashes)
     nemesis.install(sim)
@@ -512,3 +520,28 @@ def test_participant_rules_return_their_reply_and_send_nothing():
     assert p.handle_decision_request(DecisionRequest("t9", parts)) == Decision("t9", False)
     assert p.decision("t9") == "abort", "a peer's question aborts a transaction not voted on"
     assert not [x for x in p.take_actions() if isinstance(x, Send)], "a rule must not send"
+
+
+class UnsyncedParticipant(Participant):
+    """WRONG on purpose: logs its vote and prepared record but never syncs them."""
+
+    def sync(self):
+        pass
+
+
+def test_atomicity_holds_when_a_crash_keeps_only_synced_writes():
+    """BHG §7.3 (force the log before voting) on a disk that keeps only synced writes: the
+    reference stays atomic over 100 faulty runs; a participant that never syncs does not."""
+    for seed in range(100):
+        sim, _ = faulty_run(seed, trace=True, durability="sync", torn=0.5)
+        assert check_twophase(sim).ok, f"seed {seed}: {check_twophase(sim)}"
+    broken = [
+        seed
+        for seed in range(100)
+        if not check_twophase(
+            faulty_run(
+                seed, participant_cls=UnsyncedParticipant, crashes=8, trace=True, durability="sync"
+            )[0]
+        ).ok
+    ]
+    assert broken, "a participant that never syncs survived 100 crash-heavy runs"

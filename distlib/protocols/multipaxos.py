@@ -269,11 +269,20 @@ class MultiPaxosNode(Node):
             self.storage.setdefault(key, default)
         self.apply_ready()  # replay the chosen log into the state machine
         self.reset_election_timer()
+        self.sync()
+
+    # Every handler ends by syncing what it wrote (PMS §2.5: stable storage before a reply; the
+    # runtime sends a handler's messages after it returns).
 
     def on_message(self, src: str, msg: Any) -> None:
         self.dispatch(src, msg)
+        self.sync()
 
     def on_timer(self, name: str) -> None:
+        self.on_server_timer(name)
+        self.sync()
+
+    def on_server_timer(self, name: str) -> None:
         if name == "election":
             # Deviation: PMS §3 leaves the leader's election open; silence for a random timeout
             # starts phase 1 with a higher ballot.

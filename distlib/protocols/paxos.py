@@ -255,15 +255,21 @@ class PaxosNode(Node):
             self.set_timer("proposer", self.start_delay)
         if self.id in self.learners and self.learned is None:
             self.set_timer("ask", self.ask_every * (1 + self.rng.random()))
+        self.sync()
+
+    # Every handler ends by syncing what it wrote (PMS §2.5: stable storage before a reply; the
+    # runtime sends a handler's messages after it returns).
 
     def on_message(self, src: str, msg: Any) -> None:
         self.dispatch(src, msg)
+        self.sync()
 
     def on_timer(self, name: str) -> None:
         if name == "proposer":
             self.on_proposer_timer()
         elif name == "ask":
             self.on_ask_timer()
+        self.sync()
 
     def dispatch(self, src: str, msg: Any) -> None:
         """Route one message to the handler of the role it is meant for."""

@@ -167,7 +167,7 @@ class PrimaryBackup(Node):
                 f"timeout ({timeout}) must exceed the heartbeat interval ({heartbeat}), or "
                 "healthy servers get suspected"
             )
-        self.sync = bool(sync)
+        self.synchronous = bool(sync)
         self.heartbeat = heartbeat
         self.timeout = timeout
         # Volatile state: lost in a crash.
@@ -400,7 +400,7 @@ class PrimaryBackup(Node):
 
     def _committed_upto(self) -> int:
         length = len(self.log)
-        if not self.sync:
+        if not self.synchronous:
             return length  # asynchronous: a write counts as done once the primary has it
         have = [self.match.get(p) or 0 for p in self.peers]
         # Synchronous: every live backup must have the entry ...
@@ -531,7 +531,7 @@ class PrimaryBackup(Node):
             if index is None:
                 self.log.append(Entry(src, msg.req, msg.key, msg.value))
                 index = len(self.log)
-                if self.sync:
+                if self.synchronous:
                     for peer in self.live:
                         self._replicate_to(peer)
                 # Asynchronous: the entry goes out with the next heartbeat, in the background.

@@ -250,14 +250,15 @@ class RaftNode(Node):
     def persist(self) -> None:
         """Write currentTerm, votedFor and the log to stable storage (Figure 2).
 
-        Called before every reply or request that depends on them. The log list itself is what
-        storage holds, so a change to it is a change to storage; a runtime that writes storage
-        to disk would append to a file here.
+        Called before every reply or request that depends on them. Storage keeps a copy of what
+        is written (it behaves like a disk), so the log is written whole each time; a runtime on
+        a real disk would append only the new entries to a file, then sync.
         """
         storage = self.storage
         storage["term"] = self.term
         storage["voted_for"] = self.voted_for
         storage["log"] = self.log
+        self.sync()
 
     def reset_election_timer(self, *, redraw: bool = False) -> None:
         """Restart the election timeout (§5.2): unless reset again, this server starts an

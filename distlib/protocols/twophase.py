@@ -200,6 +200,7 @@ class Coordinator(Node):
         for key in ("begin", "decision"):
             self.storage.setdefault(key, {})
         self.recover()
+        self.sync()
 
     def recover(self) -> None:
         """Finish what the log says was started (BHG §7.4, coordinator recovery).
@@ -230,6 +231,7 @@ class Coordinator(Node):
                 self.on_ack(src, msg)
             case DecisionRequest():
                 self.on_decision_request(src, msg)
+        self.sync()  # every handler forces its log records before its messages leave (BHG §7.3)
 
     def on_request(self, src: str, msg: TxRequest) -> None:
         """Start phase 1 for a new transaction (a repeated request gets the logged outcome)."""
@@ -352,6 +354,7 @@ class Coordinator(Node):
                     self.send_prepares(tx, to=missing)
             case ("announce", tx) if tx in self.storage["decision"]:
                 self.announce(tx)
+        self.sync()
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,6 +397,7 @@ class Participant(Node):
         for key in ("vote", "prepared", "decision", "data"):
             self.storage.setdefault(key, {})
         self.recover()
+        self.sync()
 
     def save_prepared(self, tx: str, record: dict[str, Any]) -> None:
         """Force the prepared record (with the redo information) to the log."""
@@ -435,6 +439,7 @@ class Participant(Node):
                 self.on_decision_request(src, msg)
             case Uncertain():
                 self.on_uncertain(src, msg)
+        self.sync()  # every handler forces its log records before its messages leave (BHG §7.3)
 
     def vote(self, tx: str, writes: tuple[tuple[str, Any], ...]) -> bool:
         """Can this participant commit ``tx``? (Its local concurrency control would say.)"""
@@ -525,6 +530,7 @@ class Participant(Node):
         match payload:
             case ("ask", tx) if self.decision(tx) is None and self.load_prepared(tx) is not None:
                 self.ask(tx)
+        self.sync()
 
     def ask(self, tx: str) -> None:
         """Ask the coordinator, then everyone (BHG §7.3, cooperative termination protocol)."""

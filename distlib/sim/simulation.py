@@ -25,6 +25,7 @@ from typing import Any, TypeVar, overload
 import simpy
 from simpy.events import Timeout
 
+from distlib.disk import CrashPoint, Disk
 from distlib.history import History, Operation
 from distlib.node import CancelTimer, Complete, Invoke, Node, NodeContext, Note, Send, SetTimer
 from distlib.sim.network import DEFAULT_LATENCY, DEFAULT_REORDER_DELAY, Latency, Network
@@ -96,6 +97,11 @@ class Simulation:
     :class:`distlib.sim.network.Network`): ``latency`` (a :class:`~distlib.sim.network.Latency`
     or seconds), the probabilities ``loss``, ``duplicate`` and ``reorder``, and ``reorder_delay``,
     the extra delay of a reordered message.
+
+    ``durability`` sets how every node's storage (a :class:`~distlib.disk.Disk`) keeps writes:
+    ``"write"`` (the default: each write is durable at once) or ``"sync"`` (durable only at
+    ``self.sync()``; a crash loses what was written since). ``torn`` (sync only) is the
+    probability that a crash tears the unsynced writes instead of losing them all.
     """
 
     def __init__(
@@ -108,10 +114,17 @@ class Simulation:
         duplicate: float = 0.0,
         reorder: float = 0.0,
         reorder_delay: Latency | float = DEFAULT_REORDER_DELAY,
+        durability: str = "write",
+        torn: float = 0.0,
     ) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, not {seed!r}")
+        if durability not in ("write", "sync"):
+            raise ValueError(f'durability is "write" or "sync", not {durability!r}')
+        Disk(sync=durability == "sync", torn=torn)  # check torn before anything is built
         self.seed = seed
+        self.durability = durability
+        self.torn = torn
         self.env = simpy.Environment()
         self.network = Network(
             latency=latency,
@@ -188,7 +201,8 @@ class Simulation:
             raise SimulationError(f"there is already a node called {name!r}")
         if not callable(factory):
             raise TypeError(f"node {name!r}: factory must be a Node class or a callable")
-        ctx = NodeContext(id=name, storage={})
+        disk = Disk(sync=self.durability == "sync", torn=self.torn)
+        ctx = NodeContext(id=name, storage=disk)
         self._slots[name] = _Slot(name, factory, client, ctx)
         if start:
             self.after(0.0, self._boot, name, "start")
@@ -236,9 +250,15 @@ class Simulation:
             )
         return slot.node
 
-    def storage(self, name: str) -> dict[str, Any]:
+    def storage(self, name: str) -> Disk:
         """The durable storage of node ``name`` (it outlives crashes)."""
-        return self._slot(name).ctx.storage  # type: ignore[return-value]
+        return self._disk(self._slot(name))
+
+    @staticmethod
+    def _disk(slot: _Slot) -> Disk:
+        disk = slot.ctx.storage
+        assert isinstance(disk, Disk)  # add_node gives every node a Disk
+        return disk
 
     def is_up(self, name: str) -> bool:
         return self._slot(name).up
@@ -358,15 +378,20 @@ class Simulation:
 
     # -- faults -----------------------------------------------------------------------------
 
-    def crash(self, name: str) -> None:
-        """Crash ``name`` now: its object, volatile state and timers are gone; storage stays."""
+    def crash(self, name: str, *, reason: str = "") -> None:
+        """Crash ``name`` now: its object, volatile state and timers are gone; storage stays
+        (in ``durability="sync"`` mode, as of its last sync). ``reason`` goes into the trace."""
         slot = self._slot(name)
         if not slot.up:
             raise SimulationError(f"node {name!r} is already down at t={self.now:g}")
         slot.up = False
         slot.node = None
         slot.timers.clear()
-        self.trace.record(self.now, "crash", name, detail="crashed")
+        lost = self._disk(slot).crash(random.Random(f"{self.seed}/{name}/{slot.incarnation}/disk"))
+        detail = f"crashed {reason}".rstrip()
+        if lost:
+            detail += f"; unsynced writes lost: {', '.join(lost)}"
+        self.trace.record(self.now, "crash", name, detail=detail)
 
     def restart(self, name: str) -> None:
         """Restart a crashed node: a fresh object from its factory, with its old storage."""
@@ -455,6 +480,9 @@ class Simulation:
         slot.ctx.now = self.env.now
         try:
             fn(*args)
+        except CrashPoint:
+            self._crash_point(slot)
+            return
         except Exception as exc:
             self._failed(slot, what, args, exc)
         node = slot.node
@@ -465,6 +493,15 @@ class Simulation:
         if self._observers and node is slot.node:
             for observer in tuple(self._observers):
                 observer(slot.name, node, event or what)  # type: ignore[arg-type]
+
+    def _crash_point(self, slot: _Slot) -> None:
+        """An armed crash point on the node's disk fired: what the handler did before the write
+        happens (its messages leave), then the node crashes."""
+        node = slot.node
+        assert node is not None
+        actions, node._actions = node._actions, []
+        self._perform(slot, actions)
+        self.crash(slot.name, reason="at a crash point")
 
     def _failed(self, slot: _Slot, what: str, args: tuple[Any, ...], exc: Exception) -> None:
         """Trace a handler's exception and raise it as a NodeError naming node and event."""
@@ -635,6 +672,9 @@ class Simulation:
         slot.ctx.now = now
         try:
             node.on_message(src, msg)  # type: ignore[union-attr]
+        except CrashPoint:
+            self._crash_point(slot)
+            return
         except Exception as exc:
             self._failed(slot, "on_message", (src, msg), exc)
         actions = node._actions  # type: ignore[union-attr]

@@ -10,8 +10,9 @@ docstring says which rule is broken and what goes wrong.
 * Two-phase commit (Gray 1978; Bernstein, Hadzilacos and Goodman, BHG §7.3):
   :class:`EagerCoordinator` (rule AC2) and :class:`ForgetfulParticipant` (prepared record not
   forced to stable storage).
-* Raft (Ongaro and Ousterhout): :class:`BrokenVoteRaft` (§5.4.1, the up-to-date check) and
-  :class:`BrokenCommitRaft` (§5.4.2, Figure 8).
+* Raft (Ongaro and Ousterhout): :class:`BrokenVoteRaft` (§5.4.1, the up-to-date check),
+  :class:`BrokenCommitRaft` (§5.4.2, Figure 8), and the persistence bugs :class:`BootLogRaft`
+  (the log written once) and :class:`UnsyncedRaft` (written, never synced) of Figure 2.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from distlib.protocols.raft import RaftNode, RequestVote, RequestVoteReply
 from distlib.protocols.twophase import Coordinator, Participant
 
 __all__ = [
+    "BootLogRaft",
     "BrokenCommitRaft",
     "BrokenVoteRaft",
     "EagerCoordinator",
     "ForgetfulAcceptor",
     "ForgetfulParticipant",
     "PromiseBreakingAcceptor",
+    "UnsyncedRaft",
     "ValueIgnoringLeader",
     "ValueIgnoringProposer",
 ]
@@ -149,3 +152,26 @@ class BrokenCommitRaft(RaftNode):
         n = matches[self.majority - 1]
         if n > self.commit_index:
             self.commit_index = n
+
+
+class BootLogRaft(RaftNode):
+    """WRONG on purpose: writes its log to storage once, at boot, and afterwards only its term
+    and vote, as if the stored list stayed shared with the one in memory (Figure 2: the log is on
+    stable storage before a reply). Storage keeps copies, so a crash loses every later entry."""
+
+    def persist(self) -> None:
+        self.storage["term"] = self.term
+        self.storage["voted_for"] = self.voted_for
+        self.storage.setdefault("log", self.log)
+        self.sync()
+
+
+class UnsyncedRaft(RaftNode):
+    """WRONG on purpose: writes its state but never syncs it (Figure 2 asks for *stable*
+    storage). Harmless where every write is durable; with ``durability="sync"`` a crash loses
+    its term, vote and log."""
+
+    def persist(self) -> None:
+        self.storage["term"] = self.term
+        self.storage["voted_for"] = self.voted_for
+        self.storage["log"] = self.log

@@ -194,6 +194,8 @@ class RaftCluster:
     reliable network's latency; ``diagram`` is a file path where a space-time diagram of the
     last second is saved when a check fails; each of ``observers`` is registered on the
     simulation (:meth:`~distlib.Simulation.observe`) after the checks, to watch the same steps.
+    ``durability`` and ``torn`` go to the simulation: with ``durability="sync"`` a crash keeps
+    only what each server synced (:meth:`distlib.node.Node.sync`).
     """
 
     def __init__(
@@ -207,6 +209,8 @@ class RaftCluster:
         excerpt: int = 15,
         diagram: Any = None,
         observers: Iterable[Observer] = (),
+        durability: str = "write",
+        torn: float = 0.0,
     ) -> None:
         if not callable(node_factory):
             raise TypeError(
@@ -218,7 +222,7 @@ class RaftCluster:
         self.n = n
         self.names = [f"s{i}" for i in range(1, n + 1)]
         self.rng = random.Random(f"{seed}/raft-harness")
-        self.sim = Simulation(seed=seed, latency=latency)
+        self.sim = Simulation(seed=seed, latency=latency, durability=durability, torn=torn)
         self.latency = latency
         self.excerpt_lines = excerpt
         self.diagram_path = diagram
