@@ -629,3 +629,35 @@ def test_split_vote_plot():
     plt.close(fig)
     with pytest.raises(ValueError, match="same length"):
         split_vote_plot(delays, model[:2])
+
+
+def test_a_follower_that_lost_acknowledged_entries_does_not_drive_a_storm():
+    """§5.3 retries a rejected AppendEntries; a follower whose disk lost entries it had
+    acknowledged (it never synced) rejects every retry, and a leader that retried at once would
+    send tens of thousands of requests a second. Without progress the retry waits for the next
+    heartbeat: 10 simulated seconds cost a few hundred messages."""
+    from distlib import Simulation, Uniform
+    from distlib.testing.broken import UnsyncedRaft
+
+    checked = 0
+    for seed in range(1, 8):
+        sim = Simulation(seed=seed, durability="sync", latency=Uniform(0.001, 0.01), trace=False)
+        for name in ("s1", "s2", "s3"):
+            sim.add_node(name, UnsyncedRaft if name == "s3" else RaftNode)
+        sim.run(until=1.0)
+        leaders = [n for n in ("s1", "s2", "s3") if sim.node(n, RaftNode).role == "leader"]
+        if leaders not in (["s1"], ["s2"]):
+            continue  # the amnesiac follower must be a follower
+        leader = sim.node(leaders[0], RaftNode)
+        for i in range(20):
+            sim.call(leaders[0], leader.submit, f"c{i}")
+        sim.run(until=2.0)
+        assert sim.storage("s3")["log"] and len(sim.node("s3", RaftNode).log) > 20
+        before = sim.stats["sent"]
+        sim.crash("s3")  # its log was never synced: it comes back empty
+        sim.restart("s3")
+        sim.run(until=12.0)
+        sent = sim.stats["sent"] - before
+        assert sent < 2000, f"seed {seed}: {sent} messages in 10 s after the follower lost its log"
+        checked += 1
+    assert checked >= 3

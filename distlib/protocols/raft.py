@@ -30,6 +30,8 @@ Deviations from the paper (each marked ``Deviation:`` where it is made):
   term and the first index it holds for it (:meth:`RaftNode.backup_index`); §5.3 only sketches
   this optimization, and the leader's search for its own last entry of that term is this
   module's choice;
+* after a rejection that does not move ``nextIndex`` back (a stale reply, or a follower that
+  lost entries it had acknowledged), the leader retries at the next heartbeat, not at once;
 * a client's request that reaches a follower is answered with a redirect naming the leader the
   follower knows, rather than forwarded (§8 allows either).
 
@@ -536,8 +538,13 @@ class RaftNode(Node):
         else:
             # Raft §5.3: after a rejection, back up nextIndex and try again, never below what
             # the follower is known to hold.
+            before = self.next_index[src]
             self.next_index[src] = max(self.match_index[src] + 1, self.backup_index(msg))
-            self.send_append_entries(src)
+            if self.next_index[src] < before:
+                self.send_append_entries(src)
+            # Deviation: §5.3 retries at once; without progress (a follower that lost entries
+            # it had acknowledged, or a stale rejection) the retry waits for the next heartbeat,
+            # so that such a follower cannot drive a storm of requests.
 
     def backup_index(self, msg: AppendEntriesReply) -> int:
         """Where to retry after a rejection (§5.3, last part: one round trip per conflicting
