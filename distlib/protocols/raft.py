@@ -230,6 +230,7 @@ class RaftNode(Node):
         # Volatile state on leaders (Figure 2), reinitialized after each election.
         self.next_index: dict[str, int] = {}
         self.match_index: dict[str, int] = {}
+        self.retried_at: dict[str, int] = {}  # peer -> where the last rejection sent us back
         self.pending: dict[int, tuple[str, int, int]] = {}  # index -> (client, seq, term), §8
 
     # -- small helpers ------------------------------------------------------------------------
@@ -376,6 +377,7 @@ class RaftNode(Node):
         # Raft §5.3: nextIndex starts just past the leader's log, matchIndex at 0 (Figure 2).
         self.next_index = dict.fromkeys(self.peers, self.last_log_index + 1)
         self.match_index = dict.fromkeys(self.peers, 0)
+        self.retried_at = {}
         # Raft §5.2: an empty AppendEntries at once tells the others who leads.
         self.broadcast_append_entries()
 
@@ -527,6 +529,7 @@ class RaftNode(Node):
         if self.role is not Role.LEADER or msg.term != self.term:
             return  # a reply to an earlier term's request
         if msg.success:
+            self.retried_at.pop(src, None)
             if msg.match_index > self.match_index[src]:
                 self.match_index[src] = msg.match_index
                 self.advance_commit_index()
@@ -538,13 +541,15 @@ class RaftNode(Node):
         else:
             # Raft §5.3: after a rejection, back up nextIndex and try again, never below what
             # the follower is known to hold.
-            before = self.next_index[src]
-            self.next_index[src] = max(self.match_index[src] + 1, self.backup_index(msg))
-            if self.next_index[src] < before:
+            target = max(self.match_index[src] + 1, self.backup_index(msg))
+            self.next_index[src] = target
+            # Deviation: §5.3 retries at once. A rejection that sends the leader back where the
+            # previous one did (a follower that lost entries it had acknowledged, or a stale
+            # reply) made no progress: the retry waits for the next heartbeat, so that such a
+            # follower cannot drive a storm of requests.
+            if self.retried_at.get(src) != target:
+                self.retried_at[src] = target
                 self.send_append_entries(src)
-            # Deviation: §5.3 retries at once; without progress (a follower that lost entries
-            # it had acknowledged, or a stale rejection) the retry waits for the next heartbeat,
-            # so that such a follower cannot drive a storm of requests.
 
     def backup_index(self, msg: AppendEntriesReply) -> int:
         """Where to retry after a rejection (§5.3, last part: one round trip per conflicting

@@ -361,8 +361,9 @@ class Simulation:
         """Run ``fn(*args)`` inside node ``name`` now, as if it were one of its handlers.
 
         What ``fn`` records (sends, timers, notes) is performed at once and an exception becomes
-        a :class:`NodeError`, exactly as for a handler. Returns what ``fn`` returns. Use it to
-        poke a node from outside, e.g. ``sim.call("n1", sim.node("n1").submit, "x")``.
+        a :class:`NodeError`, exactly as for a handler. Returns what ``fn`` returns (None if the
+        node crashed at a crash point inside it). Use it to poke a node from outside, e.g.
+        ``sim.call("n1", sim.node("n1").submit, "x")``.
         """
         slot = self._slot(name)
         if not slot.up:
@@ -374,7 +375,7 @@ class Simulation:
             lambda: result.append(fn(*args)),
             event="call",
         )
-        return result[0]
+        return result[0] if result else None
 
     # -- faults -----------------------------------------------------------------------------
 

@@ -7,7 +7,15 @@ into a :class:`distlib.Simulation`:
   and reordering probabilities (``sim.network.configure``);
 * **partitions** and one-way **link cuts** that come and go with the phases;
 * **crashes**: chosen nodes crash at random times and restart after a random downtime (their
-  ``storage`` survives, as always).
+  ``storage`` survives, as always);
+* faults chosen to hurt, each off by default (a probability per phase, or a count):
+  ``one_way`` partitions (one side hears the other, not back), ``bridge`` partitions (two sides
+  and one node that sees both), a ``flap`` (a link going down and up several times in a phase),
+  ``swizzle``-clogging (a random set of nodes loses its links one node at a time, then gets them
+  back in a random order: a fault schedule known for finding bugs nothing else finds), a
+  ``slow`` node (its links ``slowdown`` times slower for a phase), and ``crash_points`` (a node
+  crashes at one of its next storage writes, after what it did before it: a reply sent before
+  the write it relies on is caught).
 
 At the end of the window (:attr:`Nemesis.heal_time`) everything is repaired: the network becomes
 reliable, partitions and cuts are healed and every crashed node restarts. A test can then run a
@@ -43,7 +51,12 @@ class Fault:
 
     ``kind`` is one of "weather" (new loss/duplicate/reorder probabilities in ``settings``),
     "partition" (``groups``), "cut" (one-way link ``groups[0][0] -> groups[1][0]``), "connect"
-    (undo partitions and cuts), "crash", "restart" (of ``node``) or "heal" (repair everything).
+    (undo partitions and cuts), "crash", "restart" (of ``node``) or "heal" (repair everything);
+    and for the faults chosen to hurt: "one-way" (``groups[0]`` cannot reach ``groups[1]``),
+    "bridge" (``groups``: two sides and the bridge node), "link-down" / "link-up" (both ways
+    between ``groups[0][0]`` and ``groups[1][0]``), "clog" / "unclog" (every link of ``node``),
+    "slow" / "fast" (``node``'s links, ``settings`` the factor), "crash-point" (``node``
+    crashes at its ``writes``-th next storage write) and "disarm" (that crash point is over).
     """
 
     time: float
@@ -59,11 +72,34 @@ class Fault:
             what = " | ".join(",".join(g) for g in self.groups)
         elif self.kind == "cut":
             what = f"{self.groups[0][0]} -> {self.groups[1][0]}"
+        elif self.kind == "one-way":
+            what = f"{','.join(self.groups[0])} -/-> {','.join(self.groups[1])}"
+        elif self.kind == "bridge":
+            left, right, middle = self.groups
+            what = f"{','.join(left)} | {','.join(right)} via {middle[0]}"
+        elif self.kind in ("link-down", "link-up"):
+            what = f"{self.groups[0][0]} <-> {self.groups[1][0]}"
         elif self.node is not None:
-            what = self.node
+            extra = " ".join(f"{k}={v:g}" for k, v in self.settings)
+            what = f"{self.node} {extra}".rstrip()
         else:
             what = ""
         return f"t={self.time:.3f} {self.kind} {what}".rstrip()
+
+
+@dataclass(frozen=True, slots=True)
+class _Scaled(Latency):
+    """A latency ``factor`` times another (a slow node's links)."""
+
+    base: Latency
+    factor: float
+
+    def sample(self, rng: random.Random) -> float:
+        return self.base.sample(rng) * self.factor
+
+    @property
+    def mean(self) -> float:
+        return self.base.mean * self.factor
 
 
 def _check_range(value: Any, what: str) -> tuple[float, float]:
@@ -125,6 +161,13 @@ class Nemesis:
         max_down: int | None = None,
         targets: Iterable[str] | None = None,
         crash_targets: Iterable[str] | None = None,
+        one_way: float = 0.0,
+        bridge: float = 0.0,
+        flap: float = 0.0,
+        swizzle: float = 0.0,
+        slow: float = 0.0,
+        slowdown: float = 10.0,
+        crash_points: int = 0,
     ) -> None:
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise TypeError(f"the nemesis seed must be an int or None, not {seed!r}")
@@ -155,6 +198,17 @@ class Nemesis:
         self.max_down = max_down
         self.targets = None if targets is None else tuple(targets)
         self.crash_targets = None if crash_targets is None else tuple(crash_targets)
+        self.one_way = _check_probability(one_way, "one_way")
+        self.bridge = _check_probability(bridge, "bridge")
+        self.flap = _check_probability(flap, "flap")
+        self.swizzle = _check_probability(swizzle, "swizzle")
+        self.slow = _check_probability(slow, "slow")
+        if not isinstance(slowdown, int | float) or isinstance(slowdown, bool) or slowdown < 1:
+            raise ValueError(f"slowdown must be a factor >= 1, not {slowdown!r}")
+        self.slowdown = float(slowdown)
+        if not isinstance(crash_points, int) or crash_points < 0:
+            raise ValueError(f"crash_points must be a non-negative int, not {crash_points!r}")
+        self.crash_points = crash_points
         self.faults: list[Fault] = []
 
     @property
@@ -198,22 +252,92 @@ class Nemesis:
             if severed:
                 a, b = rng.sample(names, 2)
                 faults.append(Fault(t, "cut", groups=((a,), (b,))))
-            t += rng.uniform(*self.phase)
-            if (split or severed) and t < self.until:
+            length = rng.uniform(*self.phase)
+            hurt = self._plan_hurting(rng, names, t, min(t + length, self.until))
+            faults.extend(hurt)
+            t += length
+            if (split or severed or hurt) and t < self.until:
                 faults.append(Fault(t, "connect"))
         faults.extend(self._plan_crashes(rng, crash_names))
+        faults.extend(self._plan_crash_points(rng, crash_names))
         faults.append(Fault(self.until, "heal"))
         order = {
             "connect": 0,
+            "fast": 0,
+            "link-up": 0,
+            "unclog": 0,
+            "disarm": 0,
             "weather": 1,
             "partition": 2,
             "cut": 3,
+            "one-way": 3,
+            "bridge": 3,
+            "link-down": 3,
+            "clog": 3,
+            "slow": 3,
             "restart": 4,
             "crash": 5,
+            "crash-point": 5,
             "heal": 6,
         }
         faults.sort(key=lambda f: (f.time, order[f.kind]))
         return faults
+
+    def _plan_hurting(
+        self, rng: random.Random, names: Sequence[str], begin: float, end: float
+    ) -> list[Fault]:
+        """The faults chosen to hurt during one phase ``[begin, end)`` (each drawn only when its
+        probability is not 0, so that schedules without them keep their old draws)."""
+        out: list[Fault] = []
+        n = len(names)
+        if self.one_way and n >= 2 and rng.random() < self.one_way:
+            shuffled = list(names)
+            rng.shuffle(shuffled)
+            k = rng.randint(1, n - 1)
+            groups = (tuple(sorted(shuffled[:k])), tuple(sorted(shuffled[k:])))
+            out.append(Fault(begin, "one-way", groups=groups))
+        if self.bridge and n >= 3 and rng.random() < self.bridge:
+            shuffled = list(names)
+            rng.shuffle(shuffled)
+            middle, rest = shuffled[0], shuffled[1:]
+            k = rng.randint(1, len(rest) - 1)
+            sides = (tuple(sorted(rest[:k])), tuple(sorted(rest[k:])), (middle,))
+            out.append(Fault(begin, "bridge", groups=sides))
+        if self.flap and n >= 2 and rng.random() < self.flap:
+            a, b = rng.sample(list(names), 2)
+            t, down = begin, True
+            while t < end:
+                out.append(Fault(t, "link-down" if down else "link-up", groups=((a,), (b,))))
+                down = not down
+                t += rng.uniform(0.005, 0.05)
+        if self.swizzle and n >= 2 and rng.random() < self.swizzle:
+            chosen = rng.sample(list(names), rng.randint(1, n))
+            step = (end - begin) / (2 * len(chosen) + 1)
+            t = begin
+            for node in chosen:  # clog them one at a time ...
+                out.append(Fault(t, "clog", node=node))
+                t += step
+            for node in rng.sample(chosen, len(chosen)):  # ... and unclog in a random order
+                t += step
+                out.append(Fault(t, "unclog", node=node))
+        if self.slow and rng.random() < self.slow:
+            node = rng.choice(list(names))
+            out.append(Fault(begin, "slow", node=node, settings=(("factor", self.slowdown),)))
+            out.append(Fault(end, "fast", node=node))
+        return out
+
+    def _plan_crash_points(self, rng: random.Random, names: Sequence[str]) -> list[Fault]:
+        out: list[Fault] = []
+        if not names or self.until <= self.start:
+            return out
+        for _ in range(self.crash_points):
+            at = rng.uniform(self.start, self.until)
+            node = rng.choice(list(names))
+            writes = rng.randint(1, 3)
+            out.append(Fault(at, "crash-point", node=node, settings=(("writes", writes),)))
+            back = min(at + rng.uniform(*self.downtime), self.until)
+            out.append(Fault(back, "disarm", node=node))
+        return out
 
     def _plan_crashes(self, rng: random.Random, names: Sequence[str]) -> list[Fault]:
         if not names or self.until <= self.start:
@@ -244,14 +368,20 @@ class Nemesis:
 
     # -- installing --------------------------------------------------------------------------
 
-    def install(self, sim: Any) -> list[Fault]:
-        """Plan over ``sim``'s servers (or ``targets``), schedule every fault, return the plan."""
+    def install(self, sim: Any, *, faults: Iterable[Fault] | None = None) -> list[Fault]:
+        """Plan over ``sim``'s servers (or ``targets``), schedule every fault, return the plan.
+
+        ``faults``: install exactly this schedule instead of planning one (a replay, or a
+        schedule being shrunk)."""
         names = self.targets if self.targets is not None else tuple(sim.servers)
         crash_names = self.crash_targets if self.crash_targets is not None else names
         if self.until < sim.now:
             raise ValueError(f"the nemesis window ends at t={self.until}, before now (t={sim.now})")
         seed = self.seed if self.seed is not None else sim.seed
-        self.faults = self.plan(names, seed=seed, crash_names=crash_names)
+        if faults is None:
+            self.faults = self.plan(names, seed=seed, crash_names=crash_names)
+        else:
+            self.faults = sorted(faults, key=lambda f: f.time)
         sim.network.configure(reorder_delay=self.reorder_delay)
         for fault in self.faults:
             if fault.time < sim.now:
@@ -276,13 +406,66 @@ class Nemesis:
         elif kind == "restart":
             if not sim.is_up(fault.node):
                 sim.restart(fault.node)
+        elif kind == "one-way":
+            for a in fault.groups[0]:
+                for b in fault.groups[1]:
+                    sim.network.cuts.add((a, b))
+            self._note(sim, fault)
+        elif kind == "bridge":
+            left, right, _ = fault.groups
+            for a in left:
+                for b in right:
+                    sim.network.cuts.update({(a, b), (b, a)})
+            self._note(sim, fault)
+        elif kind in ("link-down", "link-up"):
+            a, b = fault.groups[0][0], fault.groups[1][0]
+            if kind == "link-down":
+                sim.network.cuts.update({(a, b), (b, a)})
+            else:
+                sim.network.cuts.difference_update({(a, b), (b, a)})
+            self._note(sim, fault)
+        elif kind == "clog":
+            sim.isolate(fault.node)
+        elif kind == "unclog":
+            sim.reconnect(fault.node)
+        elif kind in ("slow", "fast"):
+            self._set_speed(sim, fault)
+        elif kind == "crash-point":
+            if sim.is_up(fault.node):
+                sim.storage(fault.node).crash_at(int(dict(fault.settings)["writes"]))
+                self._note(sim, fault)
+        elif kind == "disarm":
+            sim.storage(fault.node).crash_at(0)
+            if not sim.is_up(fault.node):
+                sim.restart(fault.node)
         elif kind == "heal":
             sim.network.configure(loss=0.0, duplicate=0.0, reorder=0.0)
             sim.trace.record(sim.now, "net", detail="nemesis: network reliable again")
             sim.heal()
+            for slow in {f.node for f in self.faults if f.kind == "slow"}:
+                self._set_speed(sim, Fault(sim.now, "fast", node=slow))
             for name in crash_names:
+                sim.storage(name).crash_at(0)
                 if not sim.is_up(name):
                     sim.restart(name)
+
+    @staticmethod
+    def _note(sim: Any, fault: Fault) -> None:
+        sim.trace.record(sim.now, "net", detail=f"nemesis: {str(fault).split(' ', 2)[2]}")
+
+    def _set_speed(self, sim: Any, fault: Fault) -> None:
+        """Make every link of ``fault.node`` slower by its factor ("slow"), or normal ("fast")."""
+        node = fault.node
+        for other in sim.nodes:
+            if other == node:
+                continue
+            if fault.kind == "slow":
+                factor = dict(fault.settings)["factor"]
+                base = sim.network.link(node, other).latency
+                sim.network.set_link(node, other, latency=_Scaled(base, factor))
+            else:
+                sim.network.clear_link(node, other)
+        self._note(sim, fault)
 
     def describe(self) -> str:
         """The planned schedule, one fault per line."""
