@@ -177,7 +177,7 @@ class _Server(Protocol):
 
 def _server(node: Node) -> _Server:
     """``node`` as the Raft server it is: :class:`RaftCluster` checks each node it builds for
-    ``role`` and ``term``, and :func:`measure_split_votes`'s factory builds Raft servers."""
+    ``role`` and ``term``, and Lab 7's split-vote measurement builds Raft servers."""
     return cast(_Server, node)  # a Node offers no role or term; these nodes do (see above)
 
 

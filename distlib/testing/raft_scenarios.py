@@ -25,7 +25,35 @@ from typing import Any
 from distlib.protocols.raft import RaftClient, RaftNode, RequestVote
 from distlib.testing.raft import ELECTION_TIMEOUT, RaftCluster
 
-__all__ = ["SCENARIOS", "run_all"]
+__all__ = [
+    "SCENARIOS",
+    "backup",
+    "basic_agreement",
+    "churn",
+    "client_redirects",
+    "concurrent_submissions",
+    "figure8",
+    "figure8_scripted",
+    "figure8_unreliable",
+    "follower_failure",
+    "initial_election",
+    "leader_failure",
+    "many_elections",
+    "message_counts",
+    "no_agreement_without_majority",
+    "persist_all_crash",
+    "persist_churn",
+    "persist_partitioned_leader",
+    "persist_vote",
+    "reelection",
+    "rejoin_follower",
+    "rejoin_partitioned_leader",
+    "rpc_bytes",
+    "run_all",
+    "stale_candidate",
+    "unreliable_agreement",
+    "unreliable_churn",
+]
 
 ET = ELECTION_TIMEOUT
 
