@@ -37,7 +37,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "compute": (("distlib.compute",), ()),
     "harnesses": (
         ("distlib.testing",),
-        ("core", "runtimes", "protocols", "checkers", "views"),
+        ("core", "runtimes", "protocols", "checkers", "views", "compute"),
     ),
     "labs": (
         ("distlib.labs",),

@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from distlib import compute
 from distlib.check.consensus import check_paxos, check_twophase
+from distlib.compute import map as parallel_map
 from distlib.node import Node
 from distlib.protocols.multipaxos import KVClient, MultiPaxosNode
 from distlib.protocols.paxos import PaxosNode
@@ -203,10 +203,10 @@ def raft_scenario(
 
     def offer() -> None:
         for name, _ in cluster.leaders().items():
-            if cluster.submit(name, f"c{next(counter)}") is not None:
-                if rng.random() < leader_crashes:
-                    sim.after(rng.uniform(0.0, 0.013), crash, name)
-                    extra.add("a leader crashed right after taking a command")
+            took = cluster.submit(name, f"c{next(counter)}") is not None
+            if took and rng.random() < leader_crashes:
+                sim.after(rng.uniform(0.0, 0.013), crash, name)
+                extra.add("a leader crashed right after taking a command")
         if sim.now + 0.05 < until:
             sim.after(0.05, offer)
 
@@ -291,9 +291,7 @@ def multipaxos_scenario(
     sim.run(until=until)
 
     def finished() -> bool:
-        return all(
-            sim.is_up(c) and getattr(sim.node(c), "done", False) for c in clients
-        )
+        return all(sim.is_up(c) and getattr(sim.node(c), "done", False) for c in clients)
 
     live = sim.run(until=finished, limit=until + deadline)
     verdict = check_paxos(sim)
@@ -396,7 +394,11 @@ class SweepReport:
         """A few lines a person can read: failures first, then what the faults reached."""
         lines = [
             f"{self.runs} runs in {self.seconds:.1f} s: {len(self.failures)} failed"
-            + (f" (seeds {', '.join(str(o.seed) for o in self.failures[:10])})" if self.failures else "")
+            + (
+                f" (seeds {', '.join(str(o.seed) for o in self.failures[:10])})"
+                if self.failures
+                else ""
+            )
         ]
         for o in self.failures[:5]:
             same = self.deterministic.get(o.seed)
@@ -431,7 +433,7 @@ def sweep(
     if backend == "serial":
         outcomes = [job(s) for s in seeds]
     else:
-        outcomes = compute.map(
+        outcomes = parallel_map(
             job, seeds, backend=backend, workers=workers, address=address, progress=progress
         )
     report = SweepReport(list(outcomes), time.perf_counter() - start)
