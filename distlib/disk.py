@@ -39,8 +39,13 @@ class CrashPoint(BaseException):
     """Raised by a disk at an armed crash point; the runtime crashes the node there.
 
     A ``BaseException`` (like ``KeyboardInterrupt``), so that a handler's ``except Exception``
-    cannot swallow the crash.
+    cannot swallow the crash. ``before`` says what did not happen: ``"sync"`` or the key of
+    the write.
     """
+
+    def __init__(self, before: str) -> None:
+        super().__init__(f"crash point reached before {before}")
+        self.before = before
 
 
 #: Types whose values never change: stored without a copy.
@@ -118,14 +123,16 @@ class Disk(MutableMapping[str, Any]):
         return self._live[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._operation()
+        if self._crash_in:
+            self._operation(key)
         self._live[key] = durable_copy(value)
         self.stats["writes"] += 1
         if self._synced is not None:
             self._unsynced.add(key)
 
     def __delitem__(self, key: str) -> None:
-        self._operation()
+        if self._crash_in:
+            self._operation(key)
         del self._live[key]
         self.stats["writes"] += 1
         if self._synced is not None:
@@ -160,7 +167,8 @@ class Disk(MutableMapping[str, Any]):
 
     def sync(self) -> None:
         """Make everything stored durable (``fsync``). Without ``sync=True`` it only counts."""
-        self._operation()
+        if self._crash_in:
+            self._operation(None)
         self.stats["syncs"] += 1
         if self._synced is not None:
             self._synced = durable_copy(self._live)
@@ -194,8 +202,7 @@ class Disk(MutableMapping[str, Any]):
             raise ValueError(f"a crash point is a count of operations >= 0, not {n!r}")
         self._crash_in = n
 
-    def _operation(self) -> None:
-        if self._crash_in:
-            self._crash_in -= 1
-            if self._crash_in == 0:
-                raise CrashPoint("crash point reached")
+    def _operation(self, key: str | None) -> None:
+        self._crash_in -= 1
+        if self._crash_in == 0:
+            raise CrashPoint("sync" if key is None else f"the write of {key!r}")

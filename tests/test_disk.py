@@ -136,7 +136,9 @@ def test_a_crash_point_catches_a_reply_sent_before_its_write():
     assert not sim.is_up("server")
     assert "promised" not in sim.storage("server"), "the write after the reply never happened"
     crashes = sim.trace.filter(kind="crash")
-    assert [e.detail for e in crashes] == ["crashed at a crash point"]
+    assert [e.detail for e in crashes] == [
+        "crashed at a crash point, before the write of 'promised'"
+    ]
 
 
 class Counter(Node):

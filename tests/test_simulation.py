@@ -594,3 +594,41 @@ def test_node_of_a_kind_is_typed_and_checked():
     assert isinstance(sim.node("a", Echo), Echo)
     with pytest.raises(SimulationError, match="node 'a' is a Echo, not a Workload"):
         sim.node("a", Workload)
+
+
+class Ticker(Node):
+    """Sets a 1 s timer again and again, noting what its own clock read at each tick."""
+
+    def on_start(self):
+        self.readings = []
+        self.set_timer("tick", 1.0)
+
+    def on_timer(self, name):
+        self.readings.append(self.now)
+        self.set_timer("tick", 1.0)
+
+
+def test_each_node_has_its_own_clock_and_its_timers_fire_by_it():
+    """A node's clock may run fast (rate) or leap (jump): the node reads it as self.now and its
+    timers fire by it; the other nodes and simulated time are untouched, and it is traced."""
+    sim = Simulation(seed=1)
+    sim.add_node("fast", Ticker)
+    sim.add_node("true", Ticker)
+    sim.set_clock("fast", rate=2.0)
+    sim.run(until=2.1)
+    fast, true = sim.node("fast", Ticker), sim.node("true", Ticker)
+    assert len(fast.readings) == 4 and len(true.readings) == 2, "a 2x clock ticks twice as often"
+    assert fast.readings == pytest.approx([1.0, 2.0, 3.0, 4.0]), "it reads its own time"
+    assert true.readings == pytest.approx([1.0, 2.0])
+    sim.set_clock("true", jump=-0.5)
+    assert sim.clock("true") == pytest.approx(1.6) and sim.now == pytest.approx(2.1)
+    sim.run(until=3.05)
+    assert true.readings[-1] == pytest.approx(2.5), "after the jump back, its clock reads 0.5 s less"
+    assert [e.detail for e in sim.trace.filter(kind="clock")] == [
+        "clock rate 2",
+        "clock rate 1, jumped -0.5 s",
+    ]
+    with pytest.raises(ValueError, match="positive"):
+        sim.set_clock("fast", rate=0)
+    with pytest.raises(SimulationError, match="unknown node 'nobody'"):
+        sim.set_clock("nobody", rate=1.1)

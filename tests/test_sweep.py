@@ -8,6 +8,7 @@ import functools
 
 import pytest
 
+from distlib.protocols.raft import RaftNode
 from distlib.testing import broken
 from distlib.testing.sweep import (
     STANDARD,
@@ -28,6 +29,8 @@ FAULTS = {
     "fault:slow",
     "fault:crash",
     "fault:crash-point",
+    "fault:drift",
+    "fault:jump",
 }
 
 SEEDS = {"raft": 40, "paxos": 120, "multipaxos": 40, "twophase": 80}
@@ -46,6 +49,10 @@ def test_the_reference_survives_its_standard_sweep(protocol):
 BROKEN = {
     "BrokenVoteRaft": functools.partial(raft_scenario, node=broken.BrokenVoteRaft),
     "BootLogRaft": functools.partial(raft_scenario, node=broken.BootLogRaft),
+    # Figure 8 needs three leaders in a row to lose their newest entry: more leader churn.
+    "BrokenCommitRaft": functools.partial(
+        raft_scenario, node=broken.BrokenCommitRaft, n=3, leader_crashes=1.0, until=6.0
+    ),
     "UnsyncedRaft": functools.partial(raft_scenario, node=broken.UnsyncedRaft, durability="sync"),
     "ForgetfulAcceptor": functools.partial(paxos_scenario, node=broken.ForgetfulAcceptor),
     "PromiseBreakingAcceptor": functools.partial(
@@ -104,3 +111,58 @@ def test_a_sweep_summary_names_failures_and_what_the_faults_reached():
     text = report.summary()
     assert "failed" in text and f"seed {report.failures[0].seed}" in text
     assert "reached in" in text and "fault:crash" in text
+
+
+class StallingRaft(RaftNode):
+    """A Raft leader that stops advancing its commit index after 1 s of its clock (a test
+    double for a livelock: safe, and stuck)."""
+
+    def advance_commit_index(self):
+        if self.now < 1.0:
+            super().advance_commit_index()
+
+
+def test_a_liveness_failure_names_the_last_progress_and_what_each_server_holds():
+    """Liveness is judged apart from safety, after the heal; its report says when the cluster
+    last made progress and each server's role, term, commit index and log length."""
+    run = raft_scenario(3, node=StallingRaft, deadline=2.0)
+    assert run.outcome.kind == "liveness", run.outcome
+    problem = run.outcome.problem
+    assert "last progress: commit index" in problem and "at t=0." in problem, problem
+    assert "leader@" in problem and "commit " in problem and "/" in problem, problem
+
+
+def test_a_sweep_counts_the_messages_each_fault_dropped():
+    """Fault coverage: every run counts the messages dropped by loss and by each kind of fault
+    that blocked a link, and the summary shows the totals; leaders elected during faults are
+    reached situations."""
+    report = sweep(raft_scenario, range(12), backend="serial")
+    dropped = report.dropped
+    for cause in ("loss", "partition", "node down"):
+        assert dropped[cause] > 0, dict(dropped)
+    assert "messages dropped:" in report.summary()
+    assert sum(dropped.values()) == sum(n for o in report.outcomes for _, n in o.dropped)
+    assert any(r.startswith("leader elected during fault:") for r in report.reached)
+
+
+class StormingRaft(RaftNode):
+    """A Raft server whose heartbeat timer re-arms at delay 0 once it leads (a timer storm that
+    never lets simulated time move on)."""
+
+    def on_timer(self, name, *payload):
+        if name == "heartbeat" and self.role.name == "LEADER":
+            self.set_timer("heartbeat", 0.0)
+            return
+        super().on_timer(name, *payload)
+
+
+def test_a_run_that_never_lets_time_move_is_reported_not_hung(monkeypatch):
+    """A storm of steps at one instant is cut off by the step budget and reported as an error
+    outcome naming the node and its handler, instead of hanging the sweep."""
+    from distlib.testing import sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "MAX_STEPS", 20_000)
+    report = sweep(functools.partial(raft_scenario, node=StormingRaft), [1], backend="serial")
+    (outcome,) = report.failures
+    assert outcome.kind == "error" and "handler steps" in outcome.problem, outcome
+    assert "on_timer" in outcome.problem and "storm" in outcome.problem

@@ -81,6 +81,15 @@ class _Slot:
     incarnation: int = 0
     timers: dict[str, int] = field(default_factory=dict)
     ops: dict[int, Operation] = field(default_factory=dict)
+    # The node's own clock: ``base + rate * (env.now - anchor)`` once skewed, else env.now.
+    skewed: bool = False
+    rate: float = 1.0
+    base: float = 0.0
+    anchor: float = 0.0
+
+    def clock(self, now: float) -> float:
+        """What this node's clock reads at simulated time ``now``."""
+        return self.base + self.rate * (now - self.anchor) if self.skewed else now
 
 
 class Simulation:
@@ -401,6 +410,33 @@ class Simulation:
             raise SimulationError(f"node {name!r} is up at t={self.now:g}: crash it before restart")
         self._boot(name, "restart")
 
+    def set_clock(self, name: str, *, rate: float | None = None, jump: float = 0.0) -> None:
+        """Skew node ``name``'s clock from now on: it runs ``rate`` times as fast as simulated
+        time (1.0 is a perfect clock; 1.1 gains 0.1 s a second) and jumps by ``jump`` seconds
+        at once (back if negative). The node sees it as ``self.now``, and its timers fire by it:
+        a timer of 1 s on a clock at rate 2 fires after 0.5 simulated seconds. Timers already
+        armed keep their time. Traced as a ``clock`` event; it outlives crashes (the clock is
+        the machine's)."""
+        slot = self._slot(name)
+        if rate is not None and (
+            not isinstance(rate, int | float) or isinstance(rate, bool) or not rate > 0
+        ):
+            raise ValueError(f"a clock rate must be a positive number, not {rate!r}")
+        if not isinstance(jump, int | float) or isinstance(jump, bool) or jump != jump:
+            raise TypeError(f"a clock jump must be a number of seconds, not {jump!r}")
+        now = self.env.now
+        slot.base = slot.clock(now) + jump
+        slot.anchor = now
+        if rate is not None:
+            slot.rate = float(rate)
+        slot.skewed = slot.rate != 1.0 or slot.base != now
+        detail = f"clock rate {slot.rate:g}" + (f", jumped {jump:+g} s" if jump else "")
+        self.trace.record(now, "clock", name, detail=detail)
+
+    def clock(self, name: str) -> float:
+        """What node ``name``'s clock reads now (``sim.now`` unless :meth:`set_clock` skewed it)."""
+        return self._slot(name).clock(self.env.now)
+
     def partition(self, *groups: Iterable[str]) -> None:
         """Split the servers into groups that cannot reach each other.
 
@@ -461,7 +497,7 @@ class Simulation:
         ctx = slot.ctx
         ctx.peers = tuple(s.name for s in self._slots.values() if not s.client and s.name != name)
         ctx.rng = random.Random(f"{self.seed}/{name}/{slot.incarnation}")
-        ctx.now = self.env.now
+        ctx.now = slot.clock(self.env.now)
         node.attach(ctx)
         slot.node = node
         slot.up = True
@@ -475,14 +511,23 @@ class Simulation:
         self._handle(slot, "on_start", node.on_start)
 
     def _handle(
-        self, slot: _Slot, what: str, fn: Callable[..., None], *args: Any, event: str = ""
+        self,
+        slot: _Slot,
+        what: str,
+        fn: Callable[..., None],
+        *args: Any,
+        event: str = "",
+        clock: float | None = None,
     ) -> None:
         """Run one handler, perform the actions it recorded, then tell the observers."""
-        slot.ctx.now = self.env.now
+        if clock is not None:
+            slot.ctx.now = clock
+        else:
+            slot.ctx.now = slot.clock(self.env.now) if slot.skewed else self.env.now
         try:
             fn(*args)
-        except CrashPoint:
-            self._crash_point(slot)
+        except CrashPoint as point:
+            self._crash_point(slot, point)
             return
         except Exception as exc:
             self._failed(slot, what, args, exc)
@@ -495,14 +540,15 @@ class Simulation:
             for observer in tuple(self._observers):
                 observer(slot.name, node, event or what)  # type: ignore[arg-type]
 
-    def _crash_point(self, slot: _Slot) -> None:
+    def _crash_point(self, slot: _Slot, point: CrashPoint) -> None:
         """An armed crash point on the node's disk fired: what the handler did before the write
-        happens (its messages leave), then the node crashes."""
+        happens (its messages leave), then the node crashes. Before a sync, the handler has
+        written and not yet replied: the crash falls between a write and its reply."""
         node = slot.node
         assert node is not None
         actions, node._actions = node._actions, []
         self._perform(slot, actions)
-        self.crash(slot.name, reason="at a crash point")
+        self.crash(slot.name, reason=f"at a crash point, before {point.before}")
 
     def _failed(self, slot: _Slot, what: str, args: tuple[Any, ...], exc: Exception) -> None:
         """Trace a handler's exception and raise it as a NodeError naming node and event."""
@@ -529,8 +575,13 @@ class Simulation:
                 self._timer_token += 1
                 token = self._timer_token
                 slot.timers[act.name] = token
+                if slot.skewed:  # the timer runs on the node's own clock: a fast one fires early
+                    due = slot.ctx.now + act.delay  # by the clock the handler read
+                    delay = act.delay / slot.rate
+                else:
+                    due, delay = None, act.delay
                 ev = Timeout(
-                    self.env, act.delay, (slot, slot.incarnation, act.name, token, act.payload)
+                    self.env, delay, (slot, slot.incarnation, act.name, token, act.payload, due)
                 )
                 ev.callbacks.append(self._fire_cb)
             elif cls is CancelTimer:
@@ -559,17 +610,24 @@ class Simulation:
                 raise SimulationError(f"node {name!r} recorded an unknown action {act!r}")
 
     def _fire(self, ev: Timeout) -> None:
-        slot, incarnation, tname, token, payload = _value(ev)
+        slot, incarnation, tname, token, payload, due = _value(ev)
         if slot.incarnation != incarnation or not slot.up or slot.timers.get(tname) != token:
             return  # cancelled, replaced, or the node crashed since
         del slot.timers[tname]
         self._timers += 1
         self._log((self.env.now, "timer", slot.name, None, None, None, tname, None))
         on_timer = slot.node.on_timer
+        # On a skewed clock, rounding can leave the reading a hair before the timer's due time;
+        # the node must see its timer as due (else "not yet: wait the rest" never ends).
+        clock = None
+        if due is not None:
+            reading = slot.clock(self.env.now)
+            if due - 1e-9 < reading < due:
+                clock = due
         if payload is None:
-            self._handle(slot, "on_timer", on_timer, tname)
+            self._handle(slot, "on_timer", on_timer, tname, clock=clock)
         else:
-            self._handle(slot, "on_timer", on_timer, tname, payload)
+            self._handle(slot, "on_timer", on_timer, tname, payload, clock=clock)
 
     def inject(self, src: str, dst: str, msg: Any, *, reason: str = "injected") -> None:
         """Put ``msg`` on the network now as if ``src`` had sent it to ``dst``.
@@ -670,11 +728,11 @@ class Simulation:
         self._log((now, "deliver", src, dst, mid, msg, "", None))
         # Inlined _handle: this runs once per delivered message.
         node = slot.node
-        slot.ctx.now = now
+        slot.ctx.now = slot.clock(now) if slot.skewed else now
         try:
             node.on_message(src, msg)  # type: ignore[union-attr]
-        except CrashPoint:
-            self._crash_point(slot)
+        except CrashPoint as point:
+            self._crash_point(slot, point)
             return
         except Exception as exc:
             self._failed(slot, "on_message", (src, msg), exc)

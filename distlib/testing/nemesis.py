@@ -13,7 +13,10 @@ into a :class:`distlib.Simulation`:
   and one node that sees both), a ``flap`` (a link going down and up several times in a phase),
   ``swizzle``-clogging (a random set of nodes loses its links one node at a time, then gets them
   back in a random order: a fault schedule known for finding bugs nothing else finds), a
-  ``slow`` node (its links ``slowdown`` times slower for a phase), and ``crash_points`` (a node
+  ``slow`` node (its links ``slowdown`` times slower for a phase), clock ``drift`` (a node's
+  clock runs fast or slow for a phase, by a rate drawn from ``drift_rate``: its timers fire early
+  or late), clock ``jump`` (a node's clock leaps forward or back by up to ``jump_by`` seconds),
+  and ``crash_points`` (a node
   crashes at one of its next storage writes, after what it did before it: a reply sent before
   the write it relies on is caught).
 
@@ -56,7 +59,9 @@ class Fault:
     "bridge" (``groups``: two sides and the bridge node), "link-down" / "link-up" (both ways
     between ``groups[0][0]`` and ``groups[1][0]``), "clog" / "unclog" (every link of ``node``),
     "slow" / "fast" (``node``'s links, ``settings`` the factor), "crash-point" (``node``
-    crashes at its ``writes``-th next storage write) and "disarm" (that crash point is over).
+    crashes at its ``writes``-th next storage write), "disarm" (that crash point is over),
+    "drift" / "steady" (``node``'s clock rate, ``settings`` the rate) and "jump" (``node``'s
+    clock leaps by ``settings``' seconds).
     """
 
     time: float
@@ -167,6 +172,10 @@ class Nemesis:
         swizzle: float = 0.0,
         slow: float = 0.0,
         slowdown: float = 10.0,
+        drift: float = 0.0,
+        drift_rate: tuple[float, float] = (0.5, 2.0),
+        jump: float = 0.0,
+        jump_by: float = 0.2,
         crash_points: int = 0,
     ) -> None:
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
@@ -206,6 +215,14 @@ class Nemesis:
         if not isinstance(slowdown, int | float) or isinstance(slowdown, bool) or slowdown < 1:
             raise ValueError(f"slowdown must be a factor >= 1, not {slowdown!r}")
         self.slowdown = float(slowdown)
+        self.drift = _check_probability(drift, "drift")
+        self.drift_rate = _check_range(drift_rate, "drift_rate")
+        if self.drift_rate[0] <= 0:
+            raise ValueError(f"drift_rate must be positive rates, not {drift_rate!r}")
+        self.jump = _check_probability(jump, "jump")
+        if not isinstance(jump_by, int | float) or isinstance(jump_by, bool) or jump_by < 0:
+            raise ValueError(f"jump_by must be a non-negative number of seconds, not {jump_by!r}")
+        self.jump_by = float(jump_by)
         if not isinstance(crash_points, int) or crash_points < 0:
             raise ValueError(f"crash_points must be a non-negative int, not {crash_points!r}")
         self.crash_points = crash_points
@@ -267,6 +284,7 @@ class Nemesis:
             "link-up": 0,
             "unclog": 0,
             "disarm": 0,
+            "steady": 0,
             "weather": 1,
             "partition": 2,
             "cut": 3,
@@ -275,6 +293,8 @@ class Nemesis:
             "link-down": 3,
             "clog": 3,
             "slow": 3,
+            "drift": 3,
+            "jump": 3,
             "restart": 4,
             "crash": 5,
             "crash-point": 5,
@@ -324,6 +344,15 @@ class Nemesis:
             node = rng.choice(list(names))
             out.append(Fault(begin, "slow", node=node, settings=(("factor", self.slowdown),)))
             out.append(Fault(end, "fast", node=node))
+        if self.drift and rng.random() < self.drift:
+            node = rng.choice(list(names))
+            rate = rng.uniform(*self.drift_rate)
+            out.append(Fault(begin, "drift", node=node, settings=(("rate", rate),)))
+            out.append(Fault(end, "steady", node=node, settings=(("rate", 1.0),)))
+        if self.jump and rng.random() < self.jump:
+            node = rng.choice(list(names))
+            by = rng.uniform(-self.jump_by, self.jump_by)
+            out.append(Fault(rng.uniform(begin, end), "jump", node=node, settings=(("by", by),)))
         return out
 
     def _plan_crash_points(self, rng: random.Random, names: Sequence[str]) -> list[Fault]:
@@ -333,7 +362,7 @@ class Nemesis:
         for _ in range(self.crash_points):
             at = rng.uniform(self.start, self.until)
             node = rng.choice(list(names))
-            writes = rng.randint(1, 3)
+            writes = rng.randint(1, 4)  # a Raft persist: three writes and a sync
             out.append(Fault(at, "crash-point", node=node, settings=(("writes", writes),)))
             back = min(at + rng.uniform(*self.downtime), self.until)
             out.append(Fault(back, "disarm", node=node))
@@ -430,6 +459,10 @@ class Nemesis:
             sim.reconnect(fault.node)
         elif kind in ("slow", "fast"):
             self._set_speed(sim, fault)
+        elif kind in ("drift", "steady"):
+            sim.set_clock(fault.node, rate=dict(fault.settings)["rate"])
+        elif kind == "jump":
+            sim.set_clock(fault.node, jump=dict(fault.settings)["by"])
         elif kind == "crash-point":
             if sim.is_up(fault.node):
                 sim.storage(fault.node).crash_at(int(dict(fault.settings)["writes"]))
@@ -442,8 +475,10 @@ class Nemesis:
             sim.network.configure(loss=0.0, duplicate=0.0, reorder=0.0)
             sim.trace.record(sim.now, "net", detail="nemesis: network reliable again")
             sim.heal()
-            for slow in {f.node for f in self.faults if f.kind == "slow"}:
+            for slow in sorted({f.node for f in self.faults if f.kind == "slow"}):
                 self._set_speed(sim, Fault(sim.now, "fast", node=slow))
+            for drifted in sorted({f.node for f in self.faults if f.kind == "drift"}):
+                sim.set_clock(drifted, rate=1.0)
             for name in crash_names:
                 sim.storage(name).crash_at(0)
                 if not sim.is_up(name):

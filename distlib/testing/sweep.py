@@ -47,6 +47,7 @@ __all__ = [
     "STANDARD",
     "Outcome",
     "Run",
+    "Runaway",
     "Shrunk",
     "SweepReport",
     "fingerprint",
@@ -66,7 +67,9 @@ class Outcome:
 
     ``kind`` is "" (passed), "safety", "liveness" or "error" (a handler raised); ``problem`` the
     first line of the report; ``reached`` the fault kinds and "sometimes" situations the run
-    reached; ``fingerprint`` a hash of its trace, equal for two runs of the same seed.
+    reached; ``dropped`` how many messages each cause dropped ("loss", or the fault that cut
+    the link: "partition", "one-way", "bridge", "link-down", "clog", "cut", and "node down");
+    ``fingerprint`` a hash of its trace, equal for two runs of the same seed.
     """
 
     seed: int
@@ -76,6 +79,7 @@ class Outcome:
     faults: int
     messages: int
     fingerprint: str
+    dropped: tuple[tuple[str, int], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -114,6 +118,8 @@ def standard_nemesis(seed: int, until: float, **overrides: Any) -> Nemesis:
         "flap": 0.1,
         "swizzle": 0.1,
         "slow": 0.1,
+        "drift": 0.1,
+        "jump": 0.05,
         "crashes": 2,
         "crash_points": 1,
     }
@@ -121,26 +127,79 @@ def standard_nemesis(seed: int, until: float, **overrides: Any) -> Nemesis:
     return Nemesis(**options)
 
 
+#: Schedule steps that undo a fault (or set the weather): not faults a run "reached".
+_REPAIRS = frozenset(
+    {"heal", "connect", "weather", "restart", "link-up", "unclog", "fast", "steady", "disarm"}
+)
+
+
 def _reached_faults(sim: Simulation, faults: Sequence[Fault]) -> set[str]:
     """Fault kinds that did something: the schedule's kinds, and the disk's own reports."""
-    reached = {f"fault:{f.kind}" for f in faults if f.kind not in ("heal", "connect", "weather")}
+    reached = {f"fault:{f.kind}" for f in faults if f.kind not in _REPAIRS}
     for e in sim.trace.filter(kind="crash"):
         if "crash point" in e.detail:
             reached.add("crash point fired")
+            if "before sync" in e.detail:
+                reached.add("crash between a storage write and the reply")
         if "unsynced writes lost" in e.detail:
             reached.add("unsynced writes lost in a crash")
     return reached
 
 
+#: The fault kinds that block links, and the repairs that end each.
+_BLOCKING = {
+    "partition": ("connect", "heal"),
+    "cut": ("connect", "heal"),
+    "one-way": ("connect", "heal"),
+    "bridge": ("connect", "heal"),
+    "link-down": ("link-up", "connect", "heal"),
+    "clog": ("unclog", "heal"),
+}
+#: What the network calls a blocked link, and the fault kinds that block that way.
+_BLOCKED_AS = {
+    "partition": ("partition",),
+    "isolated": ("clog",),
+    "cut": ("one-way", "bridge", "link-down", "cut"),
+}
+
+
 def _during(faults: Sequence[Fault], kinds: set[str]) -> list[tuple[float, float]]:
-    """The intervals in which a fault of one of ``kinds`` was active (until the next repair)."""
-    repairs = sorted(f.time for f in faults if f.kind in ("connect", "heal"))
+    """The intervals in which a fault of one of ``kinds`` was active (until its repair)."""
     out = []
     for f in faults:
         if f.kind in kinds:
-            end = next((t for t in repairs if t > f.time), f.time)
+            ends = _BLOCKING.get(f.kind, ("connect", "heal"))
+            end = next(
+                (
+                    g.time
+                    for g in faults
+                    if g.time > f.time
+                    and g.kind in ends
+                    and (g.kind != "unclog" or g.node == f.node)
+                ),
+                f.time,
+            )
             out.append((f.time, end))
     return out
+
+
+def _dropped(sim: Simulation, faults: Sequence[Fault]) -> tuple[tuple[str, int], ...]:
+    """Messages dropped, by cause: the network's reason, or for a blocked link the latest fault
+    of a kind that blocks that way and was active then."""
+    active = {kind: _during(faults, {kind}) for kinds in _BLOCKED_AS.values() for kind in kinds}
+    counts: Counter[str] = Counter()
+    for e in sim.trace.filter(kind="drop"):
+        reason = e.detail
+        kinds = _BLOCKED_AS.get(reason)
+        if kinds:
+            best, since = reason, -1.0
+            for kind in kinds:
+                for a, b in active[kind]:
+                    if a <= e.time <= b and a > since:
+                        best, since = kind, a
+            reason = best
+        counts[reason] += 1
+    return tuple(sorted(counts.items()))
 
 
 def _finish(
@@ -155,11 +214,33 @@ def _finish(
         faults=sum(1 for f in faults if f.kind not in ("heal", "connect")),
         messages=sim.stats["sent"],
         fingerprint=fingerprint(sim.trace),
+        dropped=_dropped(sim, faults),
     )
     return Run(outcome, sim, faults)
 
 
+#: The most handler steps one scenario run may take before it is judged a runaway.
+MAX_STEPS = 1_000_000
+
+
+class Runaway(Exception):
+    """A run took more than :data:`MAX_STEPS` handler steps: a message or timer storm (a timer
+    set again at delay 0, a reply that answers a reply, ...). Reported as an "error" outcome."""
+
+
 def _install(nemesis: Nemesis, sim: Simulation, faults: list[Fault] | None) -> list[Fault]:
+    """Install the nemesis (or exactly ``faults``) and the step budget."""
+    steps = [0]
+
+    def budget(name: str, _node: Node, event: str) -> None:
+        steps[0] += 1
+        if steps[0] > MAX_STEPS:
+            raise Runaway(
+                f"the run took more than {MAX_STEPS:,} handler steps by t={sim.now:.6f} "
+                f"(the last: {name}'s {event}): a message or timer storm?"
+            )
+
+    sim.observe(budget)
     return nemesis.install(sim) if faults is None else nemesis.install(sim, faults=faults)
 
 
@@ -176,28 +257,34 @@ def raft_scenario(
     until: float = 3.0,
     deadline: float = 10.0,
     durability: str = "write",
-    leader_crashes: float = 0.2,
+    leader_crashes: float = 0.5,
+    nemesis: dict[str, Any] | None = None,
 ) -> Run:
     """A Raft cluster of ``n`` under the standard nemesis, with a command offered to the leader
-    every 50 ms; with probability ``leader_crashes`` the leader that took it crashes a moment
-    later and restarts soon after (Figure 8's recipe: the nemesis never reads node state, so
-    this part of the workload does). Safety is checked after every step
+    every 50 ms; with probability ``leader_crashes`` the leader that took it crashes, either at
+    once and cut off, so that the new entry is on no other server, or a moment later, when it
+    may have reached some; it restarts soon after. (Figure 8's recipe: leaders that lose their
+    newest entries, one after another. The nemesis never reads node state, so this part of the
+    workload does.) Safety is checked after every step
     (:class:`~distlib.testing.raft.RaftCluster`), liveness after the heal: a new command
     committed on every server within ``deadline`` simulated seconds."""
     cluster = RaftCluster(node, n, seed=seed, durability=durability)
     sim = cluster.sim
-    nemesis = standard_nemesis(seed, until)
-    faults = _install(nemesis, sim, faults)
+    faults = _install(standard_nemesis(seed, until, **(nemesis or {})), sim, faults)
     extra: set[str] = set()
     counter = iter(range(1_000_000))
     rng = random.Random(f"{seed}/leader-crashes")
 
-    def crash(name: str) -> None:
+    def crash(name: str, alone: bool) -> None:
         if sim.now < until and sim.is_up(name):
+            if alone:  # what it just sent dies with it: the entry is on the leader alone
+                sim.isolate(name)
             sim.crash(name)
             sim.after(rng.uniform(0.05, 0.3), restart, name)
 
     def restart(name: str) -> None:
+        if name in sim.network.isolated:
+            sim.reconnect(name)
         if not sim.is_up(name):
             sim.restart(name)
 
@@ -205,18 +292,25 @@ def raft_scenario(
         for name, _ in cluster.leaders().items():
             took = cluster.submit(name, f"c{next(counter)}") is not None
             if took and rng.random() < leader_crashes:
-                sim.after(rng.uniform(0.0, 0.013), crash, name)
+                # at once, its entry on no other server, or a moment later, on some of them
+                alone = rng.random() < 0.5
+                sim.after(0.0 if alone else rng.uniform(0.0, 0.013), crash, name, alone)
                 extra.add("a leader crashed right after taking a command")
         if sim.now + 0.05 < until:
             sim.after(0.05, offer)
 
     sim.after(0.1, offer)
-    splits = _during(faults, {"partition", "one-way", "bridge", "clog"})
+    progress = [0.0, 0]  # when the highest commit index so far was reached, and that index
+
+    def watch(_name: str, node: Node, _event: str) -> None:
+        index = getattr(node, "commit_index", 0)
+        if isinstance(index, int) and index > progress[1]:
+            progress[:] = [sim.now, index]
+
+    sim.observe(watch)
     try:
         cluster.run(until - sim.now)
-        for e in sim.trace.filter(kind="note"):
-            if e.detail == "became leader" and any(a <= e.time < b for a, b in splits):
-                extra.add("leader elected while the network was split")
+        extra |= _elections_during(sim, faults)
         if cluster.committed_commands():
             extra.add("commands committed under faults")
     except RaftViolation as exc:
@@ -225,9 +319,69 @@ def raft_scenario(
         cluster.one(f"after heal {seed}", expected=n, retry=True, timeout=deadline)
     except RaftViolation as exc:
         kind = "liveness" if "progress" in exc.property or "agreement" in exc.property else "safety"
-        roles = ", ".join(f"{k}@{v}" for k, v in cluster.leaders().items()) or "no leader"
-        return _finish(seed, sim, faults, kind, f"{exc.property}: after the heal, {roles}", extra)
+        if kind == "safety":
+            return _finish(seed, sim, faults, kind, str(exc), extra)
+        why = (
+            f"{exc.property}: after the heal at t={until:g}; last progress: commit index "
+            f"{progress[1]} at t={progress[0]:.3f}; now (t={sim.now:.3f}) {_raft_states(cluster)}"
+        )
+        return _finish(seed, sim, faults, kind, why, extra)
     return _finish(seed, sim, faults, "", "", extra)
+
+
+def _raft_states(cluster: RaftCluster) -> str:
+    """Each server as ``name role@term commit/last`` (or ``down``), for a liveness report."""
+    parts = []
+    for name in cluster.names:
+        node = cluster.node(name)
+        if node is None:
+            parts.append(f"{name} down")
+            continue
+        role = cluster.role(name)
+        commit = getattr(node, "commit_index", "?")
+        last = len(getattr(node, "log", ()))
+        parts.append(f"{name} {role}@{cluster.term(name)} commit {commit}/{last}")
+    return "; ".join(parts)
+
+
+def _end_of(faults: Sequence[Fault], fault: Fault, ends: tuple[str, ...]) -> float:
+    """When ``fault`` (on its node) was undone by a later fault of one of ``ends``."""
+    for g in faults:
+        if g.time > fault.time and g.kind in ends and (g.node == fault.node or g.kind == "heal"):
+            return g.time
+    return fault.time
+
+
+def _down_spans(sim: Simulation) -> list[tuple[float, float]]:
+    """The intervals in which some server was down, read off the trace."""
+    down: dict[str, float] = {}
+    spans = []
+    for e in sim.trace:
+        if e.kind == "crash" and e.node is not None:
+            down[e.node] = e.time
+        elif e.kind == "restart" and e.node in down:
+            spans.append((down.pop(e.node), e.time))
+    spans.extend((t, sim.now) for t in down.values())
+    return spans
+
+
+def _elections_during(sim: Simulation, faults: Sequence[Fault]) -> set[str]:
+    """The "sometimes" situations of elections: a leader elected while a fault of each kind
+    was active (a split network, a crashed node, a drifting clock, ...)."""
+    windows: dict[str, list[tuple[float, float]]] = {
+        kind: _during(faults, {kind}) for kind in _BLOCKING
+    }
+    windows["crash"] = _down_spans(sim)
+    windows["drift"] = [
+        (f.time, _end_of(faults, f, ("steady", "heal"))) for f in faults if f.kind == "drift"
+    ]
+    out = set()
+    for e in sim.trace.filter(kind="note"):
+        if e.detail == "became leader":
+            for kind, spans in windows.items():
+                if any(a <= e.time < b for a, b in spans):
+                    out.add(f"leader elected during fault:{kind}")
+    return out
 
 
 def paxos_scenario(
@@ -293,15 +447,16 @@ def multipaxos_scenario(
     def finished() -> bool:
         return all(sim.is_up(c) and getattr(sim.node(c), "done", False) for c in clients)
 
+    extra = _elections_during(sim, faults)
     live = sim.run(until=finished, limit=until + deadline)
     verdict = check_paxos(sim)
     if not verdict.ok:
-        return _finish(seed, sim, faults, "safety", str(verdict), set())
+        return _finish(seed, sim, faults, "safety", str(verdict), extra)
     if not live:
         done = sum(1 for op in sim.history if op.status == "ok")
         why = f"after the heal, the clients finished {done} of 10 commands in {deadline:g} s"
-        return _finish(seed, sim, faults, "liveness", why, set())
-    return _finish(seed, sim, faults, "", "", set())
+        return _finish(seed, sim, faults, "liveness", why, extra)
+    return _finish(seed, sim, faults, "", "", extra)
 
 
 def twophase_scenario(
@@ -390,6 +545,15 @@ class SweepReport:
         """How many runs reached each fault kind and "sometimes" situation."""
         return Counter(r for o in self.outcomes for r in o.reached)
 
+    @property
+    def dropped(self) -> Counter[str]:
+        """Messages dropped over all runs, by cause (see :class:`Outcome`)."""
+        total: Counter[str] = Counter()
+        for o in self.outcomes:
+            for cause, count in o.dropped:
+                total[cause] += count
+        return total
+
     def summary(self) -> str:
         """A few lines a person can read: failures first, then what the faults reached."""
         lines = [
@@ -406,6 +570,9 @@ class SweepReport:
             lines.append(f"  seed {o.seed}: {o.kind}: {o.problem}{replay}")
         for what, count in sorted(self.reached.items()):
             lines.append(f"  reached in {count:>5} of {self.runs}: {what}")
+        if self.dropped:
+            causes = ", ".join(f"{c} {n}" for c, n in self.dropped.most_common())
+            lines.append(f"  messages dropped: {causes}")
         return "\n".join(lines)
 
 

@@ -9,6 +9,8 @@ Prints ``figure:`` lines:
 * ``sweep_raft_runs`` and ``sweep_raft_s``: how many seeded faulty Raft runs the default
   benchmark does (target >= 10,000, with zero violations of the reference) and how long they
   took; ``sweep_raft_failures`` the failures among them (target 0);
+* ``sweep_broken_raft_found``: how many of the library's broken Raft variants the same sweep
+  (the standard scenario, the same seeds) finds (target: all of them), each with its count;
 * ``shrink_ratio``: faults left in shrunk counterexamples over faults in the originals (the
   mean over the first failing seed of each broken variant that a sweep finds).
 
@@ -64,6 +66,22 @@ def main() -> None:
     if report.failures:
         print(report.summary())
     print("reached:", dict(report.reached))
+
+    variants = {
+        "BrokenVoteRaft": functools.partial(raft_scenario, node=broken.BrokenVoteRaft),
+        "BrokenCommitRaft": functools.partial(raft_scenario, node=broken.BrokenCommitRaft),
+        "BootLogRaft": functools.partial(raft_scenario, node=broken.BootLogRaft),
+        "UnsyncedRaft": functools.partial(
+            raft_scenario, node=broken.UnsyncedRaft, durability="sync"
+        ),
+    }
+    found_in = {}
+    for name, scenario in variants.items():
+        result = sweep(scenario, range(args.runs), backend="process", workers=2, recheck=False)
+        found_in[name] = len(result.failures)
+        print(f"  {name}: failed {len(result.failures)} of {result.runs} runs")
+    found = sum(1 for v in found_in.values() if v)
+    print(f"figure: sweep_broken_raft_found = {found} of {len(variants)}   (target: all)")
 
     ratios = []
     for scenario in (
