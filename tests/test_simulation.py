@@ -623,7 +623,9 @@ def test_each_node_has_its_own_clock_and_its_timers_fire_by_it():
     sim.set_clock("true", jump=-0.5)
     assert sim.clock("true") == pytest.approx(1.6) and sim.now == pytest.approx(2.1)
     sim.run(until=3.05)
-    assert true.readings[-1] == pytest.approx(2.5), "after the jump back, its clock reads 0.5 s less"
+    assert true.readings[-1] == pytest.approx(2.5), (
+        "after the jump back, its clock reads 0.5 s less"
+    )
     assert [e.detail for e in sim.trace.filter(kind="clock")] == [
         "clock rate 2",
         "clock rate 1, jumped -0.5 s",

@@ -475,9 +475,9 @@ class Nemesis:
             sim.network.configure(loss=0.0, duplicate=0.0, reorder=0.0)
             sim.trace.record(sim.now, "net", detail="nemesis: network reliable again")
             sim.heal()
-            for slow in sorted({f.node for f in self.faults if f.kind == "slow"}):
+            for slow in sorted({f.node for f in self.faults if f.kind == "slow" and f.node}):
                 self._set_speed(sim, Fault(sim.now, "fast", node=slow))
-            for drifted in sorted({f.node for f in self.faults if f.kind == "drift"}):
+            for drifted in sorted({f.node for f in self.faults if f.kind == "drift" and f.node}):
                 sim.set_clock(drifted, rate=1.0)
             for name in crash_names:
                 sim.storage(name).crash_at(0)

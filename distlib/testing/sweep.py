@@ -585,6 +585,7 @@ def sweep(
     address: str | None = None,
     progress: Any = False,
     recheck: bool = True,
+    chunksize: int = 10,
 ) -> SweepReport:
     """Run ``scenario`` for every seed and report (see the module doc).
 
@@ -592,7 +593,8 @@ def sweep(
     processes) or "dask" (a cluster at ``address``). ``scenario`` must be picklable for the
     last two: a module-level function, or a :func:`functools.partial` of one (a class defined
     in a notebook travels with cloudpickle). Each failing seed is run again here and its trace
-    fingerprint compared (``recheck``).
+    fingerprint compared (``recheck``). Seeds go to the workers ``chunksize`` at a time: small
+    chunks keep both workers busy to the end, as runs differ in length.
     """
     seeds = list(seeds)
     start = time.perf_counter()
@@ -601,7 +603,13 @@ def sweep(
         outcomes = [job(s) for s in seeds]
     else:
         outcomes = parallel_map(
-            job, seeds, backend=backend, workers=workers, address=address, progress=progress
+            job,
+            seeds,
+            backend=backend,
+            workers=workers,
+            address=address,
+            progress=progress,
+            chunksize=chunksize,
         )
     report = SweepReport(list(outcomes), time.perf_counter() - start)
     if recheck:

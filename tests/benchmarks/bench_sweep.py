@@ -52,8 +52,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     args = parser.parse_args()
 
-    one = rate(1, range(100_000, 100_200))
-    two = rate(2, range(100_000, 100_400))
+    # A shared machine's speed drifts from minute to minute: alternate the two measurements,
+    # three rounds, and compare the best rate of each.
+    ones, twos = [], []
+    for _ in range(3):
+        ones.append(rate(1, range(100_000, 100_400)))
+        twos.append(rate(2, range(100_000, 100_800)))
+    one, two = max(ones), max(twos)
     print(f"figure: sweep_runs_per_s_local = {two:.1f} runs/s")
     print(f"figure: sweep_scaling_2 = {two / one:.2f} x   (target >= 1.8)")
 
