@@ -4,8 +4,9 @@ circle.
 The layers, bottom up (DESIGN.md, "Layout"): the core (nodes, traces, histories, the client base
 class, the size of a quorum); the runtimes, which drive nodes and know no protocol; the
 protocols, which know nodes and not the runtimes; the checkers; the views; compute, which stands
-alone; the harnesses that graded cells and tests call; one module per lab; the course tooling;
-and the package's public face, ``distlib/__init__.py``. Every import counts, including one inside
+alone; the explorer (a second runtime, which explores every interleaving); the harnesses that
+graded cells and tests call; one module per lab; the course tooling; and the package's public
+face, ``distlib/__init__.py``. Every import counts, including one inside
 a function.
 """
 
@@ -35,13 +36,24 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "checkers": (("distlib.check",), ("core",)),
     "views": (("distlib.views",), ("core", "checkers")),
     "compute": (("distlib.compute",), ()),
+    "explorer": (("distlib.explore",), ("core", "checkers", "views")),
     "harnesses": (
         ("distlib.testing",),
-        ("core", "runtimes", "protocols", "checkers", "views", "compute"),
+        ("core", "runtimes", "protocols", "checkers", "views", "compute", "explorer"),
     ),
     "labs": (
         ("distlib.labs",),
-        ("core", "runtimes", "protocols", "checkers", "views", "compute", "harnesses", "public"),
+        (
+            "core",
+            "runtimes",
+            "protocols",
+            "checkers",
+            "views",
+            "compute",
+            "explorer",
+            "harnesses",
+            "public",
+        ),
     ),
     "course": (
         ("distlib.course",),

@@ -1,0 +1,117 @@
+"""Benchmark of the exhaustive explorer. Run: python tests/benchmarks/bench_explore.py
+
+Prints ``figure:`` lines:
+
+* ``explore_states_per_s``: distinct states per second, single-decree Paxos with 2 proposers
+  and 3 acceptors (n0 and n1 propose and accept, n2 accepts; n0 learns; each proposer's
+  timer fires once; no loss or duplication), one core (target >= 10,000);
+* ``explore_paxos_states`` and ``explore_paxos_s``: the same configuration explored to the end
+  (target: <= 10 s). The point of comparison is stateright's single-decree Paxos example (2
+  clients, 3 servers: 16,668 unique states). The configurations differ: here the proposers are
+  two of the three acceptors, messages to oneself are delivered within the step, every node's
+  full Python state counts (learner tables, back-off counters, logical clocks), and there are
+  no client requests: the proposals start from timers;
+* ``explore_raft_vote_bug_s``: time to the shortest counterexample (11 steps) for the vote-rule
+  bug (BrokenVoteRaft: 3 servers, one command, one election timer firing at s1 and at s3);
+* ``explore_raft_commit_bug_s``: time to the shortest counterexample for the commit-rule bug
+  (BrokenCommitRaft, Figure 8 on 3 servers: two elections each at s1 and s3, two commands),
+  within ``--raft-seconds`` (default 120); printed as the time spent with "not found" when the
+  budget runs out (target <= 60 s);
+* ``explore_peak_mb``: the peak memory of the process (the largest of these searches; target
+  <= 1,024 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from distlib.explore import Explorer, agreement, chosen, leader_elected, raft_safety  # noqa: E402
+from distlib.node import Node  # noqa: E402
+from distlib.protocols.paxos import PaxosNode  # noqa: E402
+from distlib.protocols.raft import ClientRequest  # noqa: E402
+from distlib.testing.broken import BrokenCommitRaft, BrokenVoteRaft  # noqa: E402
+
+
+def paxos() -> Explorer:
+    learners = ("n0",)
+    nodes = {
+        "n0": partial(PaxosNode, value="v0", learners=learners),
+        "n1": partial(PaxosNode, value="v1", learners=learners),
+        "n2": partial(PaxosNode, learners=learners),
+    }
+    return Explorer(nodes, properties=[agreement(), chosen()], timers={"n0": 1, "n1": 1})
+
+
+class Submitter(Node):
+    """A client that sends one command to each server it is given."""
+
+    targets: tuple[str, ...] = ("s1",)
+
+    def on_start(self) -> None:
+        for server in self.targets:
+            self.send(server, ClientRequest(1, f"x{server}"))
+
+    def on_message(self, src: str, msg: Any) -> None:
+        pass
+
+
+class TwoSubmitter(Submitter):
+    targets = ("s1", "s3")
+
+
+def raft(cls: type[Node], client: type[Node], timers: dict[str, int]) -> Explorer:
+    nodes: dict[str, Any] = dict.fromkeys(("s1", "s2", "s3"), cls)
+    nodes["c"] = client
+    return Explorer(
+        nodes, clients=["c"], properties=[raft_safety(), leader_elected()], timers=timers
+    )
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raft-seconds", type=float, default=120.0)
+    args = parser.parse_args()
+
+    result = paxos().search()
+    assert result.verdict == "ok", str(result)
+    print(
+        f"figure: explore_states_per_s = {result.distinct / result.seconds:,.0f} states/s"
+        "   (target >= 10,000)"
+    )
+    print(
+        f"figure: explore_paxos_states = {result.distinct} states   (stateright's example: 16,668)"
+    )
+    print(f"figure: explore_paxos_s = {result.seconds:.1f} s   (target <= 10)")
+
+    vote = raft(BrokenVoteRaft, Submitter, {"s1": 1, "s3": 1}).search()
+    assert vote.verdict == "violated", str(vote)
+    print(
+        f"figure: explore_raft_vote_bug_s = {vote.seconds:.1f} s   "
+        f"({len(vote.trace)} steps, {vote.distinct:,} states)"
+    )
+
+    commit = raft(BrokenCommitRaft, TwoSubmitter, {"s1": 2, "s3": 2}).search(
+        max_seconds=args.raft_seconds
+    )
+    found = "found" if commit.verdict == "violated" else "not found"
+    print(
+        f"figure: explore_raft_commit_bug_s = {commit.seconds:.1f} s   (target <= 60; "
+        f"{found}, {commit.distinct:,} states, depth {commit.depth})"
+    )
+    print(f"figure: explore_peak_mb = {peak_mb():.0f} MB   (target <= 1,024)")
+
+
+if __name__ == "__main__":
+    main()

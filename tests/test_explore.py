@@ -1,0 +1,304 @@
+"""Tests of distlib.explore, the exhaustive explorer: the reference protocols pass every
+interleaving of small configurations, every deliberately broken Paxos and 2PC variant is caught
+with a shortest counterexample that replays as a trace and a diagram, and bad input (a node the
+explorer cannot compare or that is not deterministic, a handler that raises, a bad bound) gets
+an error that names the node and the field."""
+
+from __future__ import annotations
+
+import random
+import time
+from functools import partial
+from typing import Any
+
+import pytest
+
+from distlib.explore import (
+    ExploreError,
+    Explorer,
+    Result,
+    agreement,
+    atomicity,
+    chosen,
+    decided,
+    invariant,
+    leader_elected,
+    raft_safety,
+)
+from distlib.node import Node
+from distlib.protocols.paxos import PaxosNode
+from distlib.protocols.raft import ClientRequest, RaftNode
+from distlib.protocols.twophase import Coordinator, Participant, TxRequest
+from distlib.testing.broken import (
+    BrokenVoteRaft,
+    EagerCoordinator,
+    ForgetfulAcceptor,
+    ForgetfulParticipant,
+    PromiseBreakingAcceptor,
+    ValueIgnoringProposer,
+)
+
+
+def paxos(proposer: type[Node] = PaxosNode, acceptor: type[Node] = PaxosNode, **bounds: Any):
+    """Two proposers (n0 proposes v0, n1 proposes v1) and three acceptors (n0, n1, n2); n0
+    learns. Each proposer's timer fires once (its first attempt)."""
+    nodes = {
+        "n0": partial(proposer, value="v0", learners=("n0",)),
+        "n1": partial(proposer, value="v1", learners=("n0",)),
+        "n2": partial(acceptor, learners=("n0",)),
+    }
+    bounds.setdefault("timers", {"n0": 1, "n1": 1})
+    return Explorer(nodes, properties=[agreement(), chosen()], **bounds)
+
+
+class Starter(Node):
+    """A client that asks the coordinator to run one transaction over every participant."""
+
+    def on_start(self) -> None:
+        writes = tuple((p, f"k{p}", 1) for p in sorted(self.peers) if p != "c")
+        self.send("c", TxRequest("t1", writes))
+
+    def on_message(self, src: str, msg: Any) -> None:
+        pass
+
+
+def twopc(coordinator=Coordinator, participant=Participant, participants=2, **bounds: Any):
+    names = [f"p{i}" for i in range(1, participants + 1)]
+    nodes: dict[str, Any] = {"c": coordinator, **dict.fromkeys(names, participant)}
+    if "refuse" in bounds:
+        nodes["p1"] = partial(participant, refuse=bounds.pop("refuse"))
+    nodes["client"] = Starter
+    bounds.setdefault("timers", 1)
+    return Explorer(nodes, clients=["client"], properties=[atomicity(), decided()], **bounds)
+
+
+# -- the reference protocols pass ------------------------------------------------------------------
+
+
+@pytest.mark.full
+def test_reference_paxos_one_proposer_with_loss_and_duplication_is_safe_everywhere():
+    """Agreement holds in every reachable state of one proposer and three acceptors with a lost
+    and a duplicated message, and a value is learned on some path."""
+    nodes = {"n0": partial(PaxosNode, value="v0"), "n1": PaxosNode, "n2": PaxosNode}
+    explorer = Explorer(
+        nodes, properties=[agreement(), chosen()], drops=1, duplicates=1, timers={"n0": 1}
+    )
+    result = explorer.search()
+    assert result.verdict == "ok", str(result)
+    assert result.exhausted and result.distinct > 100
+    assert result.goals["a value is learned"] is not None
+
+
+def test_reference_two_phase_commit_with_a_crash_is_atomic_everywhere():
+    """2PC atomicity and commit validity hold in every state of a coordinator and two
+    participants when one participant may crash (and restart) once, and everyone deciding is
+    reachable."""
+    result = twopc(crashes=1, crashable=("p1",)).search()
+    assert result.verdict == "ok", str(result)
+    assert result.goals["everyone decided"] is not None
+
+
+# -- every broken variant is caught, with a shortest counterexample ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "steps"),
+    [
+        pytest.param(lambda: paxos(acceptor=PromiseBreakingAcceptor), 8, id="PromiseBreaking"),
+        pytest.param(lambda: paxos(proposer=ValueIgnoringProposer), 8, id="ValueIgnoring"),
+        pytest.param(lambda: paxos(acceptor=ForgetfulAcceptor, crashes=1), 10, id="Forgetful"),
+        pytest.param(
+            lambda: twopc(EagerCoordinator, participants=3, refuse=("t1",), timers=0),
+            5,
+            id="EagerCoordinator",
+        ),
+        pytest.param(
+            lambda: twopc(participant=ForgetfulParticipant, crashes=1), 8, id="ForgetfulParticipant"
+        ),
+    ],
+)
+def test_each_broken_variant_is_caught_with_a_shortest_counterexample(make, steps):
+    """Breadth-first search stops at the first violation, so its path is a shortest one: no
+    shorter path breaks the property (checked by a search bounded one step shorter)."""
+    result = make().search()
+    assert result.verdict == "violated", str(result)
+    assert len(result.trace) == steps, str(result)
+    shorter = make().search(max_depth=steps - 1)
+    assert shorter.verdict == "incomplete", str(shorter)
+
+
+def test_a_counterexample_replays_as_a_trace_naming_the_property_and_draws():
+    """The counterexample runs again through the same handlers as an ordinary Trace: one send
+    per message, the steps at 1 ms ticks, and a last "error" event that names the broken
+    property; the space-time diagram draws it."""
+    result = paxos(acceptor=PromiseBreakingAcceptor).search()
+    run = result.replay()
+    assert len(run.states) == len(result.trace) + 1
+    errors = [e for e in run.trace.events if e.kind == "error"]
+    assert len(errors) == 1 and "Agreement" in errors[0].detail
+    delivered = [e for e in run.trace.events if e.kind == "deliver" and e.node != e.peer]
+    assert len(delivered) == sum(s.kind == "deliver" for s in result.trace)
+    assert "Agreement" in run.title()
+    figure = run.diagram()
+    assert figure is not None
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_depth_first_search_finds_the_bug_too_and_every_search_is_deterministic():
+    """DFS also finds the violation (not always a shortest one); the same search twice gives the
+    same counts and the same path."""
+    dfs = paxos(proposer=ValueIgnoringProposer).search(strategy="dfs")
+    assert dfs.verdict == "violated"
+    first = paxos(proposer=ValueIgnoringProposer).search()
+    again = paxos(proposer=ValueIgnoringProposer).search()
+    assert (first.distinct, first.states, first.trace) == (
+        again.distinct,
+        again.states,
+        again.trace,
+    )
+
+
+def test_a_state_budget_reports_incomplete_not_ok():
+    """A search cut short by a budget never claims the space is safe."""
+    result = paxos().search(max_states=50)
+    assert result.verdict == "incomplete" and not result.exhausted
+    assert "stopped at a bound" in str(result)
+
+
+class Submitter(Node):
+    """A client that sends one command to s1 (delivered whenever the explorer chooses)."""
+
+    def on_start(self) -> None:
+        self.send("s1", ClientRequest(1, "x"))
+
+    def on_message(self, src: str, msg: Any) -> None:
+        pass
+
+
+@pytest.mark.full
+def test_raft_vote_rule_bug_is_found_with_a_shortest_counterexample():
+    """Three servers whose election timers fire once at s1 and s3 and one command: a voter that
+    skips the up-to-date check (§5.4.1) elects s3, whose log lacks the committed command, so
+    Leader Completeness breaks; the shortest path is 11 steps."""
+    nodes = {"s1": BrokenVoteRaft, "s2": BrokenVoteRaft, "s3": BrokenVoteRaft, "c": Submitter}
+    explorer = Explorer(
+        nodes,
+        clients=["c"],
+        properties=[raft_safety(), leader_elected()],
+        timers={"s1": 1, "s3": 1},
+    )
+    result = explorer.search()
+    assert result.verdict == "violated" and "Leader Completeness" in result.violation
+    assert len(result.trace) == 11, str(result)
+
+
+def test_raft_safety_catches_two_leaders_in_one_term():
+    """A server that makes itself leader of term 1 without votes breaks Election Safety as soon
+    as the real leader of term 1 is elected."""
+
+    class Usurper(RaftNode):
+        def start_election(self) -> None:
+            super().start_election()
+            self.become_leader()
+
+    nodes = {"s1": Usurper, "s2": RaftNode, "s3": RaftNode}
+    result = Explorer(nodes, properties=[raft_safety()], timers=1).search()
+    assert result.verdict == "violated" and "Election Safety" in result.violation, str(result)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+class Holder(Node):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending = (x for x in range(3))  # a generator: no state to compare
+
+    def on_start(self) -> None:
+        pass
+
+
+def test_a_field_the_explorer_cannot_compare_is_named():
+    """A generator in a node's field: the error names the node and the field."""
+    with pytest.raises(ExploreError, match=r"node 'a'.*pending"):
+        Explorer({"a": Holder}).search()
+
+
+class Clocky(Node):
+    def on_start(self) -> None:
+        self.started = time.perf_counter_ns() + random.random()  # outside the node's state
+        self.set_timer("tick", 0.1)
+
+    def on_timer(self, name: str) -> None:
+        self.seen = time.perf_counter_ns()
+
+
+def test_a_node_that_is_not_deterministic_is_named():
+    """A handler that reads the wall clock gives two states for one step: the error names the
+    node and says what handlers may use."""
+    with pytest.raises(ExploreError, match=r"node 'a' is not deterministic.*self.rng"):
+        Explorer({"a": Clocky}).search()
+
+
+class Crasher(Node):
+    def on_start(self) -> None:
+        if self.id == "a":
+            self.send("b", "hello")
+
+    def on_message(self, src: str, msg: Any) -> None:
+        raise KeyError(msg)
+
+
+def test_a_handler_that_raises_is_a_counterexample():
+    """An exception in a handler is a violation of "handlers do not raise", with the path to it
+    and the node, handler and exception named."""
+    result = Explorer({"a": Crasher, "b": Crasher}).search()
+    assert result.verdict == "violated" and result.violated == "handlers do not raise"
+    assert "b's on_message raised KeyError" in result.violation
+    assert [str(s) for s in result.trace] == ["deliver 'hello' a -> b"]
+    assert isinstance(result, Result) and not result.ok
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"drops": -1}, "drops must be a count"),
+        ({"crashes": 1.5}, "crashes must be a count"),
+        ({"timers": -2}, "timer budget"),
+        ({"timers": {"zz": 1}}, "unknown nodes"),
+        ({"clients": ["nobody"]}, "not among the nodes"),
+        ({"properties": ["agreement"]}, "Property objects"),
+    ],
+)
+def test_bad_bounds_are_refused_with_a_message(options, message):
+    """Each bad option gets an error that says what is wrong with it."""
+    with pytest.raises(ExploreError, match=message):
+        Explorer({"a": Crasher, "b": Crasher}, **options)
+
+
+def test_a_bad_strategy_or_property_kind_is_refused():
+    """Only "bfs" and "dfs" search; a property is an invariant or a goal."""
+    with pytest.raises(ExploreError, match="strategy"):
+        Explorer({"a": Crasher}).search(strategy="random")
+    from distlib.explore import Property
+
+    with pytest.raises(ValueError, match="invariant"):
+        Property("x", lambda view: True, kind="sometimes")
+
+
+def test_an_invariant_of_ones_own_reads_the_nodes():
+    """invariant() wraps any check of a view: here "no acceptor promised round 2", which the
+    two proposers break only after a retry."""
+
+    def low_rounds(view) -> str:
+        for name, node in view.nodes.items():
+            if node is not None and node.ballot is not None and node.ballot.round > 1:
+                return f"{name} tried round {node.ballot.round}"
+        return ""
+
+    explorer = paxos(timers={"n0": 2, "n1": 2})
+    explorer.properties.append(invariant("first round only", low_rounds))
+    result = explorer.search()
+    assert result.violated == "first round only" and "round 2" in result.violation
