@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from distlib.disk import Disk, durable_copy
+from distlib.disk import Disk
 from distlib.explore._state import (
     ExploreError,
     State,
@@ -163,9 +163,9 @@ class Result:
         return "\n".join(lines)
 
     def replay(self, **options: Any) -> Any:
-        """The counterexample run again in the simulation runtime: a
-        :class:`~distlib.explore.Replay` with its ``sim``, ``trace`` and the step that broke
-        the property (see :meth:`Explorer.replay`)."""
+        """The counterexample taken again through the same handlers and recorded as an ordinary
+        trace: a :class:`~distlib.explore.Replay` with its ``trace``, the ``states`` after each
+        step and the property the last step broke (see :meth:`Explorer.replay`)."""
         if self.explorer is None:
             raise ExploreError("this result has no explorer to replay it with")
         return self.explorer.replay(self.trace, violated=self.violated, **options)
@@ -347,8 +347,8 @@ class Explorer:
                 timers.pop(act.name, None)
             elif cls is Note:
                 if act.text in self.note_texts:
-                    data = canonical(act.data, f"note {act.text!r} of {name}")
-                    ghost = ghost | {("note", name, act.text, _thaw_items(act.data, data))}
+                    canonical(act.data, f"note {act.text!r} of {name}")  # names a bad value
+                    ghost = ghost | {("note", name, act.text, _thaw_items(act.data))}
             elif cls is Invoke or cls is Complete:
                 pass  # client histories are not part of the state
         frozen = freeze(node)
@@ -691,11 +691,11 @@ class Explorer:
 
     # -- counterexamples in the simulation ----------------------------------------------------
 
-    def replay(self, steps: Sequence[Step], *, violated: str = "", seed: int = 0) -> Any:
-        """Run ``steps`` in the simulation runtime (see :func:`distlib.explore.replay`)."""
+    def replay(self, steps: Sequence[Step], *, violated: str = "") -> Any:
+        """Take ``steps`` again and record them as a trace (see :func:`distlib.explore.replay`)."""
         from distlib.explore._replay import replay
 
-        return replay(self, steps, violated=violated, seed=seed)
+        return replay(self, steps, violated=violated)
 
 
 _IDLE_RNG = random.Random(0)
@@ -752,7 +752,7 @@ def _link_order(item: tuple[tuple[str, str, Any], int]) -> tuple[str, str, str]:
     return (src, dst, repr(key))
 
 
-def _thaw_items(data: dict[str, Any], canon: Any) -> tuple[tuple[str, Any], ...]:
+def _thaw_items(data: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     """A note's data as sorted (key, value) pairs, values kept hashable."""
     out = []
     for k in sorted(data):
@@ -785,7 +785,3 @@ def _progress_printer() -> Callable[[int, int, float], None]:
         )
 
     return report
-
-
-# durable_copy is re-exported for properties that build storages by hand.
-_ = durable_copy

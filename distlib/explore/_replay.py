@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distlib.explore._state import ExploreError, State, Step, canonical
-from distlib.node import Note, Send, SetTimer
+from distlib.node import Note, Send
 from distlib.trace import Trace
 
 __all__ = ["Replay", "replay"]
@@ -55,10 +55,9 @@ class Replay:
         return self.trace.listing()
 
 
-def replay(explorer: Any, steps: Sequence[Step], *, violated: str = "", seed: int = 0) -> Replay:
+def replay(explorer: Any, steps: Sequence[Step], *, violated: str = "") -> Replay:
     """Take ``steps`` from the :class:`~distlib.explore.Explorer`'s initial state and record
     them as a trace."""
-    del seed  # the explorer's runs are deterministic; kept for symmetry with scenarios
     trace = Trace()
     clock = [0.0]
     mids: dict[tuple[str, str, Any], list[int]] = {}
@@ -77,8 +76,6 @@ def replay(explorer: Any, steps: Sequence[Step], *, violated: str = "", seed: in
                     trace.record(now, "deliver", name, name, counter[0], act.msg)
             elif isinstance(act, Note):
                 trace.record(now, "note", name, detail=act.text, data=dict(act.data))
-            elif isinstance(act, SetTimer):
-                pass
 
     explorer._listen = listen
     try:
@@ -111,7 +108,7 @@ def replay(explorer: Any, steps: Sequence[Step], *, violated: str = "", seed: in
             try:
                 state = explorer.take(state, step)
             except ExploreError:
-                raise
+                raise  # a step that does not apply: the path is wrong, not the protocol
             except Exception as exc:  # the step that made a handler raise
                 trace.record(now, "error", step.node, detail=f"{type(exc).__name__}: {exc}")
                 break
