@@ -93,13 +93,18 @@ class Property:
     notes: frozenset[str] = frozenset()
     #: ``record(view) -> facts`` the check reads from ``view.ghost``
     record: Callable[[View], Iterable[Any]] | None = None
-    #: "storage" if the check reads only storage and facts (then it is skipped in a state
-    #: where neither changed), "nodes" if it reads the nodes' fields too
+    #: what the check reads, by which its answers are kept: "storage" (storage and facts only),
+    #: "nodes" (the nodes' fields too) or "state" (anything: asked again in every state)
     reads: str = "nodes"
 
     def __post_init__(self) -> None:
         if self.kind not in ("invariant", "goal"):
             raise ValueError(f'a property is an "invariant" or a "goal", not {self.kind!r}')
+        if self.reads not in ("storage", "nodes", "state"):
+            raise ValueError(
+                f'property {self.name!r}: reads is "storage", "nodes" or "state", not '
+                f"{self.reads!r}"
+            )
         if not callable(self.check):
             raise TypeError(f"property {self.name!r}: check must be callable as check(view)")
 
@@ -250,6 +255,20 @@ class Explorer:
             self.record = record_all
         self.note_texts = frozenset(notes).union(*(p.notes for p in self.properties))
         self.messages: dict[Any, Any] = {}  # canonical message -> a message object
+        # Messages and timer payloads are numbered as they are first met: the state holds the
+        # numbers, so comparing and hashing states never walks a message's fields.
+        self._message_ids: dict[Any, int] = {}  # canonical message -> its number
+        self._message_objects: list[Any] = []  # number -> a message object
+        self._id_of_object: dict[int, int] = {}  # id(message object) -> its number
+        # Node and disk states are numbered the same way (by their canonical encodings).
+        self._value_ids: dict[Any, int] = {}
+        self._values: list[Any] = []
+        # The transition cache: a handler's outcome depends only on the node's fields, its
+        # storage, its clock and the event, so each distinct (node state, event) pair runs once.
+        self._outcomes: dict[Any, _Outcome] = {}
+        self._verdicts: dict[Any, tuple[str, str]] = {}  # invariant results by what they read
+        self._facts: dict[Any, frozenset[Any]] = {}  # record() results by nodes and storage
+        self._fresh = False  # True: run every handler (replays, determinism checks)
         self._checks = 0  # steps re-run to check determinism
         self._rng = random.Random(0)
         self._chain = 0  # messages to oneself handled within the current step
@@ -262,12 +281,13 @@ class Explorer:
     def initial(self) -> State:
         """Every node built and started (``on_start``, in name order); nothing in flight."""
         n = len(self.names)
+        empty_disk = self._number(("disk", canonical({})))
         state = State(
             nodes=(None,) * n,
             frozen=(None,) * n,
             node_keys=(None,) * n,
             disks=tuple({} for _ in range(n)),
-            disk_keys=(("disk", canonical({})),) * n,
+            disk_keys=(empty_disk,) * n,
             timers=(frozenset(),) * n,
             clocks=(0.0,) * n,
             network={},
@@ -279,6 +299,28 @@ class Explorer:
             self._chain = 0
             state = self._boot(state, name)
         return self._remember(state)
+
+    def _number(self, value: Any) -> int:
+        """The number of a node's or disk's canonical encoding (the same number for equals)."""
+        number = self._value_ids.get(value)
+        if number is None:
+            number = self._value_ids[value] = len(self._values)
+            self._values.append(value)
+        return number
+
+    def _message_id(self, msg: Any, where: str) -> int:
+        """The number of ``msg`` (by its canonical encoding), numbering it if it is new."""
+        number = self._id_of_object.get(id(msg))
+        if number is not None and self._message_objects[number] is msg:
+            return number
+        key = canonical(msg, where)
+        number = self._message_ids.get(key)
+        if number is None:
+            number = self._message_ids[key] = len(self._message_objects)
+            self._message_objects.append(msg)
+            self._id_of_object[id(msg)] = number
+            self.messages[key] = msg
+        return number
 
     def _context(self, state: State, i: int, disk: Any) -> NodeContext:
         name = self.names[i]
@@ -294,12 +336,44 @@ class Explorer:
         node = factory()
         if not isinstance(node, Node):
             raise ExploreError(f"node {name!r}: the factory returned {node!r}, not a Node")
-        return self._run(state, i, node, "on_start", lambda: node.on_start())
+        outcome = self._execute(state, i, node, "on_start", node.on_start)
+        return self._apply(state, i, outcome)
 
-    def _run(
+    def _handle(self, state: State, i: int, event: tuple[Any, ...]) -> State:
+        """The state after node ``i`` handles ``event`` (("m", src, message number) or ("t",
+        timer name, payload number)): from the transition cache when the node, its storage and
+        its clock were met with this event before, else by running the handler on a copy."""
+        frozen = state.frozen[i]
+        ident = frozen if frozen is not None else state.node_keys[i]
+        key = (i, ident, state.disk_keys[i], state.clocks[i], event)
+        fresh = self._fresh or self._listen is not None
+        outcome = None if fresh else self._outcomes.get(key)
+        if outcome is None:
+            old = state.nodes[i]
+            assert old is not None
+            node = self._copy(state, i, old)
+            if event[0] == "m":
+                src, msg = event[1], self._message_objects[event[2]]
+                outcome = self._execute(
+                    state, i, node, "on_message", lambda: node.on_message(src, msg)
+                )
+            elif event[2] is None:
+                timer = event[1]
+                outcome = self._execute(state, i, node, "on_timer", lambda: node.on_timer(timer))
+            else:
+                timer, payload = event[1], self._message_objects[event[2]]
+                on_timer: Any = node.on_timer  # a timer with a payload: on_timer(name, payload)
+                outcome = self._execute(
+                    state, i, node, "on_timer", lambda: on_timer(timer, payload)
+                )
+            if not fresh:
+                self._outcomes[key] = outcome
+        return self._apply(state, i, outcome)
+
+    def _execute(
         self, state: State, i: int, node: Node, what: str, handler: Callable[[], None]
-    ) -> State:
-        """Run one handler of node ``i`` (already a private copy) and build the next state."""
+    ) -> _Outcome:
+        """Run one handler of node ``i`` (already a private copy): what it changed and did."""
         name = self.names[i]
         disk = Disk(state.disks[i].items())
         node._ctx = self._context(state, i, disk)
@@ -315,11 +389,10 @@ class Explorer:
         ctx: Any = node._ctx
         ctx.storage = MappingProxyType(disk._live)
         ctx.rng = _IDLE_RNG  # (properties draw nothing)
-        network = dict(state.network)
-        local: list[Any] = []
-        timers = {t.name: t for t in state.timers[i]}
-        clock = state.clocks[i]
-        ghost = state.ghost
+        sends: list[tuple[str, int]] = []
+        local: list[int] = []
+        timer_ops: list[tuple[str, int | None, float | None]] = []
+        facts: list[Any] = []
         for act in actions:
             cls = act.__class__
             if cls is Send:
@@ -329,32 +402,31 @@ class Explorer:
                         what,
                         ExploreError(f"sent {type(act.msg).__name__} to unknown node {act.dst!r}"),
                     )
-                if act.dst == name:  # delivered by the runtime, right after this handler
-                    local.append(act.msg)
-                    continue
-                key = canonical(act.msg, f"a message {name} sent")
-                self.messages.setdefault(key, act.msg)
-                link = (name, act.dst, key)
-                network[link] = network.get(link, 0) + 1
+                number = self._message_id(act.msg, f"a message {name} sent")
+                if act.dst == name:  # delivered by the runtime right after this handler
+                    local.append(number)
+                else:
+                    sends.append((act.dst, number))
             elif cls is SetTimer:
                 payload = act.payload
-                if payload is not None:
-                    pkey = canonical(payload, f"the payload of {name}'s timer {act.name!r}")
-                    self.messages.setdefault(pkey, payload)
-                    payload = pkey
-                timers[act.name] = Timer(act.name, payload, clock + act.delay)
+                pid = (
+                    None
+                    if payload is None
+                    else self._message_id(payload, f"the payload of {name}'s timer {act.name!r}")
+                )
+                timer_ops.append((act.name, pid, float(act.delay)))
             elif cls is CancelTimer:
-                timers.pop(act.name, None)
+                timer_ops.append((act.name, None, None))
             elif cls is Note:
                 if act.text in self.note_texts:
                     canonical(act.data, f"note {act.text!r} of {name}")  # names a bad value
-                    ghost = ghost | {("note", name, act.text, _thaw_items(act.data))}
+                    facts.append(("note", name, act.text, _thaw_items(act.data)))
             elif cls is Invoke or cls is Complete:
                 pass  # client histories are not part of the state
         frozen = freeze(node)
         nkey = None if frozen is None else self._keys.get(frozen)
         if nkey is None:
-            nkey = node_key(name, node)
+            nkey = self._number(node_key(name, node))
             if frozen is not None:
                 self._keys[frozen] = nkey
         live = disk._live
@@ -362,36 +434,65 @@ class Explorer:
             dbytes = pickle.dumps(live, pickle.HIGHEST_PROTOCOL)
             dkey = self._keys.get(dbytes)
             if dkey is None:
-                dkey = self._keys[dbytes] = ("disk", canonical(live, f"{name}'s storage"))
+                dkey = self._keys[dbytes] = self._number(
+                    ("disk", canonical(live, f"{name}'s storage"))
+                )
+        except ExploreError:
+            raise
         except Exception:
-            dkey = ("disk", canonical(live, f"{name}'s storage"))
+            dkey = self._number(("disk", canonical(live, f"{name}'s storage")))
+        return _Outcome(
+            node, frozen, nkey, live, dkey, tuple(sends), tuple(timer_ops), frozenset(facts), local
+        )
+
+    def _apply(self, state: State, i: int, outcome: _Outcome) -> State:
+        """The state after node ``i``'s handler had ``outcome``; then the messages it sent
+        itself are handled, within the same step (the runtime contract: a message to oneself
+        arrives before anything from the network, which takes time)."""
+        name = self.names[i]
+        network = state.network
+        if outcome.sends:
+            network = dict(network)
+            for dst, number in outcome.sends:
+                link = (name, dst, number)
+                network[link] = network.get(link, 0) + 1
+        timers = state.timers[i]
+        if outcome.timer_ops:
+            armed = {t.name: t for t in timers}
+            clock = state.clocks[i]
+            for tname, pid, delay in outcome.timer_ops:
+                if delay is None:
+                    armed.pop(tname, None)
+                else:
+                    armed[tname] = Timer(tname, pid, clock + delay)
+            timers = frozenset(armed.values())
         new = State(
-            nodes=_replace(state.nodes, i, node),
-            frozen=_replace(state.frozen, i, frozen),
-            node_keys=_replace(state.node_keys, i, nkey),
-            disks=_replace(state.disks, i, live),
-            disk_keys=_replace(state.disk_keys, i, dkey),
-            timers=_replace(state.timers, i, frozenset(timers.values())),
+            nodes=_replace(state.nodes, i, outcome.node),
+            frozen=_replace(state.frozen, i, outcome.frozen),
+            node_keys=_replace(state.node_keys, i, outcome.node_key),
+            disks=_replace(state.disks, i, outcome.disk),
+            disk_keys=_replace(state.disk_keys, i, outcome.disk_key),
+            timers=_replace(state.timers, i, timers),
             clocks=state.clocks,
             network=network,
-            ghost=ghost,
+            ghost=state.ghost | outcome.facts if outcome.facts else state.ghost,
             spent=state.spent,
             incarnations=state.incarnations,
             depth=state.depth,
         )
-        # The runtime contract: a node's message to itself arrives after the handler, before
-        # anything from the network (which takes time): part of the same step here.
-        for msg in local:
-            if _depth_guard(self, name):
-                new_node = self._copy(new, i, node)
-                new = self._run(new, i, new_node, "on_message", _deliver(new_node, name, msg))
+        for number in outcome.local:
+            _depth_guard(self, name)
+            new = self._handle(new, i, ("m", name, number))
         return new
 
     def _remember(self, state: State) -> State:
         """Add the facts ``record`` sees in ``state`` to its ghost."""
         if self.record is None:
             return state
-        facts = frozenset(self.record(View(self, state)))
+        key = (state.node_keys, state.disk_keys)
+        facts = self._facts.get(key)
+        if facts is None:
+            facts = self._facts[key] = frozenset(self.record(View(self, state)))
         if facts <= state.ghost:
             return state
         state.ghost = state.ghost | facts
@@ -404,10 +505,10 @@ class Explorer:
         """Every step enabled in ``state``, in a fixed order."""
         out: list[Step] = []
         drops, dups, crashes, fired = state.spent
-        for (src, dst, key), _count in sorted(state.network.items(), key=_link_order):
-            i = self.index[dst]
-            msg = self.messages[key]
-            if state.nodes[i] is not None:
+        objects = self._message_objects
+        for src, dst, number in sorted(state.network):
+            msg = objects[number]
+            if state.nodes[self.index[dst]] is not None:
                 out.append(Step("deliver", dst, src, msg))
             if drops < self.drops:
                 out.append(Step("drop", dst, src, msg))
@@ -419,8 +520,8 @@ class Explorer:
                 continue
             budget = self.timer_budget[i]
             if budget is None or fired[i] < budget:
-                for t in sorted(state.timers[i], key=lambda t: (t.due, t.name)):
-                    payload = None if t.payload is None else self.messages[t.payload]
+                for t in sorted(state.timers[i], key=_timer_order):
+                    payload = None if t.payload is None else objects[t.payload]
                     out.append(Step("timer", name, timer=t.name, payload=payload))
             if crashes < self.crashes and name in self.crashable:
                 out.append(Step("crash", name))
@@ -440,57 +541,42 @@ class Explorer:
             raise ExploreError(f"step {step} names unknown node {step.node!r}")
         drops, dups, crashes, fired = state.spent
         if kind in ("deliver", "drop", "duplicate"):
-            key = canonical(step.msg, "a message")
-            link = (step.src or "", step.node, key)
+            number = self._message_id(step.msg, "a message")
+            link = (step.src or "", step.node, number)
             count = state.network.get(link, 0)
             if not count:
                 raise ExploreError(f"step {step}: no such message in flight")
+            network = dict(state.network)
             if kind == "duplicate":
-                network = dict(state.network)
                 network[link] = count + 1
                 return _with(state, network=network, spent=(drops, dups + 1, crashes, fired))
-            network = dict(state.network)
             if count == 1:
                 del network[link]
             else:
                 network[link] = count - 1
             if kind == "drop":
                 return _with(state, network=network, spent=(drops + 1, dups, crashes, fired))
-            old = state.nodes[i]
-            if old is None:
+            if state.nodes[i] is None:
                 raise ExploreError(f"step {step}: {step.node} is down")
-            node = self._copy(state, i, old)
-            msg = self.messages[key]
-            src = step.src
-            assert src is not None
-            before = _with(state, network=network)
-            return self._run(before, i, node, "on_message", lambda: node.on_message(src, msg))
+            return self._handle(_with(state, network=network), i, ("m", step.src, number))
         if kind == "timer":
-            old = state.nodes[i]
             timer = next((t for t in state.timers[i] if t.name == step.timer), None)
-            if old is None or timer is None:
+            if state.nodes[i] is None or timer is None:
                 raise ExploreError(f"step {step}: no such timer armed")
-            node = self._copy(state, i, old)
             timers = _replace(state.timers, i, state.timers[i] - {timer})
             clocks = _replace(state.clocks, i, max(state.clocks[i], timer.due))
             spent = (drops, dups, crashes, _replace(fired, i, fired[i] + 1))
             before = _with(state, timers=timers, clocks=clocks, spent=spent)
-            if timer.payload is None:
-                return self._run(before, i, node, "on_timer", lambda: node.on_timer(timer.name))
-            payload = self.messages[timer.payload]
-            on_timer: Any = node.on_timer  # a timer with a payload: on_timer(name, payload)
-            return self._run(before, i, node, "on_timer", lambda: on_timer(timer.name, payload))
+            return self._handle(before, i, ("t", timer.name, timer.payload))
         if kind == "crash":
             if state.nodes[i] is None:
                 raise ExploreError(f"step {step}: {step.node} is already down")
-            network = state.network
             return _with(
                 state,
                 nodes=_replace(state.nodes, i, None),
                 frozen=_replace(state.frozen, i, None),
                 node_keys=_replace(state.node_keys, i, None),
                 timers=_replace(state.timers, i, frozenset()),
-                network=network,
                 spent=(drops, dups, crashes + 1, fired),
                 incarnations=_replace(state.incarnations, i, state.incarnations[i] + 1),
             )
@@ -508,23 +594,30 @@ class Explorer:
     # -- checking ----------------------------------------------------------------------------
 
     def check(self, state: State, parent: State | None = None) -> tuple[str, str]:
-        """The first invariant ``state`` breaks and what is wrong, or ("", ""). A property that
-        reads only storage and facts is not checked again when they did not change since
-        ``parent`` (which passed)."""
+        """The first invariant ``state`` breaks and what is wrong, or ("", ""). An invariant's
+        answer is kept by what it reads (the nodes' states, storage and recorded facts; only
+        storage and facts for ``reads="storage"``), so it is not asked twice about the same
+        thing; ``reads="state"`` asks it in every state."""
         view: View | None = None
-        same = (
-            parent is not None
-            and parent.disk_keys == state.disk_keys
-            and parent.ghost == state.ghost
-        )
-        for p in self.properties:
-            if p.kind != "invariant" or (same and p.reads == "storage"):
+        for index, p in enumerate(self.properties):
+            if p.kind != "invariant":
                 continue
-            if view is None:
-                view = View(self, state)
-            problem = _failure(p.check(view))
-            if problem:
-                return p.name, problem
+            if p.reads == "storage":
+                key: Any = (index, state.disk_keys, state.ghost)
+            elif p.reads == "nodes":
+                key = (index, state.node_keys, state.disk_keys, state.ghost)
+            else:
+                key = None
+            verdict = None if key is None else self._verdicts.get(key)
+            if verdict is None:
+                if view is None:
+                    view = View(self, state)
+                problem = _failure(p.check(view))
+                verdict = (p.name, problem) if problem else ("", "")
+                if key is not None:
+                    self._verdicts[key] = verdict
+            if verdict[0]:
+                return verdict
         return "", ""
 
     def _goals(self, state: State, pending: set[str]) -> list[str]:
@@ -642,11 +735,18 @@ class Explorer:
         if self._checks >= 300:
             return
         self._checks += 1
-        again = self.take(state, step).key
+        self._fresh = True
+        try:
+            again = self.take(state, step).key
+        finally:
+            self._fresh = False
         if again != key:
             name = step.node
             i = self.index[name]
+            values = self._values
             first, second = key[0][i], again[0][i]
+            first = values[first] if first is not None else None
+            second = values[second] if second is not None else None
             field_ = _first_difference(first, second)
             raise ExploreError(
                 f"node {name!r} is not deterministic: the step '{step}' taken twice from the same "
@@ -747,9 +847,27 @@ def _with(state: State, **changes: Any) -> State:
     return State(**fields_)
 
 
-def _link_order(item: tuple[tuple[str, str, Any], int]) -> tuple[str, str, str]:
-    (src, dst, key), _ = item
-    return (src, dst, repr(key))
+def _timer_order(timer: Timer) -> tuple[float, str]:
+    return (timer.due, timer.name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one handler did, from one node state, storage, clock and event: the node after it
+    (never changed again: states share it), its frozen copy and number, its storage after it
+    and that storage's number, the messages sent to others as (destination, message number),
+    the timers set as (name, payload number, delay) or cancelled as (name, None, None), the
+    note facts kept, and the messages it sent itself (numbers), which are handled next."""
+
+    node: Node
+    frozen: bytes | None
+    node_key: int
+    disk: dict[str, Any]
+    disk_key: int
+    sends: tuple[tuple[str, int], ...]
+    timer_ops: tuple[tuple[str, int | None, float | None], ...]
+    facts: frozenset[Any]
+    local: list[int]
 
 
 def _thaw_items(data: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

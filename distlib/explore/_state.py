@@ -193,27 +193,30 @@ def _short(value: Any, limit: int = 90) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Timer:
-    """An armed timer: its name, the canonical key of its payload (or None), its due time."""
+    """An armed timer: its name, the number of its payload (or None), its due time."""
 
     name: str
-    payload: Any
+    payload: int | None
     due: float
 
 
 @dataclass(slots=True, eq=False)
 class State:
     """Every node's state (``None`` while down) and storage, the armed timers, the messages in
-    flight (a multiset: ``(src, dst, msg) -> count``), each node's logical clock, the facts a
-    property records (``ghost``), and the fault budget spent so far."""
+    flight (a multiset: ``(src, dst, message number) -> count``), each node's logical clock, the
+    facts a property records (``ghost``), and the fault budget spent so far.
+
+    Nodes, disks and messages appear in the key by numbers the explorer gives their canonical
+    encodings (equal encodings, equal numbers), so comparing two states is cheap."""
 
     nodes: tuple[Node | None, ...]
     frozen: tuple[bytes | None, ...]  # each node's fields, pickled (None: cannot be)
-    node_keys: tuple[Any, ...]
+    node_keys: tuple[int | None, ...]  # each node's number (None: down)
     disks: tuple[dict[str, Any], ...]
-    disk_keys: tuple[Any, ...]
+    disk_keys: tuple[int, ...]
     timers: tuple[frozenset[Timer], ...]
     clocks: tuple[float, ...]
-    network: dict[tuple[str, str, Any], int]  # (src, dst, canonical message) -> copies
+    network: dict[tuple[str, str, int], int]  # (src, dst, message number) -> copies
     ghost: frozenset[Any]
     spent: tuple[int, int, int, tuple[int, ...]]  # drops, duplicates, crashes, timer firings
     incarnations: tuple[int, ...]
