@@ -1,5 +1,6 @@
 """Tests of distlib.explore, the exhaustive explorer: the reference protocols pass every
-interleaving of small configurations, every deliberately broken Paxos and 2PC variant is caught
+interleaving of small configurations, every deliberately broken variant in the library (Paxos,
+Multi-Paxos, 2PC, Raft) is caught
 with a shortest counterexample that replays as a trace and a diagram, and bad input (a node the
 explorer cannot compare or that is not deterministic, a handler that raises, a bad bound) gets
 an error that names the node and the field."""
@@ -26,17 +27,23 @@ from distlib.explore import (
     raft_safety,
 )
 from distlib.node import Node
+from distlib.protocols.multipaxos import Command, MultiPaxosNode, Request
 from distlib.protocols.paxos import PaxosNode
-from distlib.protocols.raft import ClientRequest, RaftNode
+from distlib.protocols.raft import SENTINEL, ClientRequest, RaftNode
 from distlib.protocols.twophase import Coordinator, Participant, TxRequest
 from distlib.testing.broken import (
+    BootLogRaft,
+    BrokenCommitRaft,
     BrokenVoteRaft,
     EagerCoordinator,
     ForgetfulAcceptor,
     ForgetfulParticipant,
     PromiseBreakingAcceptor,
+    UnsyncedRaft,
+    ValueIgnoringLeader,
     ValueIgnoringProposer,
 )
+from distlib.testing.raft import figure8_storage
 
 
 def paxos(proposer: type[Node] = PaxosNode, acceptor: type[Node] = PaxosNode, **bounds: Any):
@@ -177,7 +184,6 @@ class Submitter(Node):
         pass
 
 
-@pytest.mark.full
 def test_raft_vote_rule_bug_is_found_with_a_shortest_counterexample():
     """Three servers whose election timers fire once at s1 and s3 and one command: a voter that
     skips the up-to-date check (§5.4.1) elects s3, whose log lacks the committed command, so
@@ -192,6 +198,116 @@ def test_raft_vote_rule_bug_is_found_with_a_shortest_counterexample():
     result = explorer.search()
     assert result.verdict == "violated" and "Leader Completeness" in result.violation
     assert len(result.trace) == 11, str(result)
+
+
+def raft(cls: type[Node], timers: dict[str, int], **options: Any) -> Explorer:
+    return Explorer(
+        dict.fromkeys(("s1", "s2", "s3"), cls), properties=[raft_safety()], timers=timers, **options
+    )
+
+
+@pytest.mark.slow
+def test_raft_commit_rule_bug_is_found_from_figure_8_with_a_shortest_counterexample():
+    """From the logs of Figure 8 (s1 holds A of term 1, s3 holds B of term 2): a leader that
+    commits an earlier term's entry by counting replicas (§5.4.2) commits A on s1 and s2, and s3,
+    whose last term is later, is then elected without it: Leader Completeness breaks after 12
+    steps and no fewer; the path replays as a trace that names the property."""
+    make = partial(raft, BrokenCommitRaft, {"s1": 2, "s3": 1}, storage=figure8_storage())
+    result = make().search()
+    assert result.verdict == "violated", str(result)
+    assert "Leader Completeness" in result.violation and len(result.trace) == 12, str(result)
+    assert make().search(max_depth=11).verdict == "incomplete"
+    replayed = result.replay()
+    assert replayed.trace.events[-1].kind == "error"
+    assert "Raft safety" in replayed.trace.events[-1].detail
+
+
+def test_reference_raft_from_figure_8_is_safe_everywhere():
+    """The reference Raft, from the same logs with one election at s1 and one at s3, keeps every
+    safety property in every reachable state (explored to the end), and someone is elected."""
+    explorer = Explorer(
+        dict.fromkeys(("s1", "s2", "s3"), RaftNode),
+        properties=[raft_safety(), leader_elected()],
+        timers={"s1": 1, "s3": 1},
+        storage=figure8_storage(),
+    )
+    result = explorer.search()
+    assert result.verdict == "ok" and result.exhausted, str(result)
+    assert result.goals["a leader is elected"] is not None
+
+
+@pytest.mark.full
+def test_raft_that_writes_its_log_once_is_found_with_a_crash():
+    """A server that stores its log only at boot (BootLogRaft) acknowledges an entry it never
+    wrote; after it crashes and restarts, it votes for a server without the committed entry:
+    Leader Completeness breaks after 12 steps (s3 starts in term 2, so it need not learn s1's
+    term first)."""
+    storage = {
+        "s1": {"term": 1, "voted_for": None, "log": [SENTINEL]},
+        "s2": {"term": 1, "voted_for": None, "log": [SENTINEL]},
+        "s3": {"term": 2, "voted_for": "s3", "log": [SENTINEL]},
+    }
+    nodes: dict[str, Any] = {**dict.fromkeys(("s1", "s2", "s3"), BootLogRaft), "c": Submitter}
+    explorer = Explorer(
+        nodes,
+        clients=["c"],
+        properties=[raft_safety()],
+        timers={"s1": 2, "s3": 1},
+        crashes=1,
+        crashable=["s2"],
+        storage=storage,
+    )
+    result = explorer.search()
+    assert result.verdict == "violated" and "Leader Completeness" in result.violation
+    assert len(result.trace) == 12, str(result)
+    assert [str(s) for s in result.trace[7:9]] == ["crash s2", "restart s2"]
+
+
+def test_raft_that_never_syncs_is_found_when_writes_wait_for_sync():
+    """With durability="sync" a crash loses what a server did not sync: UnsyncedRaft's voter
+    forgets its vote and votes again in the same term, so two servers lead term 1 after 8
+    steps and no fewer."""
+    make = partial(raft, UnsyncedRaft, {"s1": 1, "s3": 1}, crashes=1, durability="sync")
+    result = make().search()
+    assert result.verdict == "violated" and "Election Safety" in result.violation, str(result)
+    assert len(result.trace) == 8, str(result)
+    assert make().search(max_depth=7).verdict == "incomplete"
+
+
+@pytest.mark.full
+def test_durability_decides_whether_an_unsynced_raft_is_wrong():
+    """Where every write is durable at once UnsyncedRaft is correct (explored to the end); the
+    reference Raft syncs before it answers, so it passes with sync durability and a crash."""
+    assert raft(UnsyncedRaft, {"s1": 1, "s3": 1}, crashes=1).search().verdict == "ok"
+    reference = raft(RaftNode, {"s1": 1, "s3": 1}, crashes=1, durability="sync").search()
+    assert reference.verdict == "ok" and reference.exhausted, str(reference)
+
+
+class Asker(Node):
+    """A client that asks n0 to run one command."""
+
+    def on_start(self) -> None:
+        self.send("n0", Request(Command("c", 1, ("put", ("k", "v")))))
+
+    def on_message(self, src: str, msg: Any) -> None:
+        pass
+
+
+def multipaxos(cls: type[Node]) -> Explorer:
+    nodes: dict[str, Any] = {**dict.fromkeys(("n0", "n1", "n2"), cls), "c": Asker}
+    return Explorer(nodes, clients=["c"], properties=[agreement()], timers={"n0": 1, "n1": 1})
+
+
+def test_multipaxos_leader_that_ignores_promises_is_found_with_a_shortest_counterexample():
+    """A new Multi-Paxos leader that fills a recovered slot with a no-op (PMS §2.2, P2c) gets
+    the no-op chosen where the client's command already was: agreement breaks after 9 steps and
+    no fewer; the reference leader keeps agreement in every state within 9 steps too."""
+    result = multipaxos(ValueIgnoringLeader).search()
+    assert result.verdict == "violated" and "slot 0" in result.violation, str(result)
+    assert len(result.trace) == 9, str(result)
+    assert multipaxos(ValueIgnoringLeader).search(max_depth=8).verdict == "incomplete"
+    reference = multipaxos(MultiPaxosNode).search(max_depth=9)
+    assert reference.verdict == "incomplete" and reference.distinct > 1000, str(reference)
 
 
 def test_raft_safety_catches_two_leaders_in_one_term():
@@ -270,6 +386,10 @@ def test_a_handler_that_raises_is_a_counterexample():
         ({"timers": {"zz": 1}}, "unknown nodes"),
         ({"clients": ["nobody"]}, "not among the nodes"),
         ({"properties": ["agreement"]}, "Property objects"),
+        ({"durability": "fsync"}, 'durability is "always" or "sync"'),
+        ({"storage": {"zz": {}}}, r"storage names unknown nodes \['zz'\]"),
+        ({"storage": {"a": [1]}}, r"storage\['a'\] must be a mapping"),
+        ({"storage": {"a": {"f": open}}}, r"storage\['a'\]"),
     ],
 )
 def test_bad_bounds_are_refused_with_a_message(options, message):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from distlib.disk import Disk
+from distlib.disk import Disk, durable_copy
 from distlib.explore._state import (
     ExploreError,
     State,
@@ -190,7 +190,11 @@ class Explorer:
     ``record(view) -> iterable`` of hashable facts to remember in the state (a "ghost" variable:
     what was ever committed, say), which properties read as ``view.ghost``; ``notes``: note
     texts kept as facts (``("note", node, text, data)``) so that the checkers that read trace
-    notes see them.
+    notes see them. ``storage``: what each named node's storage holds at the start (name ->
+    mapping; the node boots from it, as after a restart): a search may begin in the middle of a
+    story, say where Figure 8 of the Raft paper leaves its servers. ``durability``: "always"
+    (every write is durable at once) or "sync" (writes are durable at the node's ``sync()``; a
+    crash brings back the last synced storage, as with ``Simulation(durability="sync")``).
     """
 
     def __init__(
@@ -206,6 +210,8 @@ class Explorer:
         timers: int | Mapping[str, int | None] | None = 2,
         record: Callable[[View], Iterable[Any]] | None = None,
         notes: Iterable[str] = (),
+        storage: Mapping[str, Mapping[str, Any]] | None = None,
+        durability: str = "always",
     ) -> None:
         if not nodes:
             raise ExploreError("the explorer needs at least one node")
@@ -227,6 +233,20 @@ class Explorer:
         self.index = {name: i for i, name in enumerate(self.names)}
         self.factories = [nodes[n] for n in self.names]
         self.clients = frozenset(clients)
+        if durability not in ("always", "sync"):
+            raise ExploreError(f'durability is "always" or "sync", not {durability!r}')
+        #: "sync": writes are durable only at the node's ``self.sync()``; a crash loses the rest
+        self.durability = durability
+        stored = dict(storage or {})
+        unknown_storage = set(stored) - set(self.names)
+        if unknown_storage:
+            raise ExploreError(f"storage names unknown nodes {sorted(unknown_storage)}")
+        for name, items in stored.items():
+            if not isinstance(items, Mapping):
+                raise ExploreError(f"storage[{name!r}] must be a mapping, not {items!r}")
+            canonical(dict(items), f"storage[{name!r}]")  # names a value it cannot compare
+        #: what each node's storage holds at the start (it boots from it)
+        self.storage: dict[str, dict[str, Any]] = {n: dict(stored.get(n, {})) for n in self.names}
         unknown = self.clients - set(self.names)
         if unknown:
             raise ExploreError(f"clients {sorted(unknown)} are not among the nodes")
@@ -281,19 +301,24 @@ class Explorer:
     def initial(self) -> State:
         """Every node built and started (``on_start``, in name order); nothing in flight."""
         n = len(self.names)
-        empty_disk = self._number(("disk", canonical({})))
+        disks = tuple(Disk(self.storage[name].items())._live for name in self.names)
+        synced = None if self.durability == "always" else tuple(durable_copy(d) for d in disks)
         state = State(
             nodes=(None,) * n,
             frozen=(None,) * n,
             node_keys=(None,) * n,
-            disks=tuple({} for _ in range(n)),
-            disk_keys=(empty_disk,) * n,
+            disks=disks,
+            disk_keys=tuple(
+                self._disk_number(d, None if synced is None else synced[i], name)
+                for i, (name, d) in enumerate(zip(self.names, disks, strict=True))
+            ),
             timers=(frozenset(),) * n,
             clocks=(0.0,) * n,
             network={},
             ghost=frozenset(),
             spent=(0, 0, 0, (0,) * n),
             incarnations=(0,) * n,
+            synced=synced,
         )
         for name in self.names:
             self._chain = 0
@@ -375,7 +400,9 @@ class Explorer:
     ) -> _Outcome:
         """Run one handler of node ``i`` (already a private copy): what it changed and did."""
         name = self.names[i]
-        disk = Disk(state.disks[i].items())
+        disk = Disk(state.disks[i].items(), sync=state.synced is not None)
+        if state.synced is not None:
+            disk._synced = durable_copy(state.synced[i])
         node._ctx = self._context(state, i, disk)
         node._actions = []
         try:
@@ -429,21 +456,34 @@ class Explorer:
             nkey = self._number(node_key(name, node))
             if frozen is not None:
                 self._keys[frozen] = nkey
-        live = disk._live
-        try:
-            dbytes = pickle.dumps(live, pickle.HIGHEST_PROTOCOL)
-            dkey = self._keys.get(dbytes)
-            if dkey is None:
-                dkey = self._keys[dbytes] = self._number(
-                    ("disk", canonical(live, f"{name}'s storage"))
-                )
-        except ExploreError:
-            raise
-        except Exception:
-            dkey = self._number(("disk", canonical(live, f"{name}'s storage")))
+        live, synced = disk._live, disk._synced
+        dkey = self._disk_number(live, synced, name)
         return _Outcome(
-            node, frozen, nkey, live, dkey, tuple(sends), tuple(timer_ops), frozenset(facts), local
+            node,
+            frozen,
+            nkey,
+            live,
+            dkey,
+            tuple(sends),
+            tuple(timer_ops),
+            frozenset(facts),
+            local,
+            synced,
         )
+
+    def _disk_number(self, live: dict[str, Any], synced: dict[str, Any] | None, name: str) -> int:
+        """The number of a disk's state: what it holds (and, in sync mode, what it synced)."""
+        value = live if synced is None else (live, synced)
+        try:
+            dbytes = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            return self._number(("disk", canonical(value, f"{name}'s storage")))
+        dkey = self._keys.get(dbytes)
+        if dkey is None:
+            dkey = self._keys[dbytes] = self._number(
+                ("disk", canonical(value, f"{name}'s storage"))
+            )
+        return dkey
 
     def _apply(self, state: State, i: int, outcome: _Outcome) -> State:
         """The state after node ``i``'s handler had ``outcome``; then the messages it sent
@@ -478,6 +518,11 @@ class Explorer:
             ghost=state.ghost | outcome.facts if outcome.facts else state.ghost,
             spent=state.spent,
             incarnations=state.incarnations,
+            synced=(
+                None
+                if state.synced is None or outcome.synced is None
+                else _replace(state.synced, i, outcome.synced)
+            ),
             depth=state.depth,
         )
         for number in outcome.local:
@@ -571,6 +616,15 @@ class Explorer:
         if kind == "crash":
             if state.nodes[i] is None:
                 raise ExploreError(f"step {step}: {step.node} is already down")
+            if state.synced is not None:  # the writes since the last sync are lost
+                kept = durable_copy(state.synced[i])
+                state = _with(
+                    state,
+                    disks=_replace(state.disks, i, kept),
+                    disk_keys=_replace(
+                        state.disk_keys, i, self._disk_number(kept, state.synced[i], step.node)
+                    ),
+                )
             return _with(
                 state,
                 nodes=_replace(state.nodes, i, None),
@@ -841,6 +895,7 @@ def _with(state: State, **changes: Any) -> State:
         "ghost": state.ghost,
         "spent": state.spent,
         "incarnations": state.incarnations,
+        "synced": state.synced,
         "depth": state.depth,
     }
     fields_.update(changes)
@@ -868,6 +923,7 @@ class _Outcome:
     timer_ops: tuple[tuple[str, int | None, float | None], ...]
     facts: frozenset[Any]
     local: list[int]
+    synced: dict[str, Any] | None  # in sync mode, the disk as of its last sync
 
 
 def _thaw_items(data: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

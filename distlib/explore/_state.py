@@ -220,6 +220,9 @@ class State:
     ghost: frozenset[Any]
     spent: tuple[int, int, int, tuple[int, ...]]  # drops, duplicates, crashes, timer firings
     incarnations: tuple[int, ...]
+    #: with ``durability="sync"``: what each node's disk holds at its last sync (a crash brings
+    #: it back); None when every write is durable at once
+    synced: tuple[dict[str, Any], ...] | None = None
     depth: int = 0
     _key: Any = None
 

@@ -99,8 +99,9 @@ def _role(node: Any) -> str:
     return str(getattr(role, "value", role)).lower()
 
 
-def _committed(view: View) -> list[tuple[str, int, int, str]]:
-    """Facts: every entry at or below some up server's commit index, as (index, term, command)."""
+def _committed(view: View) -> list[tuple[str, int, int, str, int]]:
+    """Facts: every entry at or below some up server's commit index, as (index, term, command,
+    the term of the server that holds it committed)."""
     facts = []
     for name in view.servers:
         node = view.nodes[name]
@@ -112,7 +113,9 @@ def _committed(view: View) -> list[tuple[str, int, int, str]]:
             continue
         for index in range(1, min(commit, len(log) - 1) + 1):
             entry = log[index]
-            facts.append(("committed", index, entry.term, repr(entry.command)))
+            facts.append(
+                ("committed", index, entry.term, repr(entry.command), getattr(node, "term", 0))
+            )
     return facts
 
 
@@ -120,8 +123,9 @@ def raft_safety() -> Property:
     """Raft's safety properties (Figure 3) on every state: Election Safety (one leader per term
     among the servers up), Log Matching (two logs with an entry of the same index and term agree
     up to it), State Machine Safety (no two different entries committed at one index, counting
-    every commit ever seen) and Leader Completeness (a leader of a later term holds every
-    committed entry)."""
+    every commit ever seen) and Leader Completeness (§5.4: an entry committed in a term is in the
+    log of every leader of a later term; "committed in a term" is the earliest term in which a
+    server held it committed)."""
 
     def check(view: View) -> str:
         live: dict[str, Any] = {n: view.nodes[n] for n in view.servers if view.nodes[n] is not None}
@@ -146,25 +150,28 @@ def raft_safety() -> Property:
                             )
                         break
         committed: dict[int, tuple[int, str]] = {}
-        for fact in view.ghost:
+        first: dict[int, int] = {}  # index -> the earliest term in which it was held committed
+        for fact in sorted(view.ghost, key=repr):
             if type(fact) is tuple and fact and fact[0] == "committed":
-                _, index, term, command = fact
+                _, index, term, command, when = fact
                 other = committed.setdefault(index, (term, command))
                 if other != (term, command):
                     return (
                         f"State Machine Safety: index {index} committed as {other[1]} "
                         f"(term {other[0]}) and as {command} (term {term})"
                     )
+                first[index] = min(first.get(index, when), when)
         for term, leader in sorted(leaders.items()):
             log = live[leader].log
             for index, (eterm, command) in sorted(committed.items()):
-                if eterm < term and (
+                if first[index] < term and (
                     index >= len(log)
                     or (log[index].term, repr(log[index].command)) != (eterm, command)
                 ):
                     return (
                         f"Leader Completeness: {leader} leads term {term} without the entry "
-                        f"{command} (term {eterm}) committed at index {index}"
+                        f"{command} (term {eterm}) committed at index {index} in term "
+                        f"{first[index]}"
                     )
         return ""
 

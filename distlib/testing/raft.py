@@ -63,6 +63,8 @@ from typing import Any, Protocol, cast
 from distlib.check.raft import RaftSafety
 from distlib.node import Node
 from distlib.protocols.raft import (
+    SENTINEL,
+    Entry,
     RaftNode,
 )
 from distlib.sim import NodeError, Simulation, Uniform
@@ -71,6 +73,7 @@ from distlib.sim.simulation import Observer
 __all__ = [
     "RaftCluster",
     "RaftViolation",
+    "figure8_storage",
 ]
 
 #: How long an election may take after a failure (the labs' "election timeout" for tests).
@@ -81,6 +84,26 @@ RELIABLE_LATENCY = Uniform(0.001, 0.010)
 
 #: Trace event kinds worth showing in a report (sends, timers and duplicates are noise there).
 _REPORT_KINDS = frozenset({"deliver", "drop", "note", "crash", "restart", "start", "net", "error"})
+
+
+def figure8_storage() -> dict[str, dict[str, Any]]:
+    """The stable storage of three servers s1, s2, s3 in the situation of Figure 8 of the Raft
+    paper (§5.4.2), for a search or a run to start from (every server boots from it, a
+    follower):
+
+    * in term 1, s1 led and appended command "A" at index 1, which reached no one else;
+    * in term 2, s3 led with s2's vote and appended "B" at index 1, which reached no one else.
+
+    Now s1 may win a later term (s2's log is empty, so s2 votes for it) and replicate "A" to s2:
+    stored on a majority, but from an earlier term. A leader that counts replicas of such an
+    entry and calls it committed is wrong, because s3 (whose last entry has the later term 2)
+    can still be elected and overwrite index 1 with "B".
+    """
+    return {
+        "s1": {"term": 1, "voted_for": "s1", "log": [SENTINEL, Entry(1, "A")]},
+        "s2": {"term": 2, "voted_for": "s3", "log": [SENTINEL]},
+        "s3": {"term": 2, "voted_for": "s3", "log": [SENTINEL, Entry(2, "B")]},
+    }
 
 
 class RaftViolation(AssertionError):
