@@ -324,6 +324,21 @@ def test_raft_safety_catches_two_leaders_in_one_term():
     assert result.verdict == "violated" and "Election Safety" in result.violation, str(result)
 
 
+def test_symmetry_merges_states_that_differ_by_renaming_interchangeable_servers():
+    """Two servers that are interchangeable (same class, budgets and storage) make states that
+    differ only by swapping their names; with symmetry=[("s1", "s2")] those count once: about
+    half the states, the same verdicts, and a bug is still found with a shortest path."""
+    plain = raft(RaftNode, {"s1": 1, "s2": 1}).search()
+    merged = raft(RaftNode, {"s1": 1, "s2": 1}, symmetry=[("s1", "s2")]).search()
+    assert plain.verdict == merged.verdict == "ok"
+    assert merged.distinct < 0.6 * plain.distinct, (merged.distinct, plain.distinct)
+    options: dict[str, Any] = {"crashes": 1, "durability": "sync"}
+    bug = raft(UnsyncedRaft, {"s1": 1, "s2": 1}, symmetry=[("s1", "s2")], **options).search()
+    assert bug.verdict == "violated" and len(bug.trace) == 8, str(bug)
+    replayed = bug.replay()  # the path is a real one: it replays step by step
+    assert len(replayed.states) == 9
+
+
 # -- bad input ---------------------------------------------------------------------------------
 
 
@@ -390,6 +405,9 @@ def test_a_handler_that_raises_is_a_counterexample():
         ({"storage": {"zz": {}}}, r"storage names unknown nodes \['zz'\]"),
         ({"storage": {"a": [1]}}, r"storage\['a'\] must be a mapping"),
         ({"storage": {"a": {"f": open}}}, r"storage\['a'\]"),
+        ({"symmetry": [("a", "zz")]}, "unknown node 'zz'"),
+        ({"symmetry": [("a", "b")], "timers": {"a": 1}}, "differ in timer budget"),
+        ({"symmetry": [("a", "b")], "storage": {"a": {"k": 1}}}, "differ in storage"),
     ],
 )
 def test_bad_bounds_are_refused_with_a_message(options, message):

@@ -14,13 +14,15 @@ leads to the same state (and states that hold the same fields are the same state
 
 from __future__ import annotations
 
+import enum
+import itertools
 import pickle
 import random
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -195,6 +197,11 @@ class Explorer:
     story, say where Figure 8 of the Raft paper leaves its servers. ``durability``: "always"
     (every write is durable at once) or "sync" (writes are durable at the node's ``sync()``; a
     crash brings back the last synced storage, as with ``Simulation(durability="sync")``).
+    ``symmetry``: groups of interchangeable nodes (same factory, storage and budgets), such as
+    ``[("s1", "s2", "s3")]``: two states that differ only by a renaming of the nodes within
+    groups count as one (symmetry reduction). Names are renamed wherever a node's fields, its
+    storage, a message or a recorded fact hold them as whole strings; the properties must not
+    single out a node of a group.
     """
 
     def __init__(
@@ -212,6 +219,7 @@ class Explorer:
         notes: Iterable[str] = (),
         storage: Mapping[str, Mapping[str, Any]] | None = None,
         durability: str = "always",
+        symmetry: Iterable[Iterable[str]] = (),
     ) -> None:
         if not nodes:
             raise ExploreError("the explorer needs at least one node")
@@ -250,6 +258,9 @@ class Explorer:
         unknown = self.clients - set(self.names)
         if unknown:
             raise ExploreError(f"clients {sorted(unknown)} are not among the nodes")
+        self.symmetry: tuple[tuple[str, ...], ...] = tuple(
+            tuple(group) for group in symmetry if len(tuple(group)) > 1
+        )
         servers = [n for n in self.names if n not in self.clients]
         self.peers = {n: tuple(s for s in servers if s != n) for n in self.names}
         self.properties = list(properties)
@@ -265,6 +276,10 @@ class Explorer:
         self.timer_budget: tuple[int | None, ...] = tuple(
             budgets.get(n, 0) if isinstance(timers, Mapping) else timers for n in self.names
         )
+        self._check_symmetry()
+        #: each renaming of the symmetric groups but the identity, as name -> name
+        self._renamings: list[dict[str, str]] = _renamings(self.symmetry)
+        self._renamed: dict[Any, Any] = {}  # (renaming, kind, value) -> renamed, cached
         recorders = [f for f in [record, *(p.record for p in self.properties)] if f is not None]
         self.record: Callable[[View], Iterable[Any]] | None = None
         if recorders:
@@ -295,6 +310,107 @@ class Explorer:
         self._keys: dict[bytes, Any] = {}  # frozen node or disk -> its canonical key
         self._rng_start = self._rng.getstate()
         self._listen: Callable[[str, str, list[Any]], None] | None = None  # replay's recorder
+
+    def _check_symmetry(self) -> None:
+        seen: set[str] = set()
+        for group in self.symmetry:
+            for name in group:
+                if name not in self.index:
+                    raise ExploreError(f"symmetry names unknown node {name!r}")
+                if name in seen:
+                    raise ExploreError(f"node {name!r} is in two symmetry groups")
+                seen.add(name)
+            first = group[0]
+            i = self.index[first]
+            for name in group[1:]:
+                j = self.index[name]
+                differs = [
+                    what
+                    for what, a, b in (
+                        ("factory", self.factories[i], self.factories[j]),
+                        ("storage", self.storage[first], self.storage[name]),
+                        ("timer budget", self.timer_budget[i], self.timer_budget[j]),
+                        ("crashable", first in self.crashable, name in self.crashable),
+                        ("client", first in self.clients, name in self.clients),
+                    )
+                    if a != b
+                ]
+                if differs:
+                    raise ExploreError(
+                        f"nodes {first!r} and {name!r} are not interchangeable (they differ in "
+                        f"{', '.join(differs)}), so they cannot be in one symmetry group"
+                    )
+
+    def identity(self, state: State) -> Any:
+        """What the search compares states by: the state's key, or under ``symmetry`` the set
+        of its keys under every renaming of the nodes within groups (the same set for states
+        that differ only by such a renaming)."""
+        if not self._renamings:
+            return state.key
+        if state._orbit is None:
+            state._orbit = frozenset(
+                [state.key, *(self._renamed_key(state, r) for r in self._renamings)]
+            )
+        return state._orbit
+
+    def _renamed_key(self, state: State, renaming: dict[str, str]) -> Any:
+        """``state.key`` of the state in which every node is renamed by ``renaming``."""
+        where = [self.index[renaming.get(name, name)] for name in self.names]  # old i -> new
+        n = len(self.names)
+        rid = id(renaming)
+
+        def number(kind: str, value_id: int | None) -> int | None:
+            if value_id is None:
+                return None
+            cached = self._renamed.get((rid, kind, value_id))
+            if cached is None:
+                if kind == "value":
+                    cached = self._number(_rename(self._values[value_id], renaming))
+                else:
+                    msg = _rename(self._message_objects[value_id], renaming)
+                    cached = self._message_id(msg, "a renamed message")
+                self._renamed[(rid, kind, value_id)] = cached
+            return cached
+
+        node_keys: list[Any] = [None] * n
+        disk_keys: list[Any] = [None] * n
+        timers: list[Any] = [None] * n
+        clocks: list[float] = [0.0] * n
+        fired_old = state.spent[3]
+        fired: list[int] = [0] * n
+        for i in range(n):
+            j = where[i]
+            node_keys[j] = number("value", state.node_keys[i])
+            disk_keys[j] = number("value", state.disk_keys[i])
+            timers[j] = frozenset(
+                Timer(renaming.get(t.name, t.name), number("message", t.payload), t.due)
+                for t in state.timers[i]
+            )
+            clocks[j] = state.clocks[i]
+            fired[j] = fired_old[i]
+        network = frozenset(
+            (
+                (renaming.get(src, src), renaming.get(dst, dst), number("message", mid)),
+                count,
+            )
+            for (src, dst, mid), count in state.network.items()
+        )
+        ghost_key = (rid, "ghost", state.ghost)
+        ghost = self._renamed.get(ghost_key)
+        if ghost is None:
+            ghost = self._renamed[ghost_key] = frozenset(
+                _rename(fact, renaming) for fact in state.ghost
+            )
+        drops, dups, crashes, _ = state.spent
+        return (
+            tuple(node_keys),
+            tuple(disk_keys),
+            tuple(timers),
+            tuple(clocks),
+            network,
+            ghost,
+            (drops, dups, crashes, tuple(fired)),
+        )
 
     # -- building states ---------------------------------------------------------------------
 
@@ -708,7 +824,7 @@ class Explorer:
         except _HandlerFailed as failed:
             return self._failed_result([], failed, start, goals)
         parents: dict[Any, tuple[Any, Step | None]] = {}
-        root_key = root.key
+        root_key = self.identity(root)
         parents[root_key] = (None, None)
         frontier: deque[State] = deque([root])
         visited = 1
@@ -738,18 +854,18 @@ class Explorer:
             if max_depth is not None and state.depth >= max_depth:
                 exhausted = False
                 continue
-            skey = state.key
+            skey = self.identity(state)
             for step in self.steps(state):
                 try:
                     nxt = self.take(state, step)
                 except _HandlerFailed as failed:
                     return self._failed_result([*path(skey), step], failed, start, goals)
                 visited += 1
-                key = nxt.key
+                key = self.identity(nxt)
                 if key in parents:
                     continue
                 parents[key] = (skey, step)
-                self._check_determinism(state, step, key)
+                self._check_determinism(state, step, nxt.key)
                 prop, problem = self.check(nxt, state)
                 if prop:
                     return self._result(
@@ -900,6 +1016,62 @@ def _with(state: State, **changes: Any) -> State:
     }
     fields_.update(changes)
     return State(**fields_)
+
+
+def _renamings(groups: tuple[tuple[str, ...], ...]) -> list[dict[str, str]]:
+    """Every renaming that permutes the names within each group, but the identity."""
+    out: list[dict[str, str]] = [{}]
+    for group in groups:
+        out = [
+            {**r, **{a: b for a, b in zip(group, perm, strict=True) if a != b}}
+            for r in out
+            for perm in itertools.permutations(group)
+        ]
+    return [r for r in out if r]
+
+
+def _rename(value: Any, renaming: dict[str, str]) -> Any:
+    """``value`` (a canonical encoding, a message or a fact) with every string that is a key
+    of ``renaming`` replaced, and dicts and sets put back in canonical order."""
+    t = type(value)
+    if t is str:
+        return renaming.get(value, value)
+    if t in _PLAIN:
+        return value
+    if t is tuple:
+        items = tuple(_rename(v, renaming) for v in value)
+        if items and items[0] in ("dict", "set") and type(items[0]) is str:
+            return (items[0], *_sorted_any(list(items[1:])))
+        return items
+    if t is frozenset:
+        return frozenset(_rename(v, renaming) for v in value)
+    if isinstance(value, tuple):  # a named tuple
+        return t(*(_rename(v, renaming) for v in value))
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in fields(value):
+            old = getattr(value, f.name)
+            new = _rename(old, renaming)
+            if new is not old and new != old:
+                changes[f.name] = new
+        return replace(value, **changes) if changes else value
+    if isinstance(value, enum.Enum):
+        return value
+    if t is list:
+        return [_rename(v, renaming) for v in value]
+    if t is dict:
+        return {_rename(k, renaming): _rename(v, renaming) for k, v in value.items()}
+    return value
+
+
+_PLAIN = (int, float, complex, bytes, bool, type(None))
+
+
+def _sorted_any(items: list[Any]) -> list[Any]:
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=repr)
 
 
 def _timer_order(timer: Timer) -> tuple[float, str]:

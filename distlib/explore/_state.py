@@ -225,6 +225,7 @@ class State:
     synced: tuple[dict[str, Any], ...] | None = None
     depth: int = 0
     _key: Any = None
+    _orbit: Any = None  # the key under symmetry, once the explorer computed it
 
     @property
     def key(self) -> Any:
