@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from distlib.check.models import Register
+from distlib.client import Client
 from distlib.explore import (
     ExploreError,
     Explorer,
@@ -24,6 +26,7 @@ from distlib.explore import (
     decided,
     invariant,
     leader_elected,
+    linearizable,
     raft_safety,
 )
 from distlib.node import Node
@@ -337,6 +340,94 @@ def test_symmetry_merges_states_that_differ_by_renaming_interchangeable_servers(
     assert bug.verdict == "violated" and len(bug.trace) == 8, str(bug)
     replayed = bug.replay()  # the path is a real one: it replays step by step
     assert len(replayed.states) == 9
+
+
+class LazyPrimary(Node):
+    """Replies to a write at once and copies it to the backup afterwards."""
+
+    wait = False
+
+    def on_start(self):
+        self.value = None
+        self.waiting = None
+
+    def on_message(self, src, msg):
+        kind = msg[0]
+        if kind == "write":
+            self.value = msg[1]
+            self.send("b", ("copy", msg[1]))
+            if self.wait:
+                self.waiting = src
+            else:
+                self.send(src, ("ok",))
+        elif kind == "copied" and self.waiting:
+            self.send(self.waiting, ("ok",))
+            self.waiting = None
+
+
+class WaitingPrimary(LazyPrimary):
+    """Replies to a write once the backup has its copy."""
+
+    wait = True
+
+
+class Backup(Node):
+    """Holds the copy and answers reads."""
+
+    def on_start(self):
+        self.value = None
+
+    def on_message(self, src, msg):
+        if msg[0] == "copy":
+            self.value = msg[1]
+            self.send(src, ("copied",))
+        elif msg[0] == "read":
+            self.send(src, ("value", self.value))
+
+
+class Writer(Client):
+    """Writes 1, then tells the reader to read."""
+
+    def on_start(self):
+        self.op = self.begin("write", 1)
+        self.send("p", ("write", 1))
+
+    def on_message(self, src, msg):
+        if msg[0] == "ok" and self.op is not None:
+            self.end(self.op)
+            self.op = None
+            self.send("r", ("go",))
+
+
+class Reader(Client):
+    """Reads from the backup when told to."""
+
+    def on_start(self):
+        self.op = None
+
+    def on_message(self, src, msg):
+        if msg[0] == "go":
+            self.op = self.begin("read")
+            self.send("b", ("read",))
+        elif msg[0] == "value" and self.op is not None:
+            self.end(self.op, msg[1])
+            self.op = None
+
+
+def replicated_register(primary: type[Node]) -> Explorer:
+    nodes = {"p": primary, "b": Backup, "w": Writer, "r": Reader}
+    return Explorer(nodes, clients=["w", "r"], properties=[linearizable(Register())])
+
+
+def test_linearizability_of_the_clients_history_is_checked_in_every_state():
+    """A primary that acknowledges a write before its backup has it lets a read that starts
+    after the write returned see the old value: not linearizable, after 5 steps and no fewer;
+    a primary that waits for the backup's copy is linearizable in every state."""
+    result = replicated_register(LazyPrimary).search()
+    assert result.verdict == "violated" and "not linearizable" in result.violation, str(result)
+    assert len(result.trace) == 5
+    assert replicated_register(LazyPrimary).search(max_depth=4).verdict == "incomplete"
+    assert replicated_register(WaitingPrimary).search().verdict == "ok"
 
 
 # -- bad input ---------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ the simulation runs.
 A state is every node's fields and storage, the messages in flight (a multiset), the armed
 timers, which nodes are up and the fault budget spent; a step delivers, drops or duplicates a
 message, fires a timer, crashes or restarts a node. Properties are invariants checked in every
-state (:func:`agreement`, :func:`atomicity`, :func:`raft_safety`, or your own) and goals that
+state (:func:`agreement`, :func:`atomicity`, :func:`raft_safety`, :func:`linearizable`, or your
+own) and goals that
 must be reachable (:func:`chosen`, :func:`leader_elected`, ...). See :class:`Explorer`.
 
 This is model checking in the manner of DSLabs' search tests, stateright and TLC, over Python
@@ -29,6 +30,7 @@ from distlib.explore.properties import (
     goal,
     invariant,
     leader_elected,
+    linearizable,
     raft_safety,
 )
 
@@ -49,6 +51,7 @@ __all__ = [
     "goal",
     "invariant",
     "leader_elected",
+    "linearizable",
     "raft_safety",
     "replay",
 ]

@@ -38,6 +38,7 @@ from distlib.explore._state import (
     node_key,
     thaw,
 )
+from distlib.history import History, Operation
 from distlib.node import CancelTimer, Complete, Invoke, Node, NodeContext, Note, Send, SetTimer
 
 __all__ = ["Explorer", "Property", "Result", "View"]
@@ -81,6 +82,22 @@ class View:
     def is_up(self, name: str) -> bool:
         return self.state.nodes[self._explorer.index[name]] is not None
 
+    def history(self) -> History:
+        """The clients' operations so far (kept when a property has ``history=True``), timed
+        by the order of their events: call and return times are ranks, not seconds."""
+        events = sorted(
+            (f for f in self.ghost if type(f) is tuple and f and f[0] == "history"),
+            key=lambda f: (f[-1], f[1] != "invoke", f[2], f[3]),
+        )
+        out = History()
+        open_ops: dict[tuple[str, int], Operation] = {}
+        for _, kind, client, op, a, b, when in events:
+            if kind == "invoke":
+                open_ops[(client, op)] = out.invoke(client, a, b, time=when)
+            elif (client, op) in open_ops:
+                out.complete(open_ops.pop((client, op)), a, time=when, status=b)
+        return out
+
 
 @dataclass(frozen=True)
 class Property:
@@ -95,6 +112,8 @@ class Property:
     notes: frozenset[str] = frozenset()
     #: ``record(view) -> facts`` the check reads from ``view.ghost``
     record: Callable[[View], Iterable[Any]] | None = None
+    #: whether the check reads the clients' history (``view.history()``)
+    history: bool = False
     #: what the check reads, by which its answers are kept: "storage" (storage and facts only),
     #: "nodes" (the nodes' fields too) or "state" (anything: asked again in every state)
     reads: str = "nodes"
@@ -289,6 +308,9 @@ class Explorer:
 
             self.record = record_all
         self.note_texts = frozenset(notes).union(*(p.notes for p in self.properties))
+        #: whether clients' invocations and completions are kept (a property reads the history)
+        self.keep_history = any(p.history for p in self.properties)
+        self._stamp = 0  # the time of the history events of the step being taken
         self.messages: dict[Any, Any] = {}  # canonical message -> a message object
         # Messages and timer payloads are numbered as they are first met: the state holds the
         # numbers, so comparing and hashing states never walks a message's fields.
@@ -536,6 +558,7 @@ class Explorer:
         local: list[int] = []
         timer_ops: list[tuple[str, int | None, float | None]] = []
         facts: list[Any] = []
+        history: list[tuple[Any, ...]] = []
         for act in actions:
             cls = act.__class__
             if cls is Send:
@@ -564,8 +587,11 @@ class Explorer:
                 if act.text in self.note_texts:
                     canonical(act.data, f"note {act.text!r} of {name}")  # names a bad value
                     facts.append(("note", name, act.text, _thaw_items(act.data)))
-            elif cls is Invoke or cls is Complete:
-                pass  # client histories are not part of the state
+            elif cls is Invoke:
+                if self.keep_history:
+                    history.append(("invoke", name, act.op, act.f, _hashable(act.input)))
+            elif cls is Complete and self.keep_history:
+                history.append(("complete", name, act.op, _hashable(act.output), act.status))
         frozen = freeze(node)
         nkey = None if frozen is None else self._keys.get(frozen)
         if nkey is None:
@@ -585,6 +611,7 @@ class Explorer:
             frozenset(facts),
             local,
             synced,
+            tuple(history),
         )
 
     def _disk_number(self, live: dict[str, Any], synced: dict[str, Any] | None, name: str) -> int:
@@ -641,6 +668,8 @@ class Explorer:
             ),
             depth=state.depth,
         )
+        if outcome.history:
+            new.ghost = new.ghost | {("history", *event, self._stamp) for event in outcome.history}
         for number in outcome.local:
             _depth_guard(self, name)
             new = self._handle(new, i, ("m", name, number))
@@ -691,6 +720,12 @@ class Explorer:
     def take(self, state: State, step: Step) -> State:
         """The state after ``step`` (``state`` is unchanged)."""
         self._chain = 0
+        if self.keep_history:
+            # A history's events are timed by rank: one past the latest event so far, so two
+            # paths whose histories order their events alike reach the same state.
+            self._stamp = 1 + max(
+                (fact[-1] for fact in state.ghost if fact[0] == "history"), default=-1
+            )
         new = self._take(state, step)
         new.depth = state.depth + 1
         return self._remember(new)
@@ -1074,6 +1109,15 @@ def _sorted_any(items: list[Any]) -> list[Any]:
         return sorted(items, key=repr)
 
 
+def _hashable(value: Any) -> Any:
+    """``value`` if it hashes, else its canonical encoding (a history event is a fact)."""
+    try:
+        hash(value)
+    except TypeError:
+        return canonical(value, "a client's operation")
+    return value
+
+
 def _timer_order(timer: Timer) -> tuple[float, str]:
     return (timer.due, timer.name)
 
@@ -1096,6 +1140,7 @@ class _Outcome:
     facts: frozenset[Any]
     local: list[int]
     synced: dict[str, Any] | None  # in sync mode, the disk as of its last sync
+    history: tuple[tuple[Any, ...], ...]  # invocations and completions, without their times
 
 
 def _thaw_items(data: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from distlib.check.consensus import check_agreement, check_learners_agree, check_twophase
+from distlib.check.linearizability import NOT_LINEARIZABLE, check_linearizable
+from distlib.check.models import Model
 from distlib.explore._explorer import Property, View
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "goal",
     "invariant",
     "leader_elected",
+    "linearizable",
     "raft_safety",
 ]
 
@@ -62,6 +65,30 @@ def chosen() -> Property:
         "a value is learned",
         lambda view: any(view.storage(n).get("learned") is not None for n in view.servers),
     )
+
+
+# -- clients' histories ---------------------------------------------------------------------------
+
+
+def linearizable(model: Model, *, max_steps: int = 100_000) -> Property:
+    """Linearizability (Herlihy and Wing) of the clients' history against ``model`` (a
+    :class:`~distlib.check.models.Register`, ``KeyValue``, ...), in every state: each operation
+    seems to take effect at one instant between its invocation and its completion. The
+    explorer keeps the invocations and completions that clients record
+    (:class:`~distlib.client.Client`) in the order of their steps; an unfinished operation may
+    have taken effect or not. ``max_steps`` bounds the checker's search per state (a history it
+    cannot decide within it counts as fine)."""
+
+    def check(view: View) -> str:
+        history = view.history()
+        if not len(history):
+            return ""
+        result = check_linearizable(history, model, max_steps=max_steps)
+        if result.verdict == NOT_LINEARIZABLE:
+            return f"not linearizable against {model!r}: {result.explanation}"
+        return ""
+
+    return invariant("Linearizability", check, history=True, reads="storage")
 
 
 # -- two-phase commit ------------------------------------------------------------------------------
