@@ -1,4 +1,5 @@
-"""A real browser runs Lab 1's student notebook in JupyterLab, as a student would.
+"""A real browser runs Lab 1's student notebook in JupyterLab, as a student would, and drives
+the explorer's widget (take a step, go back, jump to a counterexample).
 
 JupyterLab is served on localhost from a scratch copy of the lab; the system's Chromium (never a
 downloaded browser), driven by Playwright, opens the notebook, runs every cell, and checks that
@@ -8,6 +9,8 @@ failure a screenshot is written to tests/artifacts/.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import socket
@@ -51,11 +54,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def lab_server(tmp_path):
-    """JupyterLab serving a scratch copy of Lab 1's student notebook; yields its URL."""
-    work = tmp_path / "work"
-    shutil.copytree(ROOT / "labs" / LAB, work)
+@contextlib.contextmanager
+def jupyterlab(tmp_path: Path, work: Path, notebook: str):
+    """JupyterLab serving ``work``; yields the URL that opens ``notebook`` in it."""
     port, token = free_port(), "distcourse-browser-test"
     env = dict(
         os.environ,
@@ -96,7 +97,7 @@ def lab_server(tmp_path):
                 time.sleep(0.5)
         else:
             pytest.fail("JupyterLab did not start within 60 s")
-        yield f"{base}/lab/tree/{LAB}.ipynb?token={token}"
+        yield f"{base}/lab/tree/{notebook}?token={token}"
     finally:
         proc.terminate()
         try:
@@ -104,6 +105,29 @@ def lab_server(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def lab_server(tmp_path):
+    """JupyterLab serving a scratch copy of Lab 1's student notebook; yields its URL."""
+    work = tmp_path / "work"
+    shutil.copytree(ROOT / "labs" / LAB, work)
+    with jupyterlab(tmp_path, work, f"{LAB}.ipynb") as url:
+        yield url
+
+
+def wait_until_idle(page) -> None:
+    """Wait for JupyterLab to open the notebook and for its kernel to be ready."""
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp.shell.currentWidget;"
+        " return w && w.sessionContext && w.sessionContext.session"
+        " && w.sessionContext.session.kernel"
+        " && w.sessionContext.session.kernel.connectionStatus === 'connected'"
+        " && w.sessionContext.session.kernel.status === 'idle'; }",
+        timeout=90_000,
+    )
 
 
 def test_student_runs_lab1_in_a_browser(lab_server):
@@ -116,17 +140,8 @@ def test_student_runs_lab1_in_a_browser(lab_server):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             page.goto(lab_server, wait_until="domcontentloaded", timeout=90_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
             # Wait until the kernel is ready, then run every cell through JupyterLab's own command.
-            page.wait_for_function(
-                "() => { const w = window.jupyterapp.shell.currentWidget;"
-                " return w && w.sessionContext && w.sessionContext.session"
-                " && w.sessionContext.session.kernel"
-                " && w.sessionContext.session.kernel.connectionStatus === 'connected'"
-                " && w.sessionContext.session.kernel.status === 'idle'; }",
-                timeout=90_000,
-            )
+            wait_until_idle(page)
             # Run the cells one at a time, as a student working down the notebook does: with
             # "Run All" the kernel would skip everything after the first unfinished exercise.
             ran = page.evaluate(
@@ -164,6 +179,89 @@ def test_student_runs_lab1_in_a_browser(lab_server):
         except BaseException:
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "browser-lab01.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+EXPLORER_CELL = """\
+from functools import partial
+from distlib.explore import Explorer, agreement
+from distlib.protocols.paxos import PaxosNode
+from distlib.testing.broken import PromiseBreakingAcceptor
+
+nodes = {
+    "n0": partial(PaxosNode, value="v0", learners=("n0",)),
+    "n1": partial(PaxosNode, value="v1", learners=("n0",)),
+    "n2": partial(PromiseBreakingAcceptor, learners=("n0",)),
+}
+explorer = Explorer(nodes, properties=[agreement()], timers={"n0": 1, "n1": 1})
+result = explorer.search()
+result.widget()
+"""
+
+
+def test_explorer_widget_in_a_browser(tmp_path):
+    """The explorer's widget renders in JupyterLab; a click takes a step, Back undoes it, and
+    the jump to the counterexample shows the violated property and the path's diagram."""
+    chromium = need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    work = tmp_path / "work"
+    work.mkdir()
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": EXPLORER_CELL,
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (work / "explore.ipynb").write_text(json.dumps(notebook))
+    with jupyterlab(tmp_path, work, "explore.ipynb") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        status = page.locator(".distlib-explore-status")
+        try:
+            page.goto(url, wait_until="domcontentloaded", timeout=90_000)
+            wait_until_idle(page)
+            page.evaluate(
+                "async () => { const app = window.jupyterapp;"
+                " await app.commands.execute('notebook:run-all-cells'); }"
+            )
+            status.wait_for(timeout=120_000)
+            assert "after 0 steps" in status.inner_text()
+            page.get_by_role("button", name="Take step").click()
+            page.wait_for_function(
+                "() => document.querySelector('.distlib-explore-status')"
+                ".textContent.includes('after 1 steps')",
+                timeout=60_000,
+            )
+            page.get_by_role("button", name="Back").click()
+            page.wait_for_function(
+                "() => document.querySelector('.distlib-explore-status')"
+                ".textContent.includes('after 0 steps')",
+                timeout=60_000,
+            )
+            page.get_by_role("button", name="Jump to counterexample").click()
+            page.wait_for_function(
+                "() => document.querySelector('.distlib-explore-status')"
+                ".textContent.includes('Agreement violated')",
+                timeout=60_000,
+            )
+            page.wait_for_selector(".widget-output img, .jp-OutputArea-child img", timeout=60_000)
+            assert "n2" in page.locator(".distlib-explore-nodes").inner_text()
+        except BaseException:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "browser-explorer.png"), full_page=True)
             raise
         finally:
             browser.close()

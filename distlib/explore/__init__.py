@@ -6,6 +6,7 @@ the simulation runs.
 >>> result = explorer.search()                 # breadth-first: a shortest counterexample
 >>> print(result)                              # verdict, states, depth, time, the steps
 >>> result.replay().diagram()                  # the counterexample as a space-time diagram
+>>> result.widget()                            # walk the states by hand, in the notebook
 
 A state is every node's fields and storage, the messages in flight (a multiset), the armed
 timers, which nodes are up and the fault budget spent; a step delivers, drops or duplicates a
@@ -22,6 +23,7 @@ timer firings, depth), and the explorer reports whether it exhausted the space w
 from distlib.explore._explorer import Explorer, Property, Result, View
 from distlib.explore._replay import Replay, replay
 from distlib.explore._state import ExploreError, State, Step, canonical
+from distlib.explore._widget import Session, explore_widget
 from distlib.explore.properties import (
     agreement,
     atomicity,
@@ -40,6 +42,7 @@ __all__ = [
     "Property",
     "Replay",
     "Result",
+    "Session",
     "State",
     "Step",
     "View",
@@ -48,6 +51,7 @@ __all__ = [
     "canonical",
     "chosen",
     "decided",
+    "explore_widget",
     "goal",
     "invariant",
     "leader_elected",

@@ -196,6 +196,15 @@ class Result:
             raise ExploreError("this result has no explorer to replay it with")
         return self.explorer.replay(self.trace, violated=self.violated, **options)
 
+    def widget(self) -> Any:
+        """A notebook widget to walk the states by hand, with a button that follows this
+        result's counterexample (see :func:`distlib.explore.explore_widget`)."""
+        if self.explorer is None:
+            raise ExploreError("this result has no explorer to walk")
+        from distlib.explore._widget import explore_widget
+
+        return explore_widget(self.explorer, self)
+
 
 class Explorer:
     """Exhaustive exploration of the nodes ``nodes`` (name -> Node class or factory).
