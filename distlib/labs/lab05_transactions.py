@@ -14,7 +14,9 @@ parameters, so a lab can run the same experiment on its own subclasses.
 * :func:`recovery_run`: a coordinator crash before or after it logged its decision;
 * :func:`faulty_run`, :func:`check_run`, :func:`check_runs`: seeded runs under a
   :class:`~distlib.testing.nemesis.Nemesis`, judged by :mod:`distlib.check.consensus` and by the
-  participants' data.
+  participants' data;
+* :class:`OneTransfer`, :func:`transfer_explorer`, :func:`search_atomicity`, :func:`blocked`:
+  every interleaving of one transaction (:mod:`distlib.explore`), within fault bounds.
 
 What this module leaves to others: the protocol itself (:mod:`distlib.protocols.twophase`) and
 the invariants (:func:`distlib.check.consensus.check_twophase`).
@@ -22,14 +24,16 @@ the invariants (:func:`distlib.check.consensus.check_twophase`).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from distlib.check.consensus import check_twophase
+from distlib.explore import Explorer, Property, Result, View, atomicity, goal
 from distlib.node import Node
-from distlib.protocols.twophase import Coordinator, Participant, TxClient
+from distlib.protocols.twophase import Coordinator, Participant, TxClient, TxRequest
 from distlib.sim import Constant, Simulation, Uniform
 from distlib.sim.network import Latency
 from distlib.testing.nemesis import Nemesis
@@ -39,6 +43,8 @@ __all__ = [
     "SCENARIOS",
     "BlockingResult",
     "LockingParticipant",
+    "OneTransfer",
+    "blocked",
     "blocked_intervals",
     "blocking_run",
     "boot",
@@ -53,8 +59,10 @@ __all__ = [
     "participants",
     "plot_blocking",
     "recovery_run",
+    "search_atomicity",
     "sent",
     "termination_run",
+    "transfer_explorer",
 ]
 
 #: The latency of the scripted runs: every message takes exactly 10 ms, so the phases line up.
@@ -448,3 +456,73 @@ def first_seeds(found: Sequence[tuple[int, str]], k: int = 3) -> list[int]:
         if seed not in seeds:
             seeds.append(seed)
     return seeds[:k]
+
+
+# -- every interleaving ----------------------------------------------------------------------
+
+
+class OneTransfer(Node):
+    """A client that asks the coordinator, once, to run transaction ``t1``: one write at every
+    participant (key ``k1`` at ``p1``, ``k2`` at ``p2``, ...)."""
+
+    def on_start(self) -> None:
+        writes = tuple(
+            (p, f"k{p[1:]}", 1) for p in sorted(self.peers) if p.startswith("p") and p[1:].isdigit()
+        )
+        self.send("coordinator", TxRequest("t1", writes))
+
+    def on_message(self, src: str, msg: Any) -> None:
+        pass  # the answer changes nothing here
+
+
+def blocked() -> Property:
+    """Goal: a participant voted yes on ``t1`` and does not know the decision while the
+    coordinator is down: the blocking state of 2PC (BHG §7.4)."""
+
+    def check(view: View) -> bool:
+        if view.is_up("coordinator"):
+            return False
+        return any(
+            view.storage(p).get("vote", {}).get("t1") is True
+            and "t1" not in view.storage(p).get("decision", {})
+            for p in view.servers
+            if p != "coordinator"
+        )
+
+    return goal("a participant is blocked", check)
+
+
+def transfer_explorer(
+    coordinator: NodeFactory = Coordinator,
+    participant: Callable[..., Node] = Participant,
+    *,
+    n: int = 3,
+    refuse: bool = False,
+    **bounds: Any,
+) -> Explorer:
+    """An :class:`~distlib.explore.Explorer` over one transaction (:class:`OneTransfer`) run by
+    ``coordinator`` over ``n`` participants, judged by 2PC atomicity and commit validity
+    (:func:`~distlib.explore.atomicity`), with the goal :func:`blocked`. ``refuse``: ``p1``
+    votes no. ``bounds`` go to the explorer (``drops``, ``crashes``, ``crashable``, ``timers``:
+    0 by default, so nobody retries or asks)."""
+    nodes: dict[str, Any] = {"coordinator": coordinator}
+    for name in participants(n):
+        nodes[name] = participant
+    if refuse:
+        nodes["p1"] = functools.partial(participant, refuse=("t1",))
+    nodes["client"] = OneTransfer
+    bounds.setdefault("timers", 0)
+    return Explorer(nodes, clients=["client"], properties=[atomicity(), blocked()], **bounds)
+
+
+def search_atomicity(
+    coordinator: NodeFactory = Coordinator, participant: Callable[..., Node] = Participant
+) -> list[Result]:
+    """The searches Lab 5 grades with: every interleaving of one transaction over three
+    participants (1) when ``p1`` votes no and one message may be lost, and (2) when everyone
+    votes yes and one participant may crash (and restart) once. Each result is "ok" for a
+    correct coordinator and participant."""
+    return [
+        transfer_explorer(coordinator, participant, refuse=True, drops=1).search(),
+        transfer_explorer(coordinator, participant, crashes=1, crashable=participants(3)).search(),
+    ]

@@ -241,3 +241,7 @@ MISTAKES = {
         ),
     ],
 }
+
+#: The test cells that judge an exercise, where they are not just "<exercise>_tests": the
+#: coordinator's rule is also judged by a search over every interleaving.
+TESTS = {"lab05_decide": ["lab05_decide_tests", "lab05_decide_search"]}
