@@ -15,7 +15,9 @@ experiment on its own acceptor, proposer and learner.
 * :func:`boot`, :func:`sent` (from :mod:`distlib.labs.lab05_transactions`): one node fed
   message by message, for tests;
 * :func:`faulty_run`, :func:`check_runs`: seeded runs under a
-  :class:`~distlib.testing.nemesis.Nemesis`, judged by :func:`distlib.check.consensus.check_paxos`.
+  :class:`~distlib.testing.nemesis.Nemesis`, judged by :func:`distlib.check.consensus.check_paxos`;
+* :func:`paxos_explorer`, :func:`search_agreement`: every interleaving of two proposers and
+  three acceptors (:mod:`distlib.explore`), within fault bounds.
 
 What this module leaves to others: the protocols (:mod:`distlib.protocols.paxos`,
 :mod:`distlib.protocols.multipaxos`) and the invariants (:mod:`distlib.check.consensus`).
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distlib.check.consensus import check_paxos
+from distlib.explore import Explorer, Result, agreement, chosen
 from distlib.protocols.multipaxos import NOOP, KVClient, MultiPaxosNode
 from distlib.protocols.paxos import PaxosNode, Phase
 from distlib.quorum import majority
@@ -59,8 +62,10 @@ __all__ = [
     "majorities",
     "multipaxos_run",
     "names",
+    "paxos_explorer",
     "promise_scenario",
     "rounds",
+    "search_agreement",
     "sent",
     "single_decree",
 ]
@@ -389,3 +394,33 @@ def check_runs(
         if liveness and not live:
             found.append((seed, "not every node learned a value within 5 s after the faults"))
     return found
+
+
+# -- every interleaving ----------------------------------------------------------------------
+
+
+def paxos_explorer(node: NodeFactory = PaxosNode, **bounds: Any) -> Explorer:
+    """An :class:`~distlib.explore.Explorer` over single-decree Paxos: ``n0`` proposes ``"v0"``
+    and ``n1`` proposes ``"v1"`` (each once: their first timer fires, the back-off timer does
+    not), ``n0``, ``n1`` and ``n2`` accept, ``n0`` learns; all three are ``node``. Judged by
+    agreement (PMS §2.1, counting every acceptance ever made), with the goal "a value is
+    learned". ``bounds`` go to the explorer (``drops``, ``duplicates``, ``crashes``)."""
+    learners = ("n0",)
+    nodes = {
+        "n0": functools.partial(node, value="v0", learners=learners),
+        "n1": functools.partial(node, value="v1", learners=learners),
+        "n2": functools.partial(node, learners=learners),
+    }
+    bounds.setdefault("timers", {"n0": 1, "n1": 1})
+    return Explorer(nodes, properties=[agreement(), chosen()], **bounds)
+
+
+def search_agreement(node: NodeFactory = PaxosNode) -> list[Result]:
+    """The searches Lab 6 grades with, on ``node`` as every proposer, acceptor and learner:
+    every interleaving of up to 8 steps with one lost and one duplicated message, and of up to
+    10 steps with one crash (and restart). Neither finds a violation for a correct node
+    (their verdict is "incomplete": they stop at the depth bound, not at the end)."""
+    return [
+        paxos_explorer(node, drops=1, duplicates=1).search(max_depth=8),
+        paxos_explorer(node, crashes=1).search(max_depth=10),
+    ]

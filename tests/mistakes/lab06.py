@@ -208,3 +208,7 @@ MISTAKES = {
         ),
     ],
 }
+
+#: The test cells that judge an exercise, where they are not just "<exercise>_tests": the
+#: acceptor is also judged by a search over every interleaving.
+TESTS = {"lab06_acceptor": ["lab06_acceptor_tests", "lab06_acceptor_search"]}
