@@ -229,7 +229,9 @@ class Explorer:
     ``[("s1", "s2", "s3")]``: two states that differ only by a renaming of the nodes within
     groups count as one (symmetry reduction). Names are renamed wherever a node's fields, its
     storage, a message or a recorded fact hold them as whole strings; the properties must not
-    single out a node of a group.
+    single out a node of a group. ``fifo``: each link delivers its messages in the order they
+    were sent (as over TCP): only the oldest message of a link may be delivered, dropped or
+    duplicated (the copy goes to the back of the link), instead of any message in flight.
     """
 
     def __init__(
@@ -248,6 +250,7 @@ class Explorer:
         storage: Mapping[str, Mapping[str, Any]] | None = None,
         durability: str = "always",
         symmetry: Iterable[Iterable[str]] = (),
+        fifo: bool = False,
     ) -> None:
         if not nodes:
             raise ExploreError("the explorer needs at least one node")
@@ -286,6 +289,10 @@ class Explorer:
         unknown = self.clients - set(self.names)
         if unknown:
             raise ExploreError(f"clients {sorted(unknown)} are not among the nodes")
+        if not isinstance(fifo, bool):
+            raise ExploreError(f"fifo is True or False, not {fifo!r}")
+        #: whether each link delivers in order (the network maps (src, dst) to a queue)
+        self.fifo = fifo
         self.symmetry: tuple[tuple[str, ...], ...] = tuple(
             tuple(group) for group in symmetry if len(tuple(group)) > 1
         )
@@ -419,13 +426,23 @@ class Explorer:
             )
             clocks[j] = state.clocks[i]
             fired[j] = fired_old[i]
-        network = frozenset(
-            (
-                (renaming.get(src, src), renaming.get(dst, dst), number("message", mid)),
-                count,
+        network: frozenset[Any]
+        if self.fifo:
+            network = frozenset(
+                (
+                    (renaming.get(src, src), renaming.get(dst, dst)),
+                    tuple(number("message", mid) for mid in queue),
+                )
+                for (src, dst), queue in state.network.items()
             )
-            for (src, dst, mid), count in state.network.items()
-        )
+        else:
+            network = frozenset(
+                (
+                    (renaming.get(src, src), renaming.get(dst, dst), number("message", mid)),
+                    count,
+                )
+                for (src, dst, mid), count in state.network.items()
+            )
         ghost_key = (rid, "ghost", state.ghost)
         ghost = self._renamed.get(ghost_key)
         if ghost is None:
@@ -645,9 +662,13 @@ class Explorer:
         network = state.network
         if outcome.sends:
             network = dict(network)
-            for dst, number in outcome.sends:
-                link = (name, dst, number)
-                network[link] = network.get(link, 0) + 1
+            if self.fifo:
+                for dst, number in outcome.sends:
+                    network[(name, dst)] = (*network.get((name, dst), ()), number)
+            else:
+                for dst, number in outcome.sends:
+                    link = (name, dst, number)
+                    network[link] = network.get(link, 0) + 1
         timers = state.timers[i]
         if outcome.timer_ops:
             armed = {t.name: t for t in timers}
@@ -705,7 +726,11 @@ class Explorer:
         out: list[Step] = []
         drops, dups, crashes, fired = state.spent
         objects = self._message_objects
-        for src, dst, number in sorted(state.network):
+        if self.fifo:
+            heads = [(src, dst, queue[0]) for (src, dst), queue in sorted(state.network.items())]
+        else:
+            heads = sorted(state.network)
+        for src, dst, number in heads:
             msg = objects[number]
             if state.nodes[self.index[dst]] is not None:
                 out.append(Step("deliver", dst, src, msg))
@@ -745,6 +770,24 @@ class Explorer:
         if i is None:
             raise ExploreError(f"step {step} names unknown node {step.node!r}")
         drops, dups, crashes, fired = state.spent
+        if kind in ("deliver", "drop", "duplicate") and self.fifo:
+            number = self._message_id(step.msg, "a message")
+            queue = state.network.get((step.src or "", step.node), ())
+            if not queue or queue[0] != number:
+                raise ExploreError(f"step {step}: not the oldest message on its link")
+            network = dict(state.network)
+            if kind == "duplicate":
+                network[(step.src or "", step.node)] = (*queue, number)
+                return _with(state, network=network, spent=(drops, dups + 1, crashes, fired))
+            if len(queue) == 1:
+                del network[(step.src or "", step.node)]
+            else:
+                network[(step.src or "", step.node)] = queue[1:]
+            if kind == "drop":
+                return _with(state, network=network, spent=(drops + 1, dups, crashes, fired))
+            if state.nodes[i] is None:
+                raise ExploreError(f"step {step}: {step.node} is down")
+            return self._handle(_with(state, network=network), i, ("m", step.src, number))
         if kind in ("deliver", "drop", "duplicate"):
             number = self._message_id(step.msg, "a message")
             link = (step.src or "", step.node, number)

@@ -216,7 +216,8 @@ class State:
     disk_keys: tuple[int, ...]
     timers: tuple[frozenset[Timer], ...]
     clocks: tuple[float, ...]
-    network: dict[tuple[str, str, int], int]  # (src, dst, message number) -> copies
+    #: (src, dst, message number) -> copies; with ``fifo``, (src, dst) -> the numbers in order
+    network: dict[Any, Any]
     ghost: frozenset[Any]
     spent: tuple[int, int, int, tuple[int, ...]]  # drops, duplicates, crashes, timer firings
     incarnations: tuple[int, ...]

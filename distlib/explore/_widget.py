@@ -113,6 +113,12 @@ class Session:
     def in_flight(self) -> list[tuple[str, str, Any, int]]:
         """The messages in flight: (from, to, message, copies)."""
         objects = self.explorer._message_objects
+        if self.explorer.fifo:
+            return [
+                (src, dst, objects[number], 1)
+                for (src, dst), queue in sorted(self.state.network.items())
+                for number in queue
+            ]
         return [
             (src, dst, objects[number], count)
             for (src, dst, number), count in sorted(self.state.network.items())

@@ -11,6 +11,8 @@ Prints ``figure:`` lines:
   two of the three acceptors, messages to oneself are delivered within the step, every node's
   full Python state counts (learner tables, back-off counters, logical clocks), and there are
   no client requests: the proposals start from timers;
+* ``explore_paxos_fifo_states`` and ``explore_paxos_fifo_s``: the same configuration over links
+  that keep order (``fifo=True``), explored to the end;
 * ``explore_raft_vote_bug_s``: time to the shortest counterexample (11 steps) for the vote-rule
   bug (BrokenVoteRaft: 3 servers, one command, one election timer firing at s1 and at s3);
 * ``explore_raft_commit_bug_s``: time to the shortest counterexample (12 steps) for the
@@ -47,14 +49,14 @@ from distlib.testing.broken import BrokenCommitRaft, BrokenVoteRaft  # noqa: E40
 from distlib.testing.raft import figure8_storage  # noqa: E402
 
 
-def paxos() -> Explorer:
+def paxos(**options: Any) -> Explorer:
     learners = ("n0",)
     nodes = {
         "n0": partial(PaxosNode, value="v0", learners=learners),
         "n1": partial(PaxosNode, value="v1", learners=learners),
         "n2": partial(PaxosNode, learners=learners),
     }
-    return Explorer(nodes, properties=[agreement(), chosen()], timers={"n0": 1, "n1": 1})
+    return Explorer(nodes, properties=[agreement(), chosen()], timers={"n0": 1, "n1": 1}, **options)
 
 
 class Submitter(Node):
@@ -106,6 +108,11 @@ def main() -> None:
         f"figure: explore_paxos_states = {result.distinct} states   (stateright's example: 16,668)"
     )
     print(f"figure: explore_paxos_s = {result.seconds:.1f} s   (target <= 10)")
+
+    fifo = paxos(fifo=True).search()
+    assert fifo.verdict == "ok", str(fifo)
+    print(f"figure: explore_paxos_fifo_states = {fifo.distinct} states")
+    print(f"figure: explore_paxos_fifo_s = {fifo.seconds:.1f} s")
 
     vote = raft(BrokenVoteRaft, Submitter, {"s1": 1, "s3": 1}).search()
     assert vote.verdict == "violated", str(vote)
