@@ -946,7 +946,9 @@ class Explorer:
                 try:
                     nxt = self.take(state, step)
                 except _HandlerFailed as failed:
-                    return self._failed_result([*path(skey), step], failed, start, goals)
+                    return self._failed_result(
+                        [*path(skey), step], failed, start, goals, visited + 1, len(parents)
+                    )
                 visited += 1
                 key = self.identity(nxt)
                 if key in parents:
@@ -1039,11 +1041,25 @@ class Explorer:
         )
 
     def _failed_result(
-        self, trace: list[Step], failed: _HandlerFailed, start: float, goals: dict[str, Any]
+        self,
+        trace: list[Step],
+        failed: _HandlerFailed,
+        start: float,
+        goals: dict[str, Any],
+        visited: int = 0,
+        distinct: int = 0,
     ) -> Result:
         problem = f"{failed.node}'s {failed.what} raised {type(failed.exc).__name__}: {failed.exc}"
         return self._result(
-            "violated", 0, 0, len(trace), start, goals, "handlers do not raise", problem, trace
+            "violated",
+            visited,
+            distinct,
+            len(trace),
+            start,
+            goals,
+            "handlers do not raise",
+            problem,
+            trace,
         )
 
     # -- counterexamples in the simulation ----------------------------------------------------
