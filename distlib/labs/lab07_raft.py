@@ -17,6 +17,10 @@ probes the graded cells use.
   servers' logs can be drawn at any moment (:meth:`Replay.logs_at`, :func:`draw_logs`, in the
   style of the paper's Figure 8), whether the run passed or the harness stopped it.
 
+* **Every interleaving** (:func:`vote_explorer`, :func:`commit_explorer`, :func:`search_vote_rule`,
+  :func:`search_commit_rule`): three servers explored exhaustively (:mod:`distlib.explore`) in
+  the small configurations where a wrong vote rule or commit rule breaks Raft's safety.
+
 Left to others: the protocol (:mod:`distlib.protocols.raft`), the checks and scenarios
 (:mod:`distlib.testing`), role timelines and split-vote plots (:mod:`distlib.views.raft`).
 Everything is seeded; plots import matplotlib lazily.
@@ -30,21 +34,31 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from distlib.explore import Explorer, Result, leader_elected, raft_safety
 from distlib.node import Node, Send
-from distlib.protocols.raft import Entry, RaftClient, RaftNode, RequestVoteReply, Role
+from distlib.protocols.raft import (
+    ClientRequest,
+    Entry,
+    RaftClient,
+    RaftNode,
+    RequestVoteReply,
+    Role,
+)
 from distlib.sim import Constant, Simulation, Uniform
-from distlib.testing.raft import RaftViolation
+from distlib.testing.raft import RaftViolation, figure8_storage
 from distlib.testing.raft_scenarios import SCENARIOS
 from distlib.trace import Trace
 
 __all__ = [
     "EXERCISES",
     "LogState",
+    "OneCommand",
     "Replay",
     "ReplicationRun",
     "StaleLeaderRun",
     "ask",
     "check_exercise",
+    "commit_explorer",
     "draw_logs",
     "figure8_panels",
     "follower",
@@ -53,7 +67,10 @@ __all__ = [
     "measure_split_votes",
     "replay",
     "replication_run",
+    "search_commit_rule",
+    "search_vote_rule",
     "stale_leader_run",
+    "vote_explorer",
 ]
 
 #: The methods of :class:`~distlib.protocols.raft.RaftNode` that the lab's exercises replace.
@@ -699,3 +716,56 @@ def measure_split_votes(
         leader_in_term_1 = any(_leads(s) and _term(s) == 1 for s in servers)
         splits += not leader_in_term_1
     return splits / trials
+
+
+# --------------------------------------------------------------------------------------------
+# Every interleaving.
+
+SERVERS = ("s1", "s2", "s3")
+
+
+class OneCommand(Node):
+    """A client that sends one command, ``"x"``, to ``s1`` (delivered whenever the explorer
+    chooses) and ignores the answer."""
+
+    def on_start(self) -> None:
+        self.send("s1", ClientRequest(1, "x"))
+
+    def on_message(self, src: str, msg: Any) -> None:
+        pass
+
+
+def vote_explorer(node: type[RaftNode] = RaftNode) -> Explorer:
+    """Three servers of class ``node`` from empty logs, one command for ``s1`` and one election
+    timeout each at ``s1`` and ``s3``: where a voter that skips the up-to-date check (§5.4.1)
+    elects a server without a committed entry. Judged by Raft's safety properties."""
+    nodes: dict[str, Any] = {**dict.fromkeys(SERVERS, node), "c": OneCommand}
+    return Explorer(
+        nodes,
+        clients=["c"],
+        properties=[raft_safety(), leader_elected()],
+        timers={"s1": 1, "s3": 1},
+    )
+
+
+def commit_explorer(node: type[RaftNode] = RaftNode) -> Explorer:
+    """Three servers of class ``node`` starting from the logs of the paper's Figure 8
+    (:func:`~distlib.testing.raft.figure8_storage`: ``s1`` holds A of term 1, ``s3`` holds B of
+    term 2), two election timeouts at ``s1`` and one at ``s3``: where a leader that commits an
+    earlier term's entry by counting replicas (§5.4.2) loses it."""
+    return Explorer(
+        dict.fromkeys(SERVERS, node),
+        properties=[raft_safety(), leader_elected()],
+        timers={"s1": 2, "s3": 1},
+        storage=figure8_storage(),
+    )
+
+
+def search_vote_rule(node: type[RaftNode] = RaftNode) -> Result:
+    """Every path of up to 11 steps of :func:`vote_explorer` (the vote-rule bug needs 11)."""
+    return vote_explorer(node).search(max_depth=11)
+
+
+def search_commit_rule(node: type[RaftNode] = RaftNode) -> Result:
+    """Every path of up to 12 steps of :func:`commit_explorer` (the commit-rule bug needs 12)."""
+    return commit_explorer(node).search(max_depth=12)

@@ -97,6 +97,15 @@ MISTAKES = {
             ),
         ),
         (
+            "skips the up-to-date check: any candidate of the term gets the vote",
+            _VOTE.replace(
+                """        up_to_date = msg.last_log_term > self.last_log_term or (
+            msg.last_log_term == self.last_log_term and msg.last_log_index >= self.last_log_index
+        )""",
+                """        up_to_date = True""",
+            ),
+        ),
+        (
             "granting does not restart the election timer",
             _VOTE.replace("        self.reset_election_timer()\n", ""),
         ),
@@ -184,4 +193,11 @@ MISTAKES = {
             ),
         ),
     ],
+}
+
+#: The test cells that judge an exercise, where they are not just "<exercise>_tests": the vote
+#: and commit rules are also judged by searches over every interleaving.
+TESTS = {
+    "lab07_vote": ["lab07_vote_tests", "lab07_vote_search"],
+    "lab07_commit": ["lab07_commit_tests", "lab07_commit_search"],
 }
