@@ -285,7 +285,7 @@ class Coordinator(Node):
     ) -> bool | None:
         """The decision rule: True (commit), False (abort) or None (wait for more votes).
 
-        Gray 1978; BHG §7.3 rule AC2/AC3: commit only if *every* participant voted yes; a
+        Gray 1978; BHG §7.2 rule AC3: commit only if *every* participant voted yes; a
         single no vote means abort.
         """
         if any(votes.get(p) is False for p in participants):

@@ -8,7 +8,7 @@ docstring says which rule is broken and what goes wrong.
   :class:`PromiseBreakingAcceptor` (§2.2 P1a), :class:`ValueIgnoringProposer` (§2.2 P2c), and
   for Multi-Paxos :class:`ValueIgnoringLeader` (§2.2 P2c, per slot).
 * Two-phase commit (Gray 1978; Bernstein, Hadzilacos and Goodman, BHG §7.3):
-  :class:`EagerCoordinator` (rule AC2) and :class:`ForgetfulParticipant` (prepared record not
+  :class:`EagerCoordinator` (rule AC3, §7.2) and :class:`ForgetfulParticipant` (prepared record not
   forced to stable storage).
 * Raft (Ongaro and Ousterhout): :class:`BrokenVoteRaft` (§5.4.1, the up-to-date check),
   :class:`BrokenCommitRaft` (§5.4.2, Figure 8), and the persistence bugs :class:`BootLogRaft`
@@ -88,7 +88,7 @@ class ValueIgnoringLeader(MultiPaxosNode):
 class EagerCoordinator(Coordinator):
     """BROKEN: commits as soon as a majority voted yes, ignoring the others' votes.
 
-    It violates BHG §7.3 rule AC2 (commit only if all voted yes): a participant that voted no, or
+    It violates BHG §7.2 rule AC3 (commit only if all voted yes): a participant that voted no, or
     never voted, aborts while the rest commit.
     """
 
