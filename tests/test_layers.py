@@ -35,11 +35,13 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "protocols": (("distlib.protocols",), ("core",)),
     "checkers": (("distlib.check",), ("core",)),
     "views": (("distlib.views",), ("core", "checkers")),
-    "compute": (("distlib.compute",), ()),
-    "explorer": (("distlib.explore",), ("core", "checkers", "views")),
+    # Progress bars (tqdm) for long work, below everything that shows progress.
+    "progress": (("distlib.progress",), ()),
+    "compute": (("distlib.compute",), ("progress",)),
+    "explorer": (("distlib.explore",), ("core", "checkers", "views", "progress")),
     "harnesses": (
         ("distlib.testing",),
-        ("core", "runtimes", "protocols", "checkers", "views", "compute", "explorer"),
+        ("core", "runtimes", "protocols", "checkers", "views", "compute", "explorer", "progress"),
     ),
     "labs": (
         ("distlib.labs",),
@@ -52,12 +54,23 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "compute",
             "explorer",
             "harnesses",
+            "progress",
             "public",
         ),
     ),
     "course": (
         ("distlib.course",),
-        ("core", "runtimes", "protocols", "checkers", "views", "compute", "harnesses", "public"),
+        (
+            "core",
+            "runtimes",
+            "protocols",
+            "checkers",
+            "views",
+            "compute",
+            "harnesses",
+            "progress",
+            "public",
+        ),
     ),
     "public": (("distlib",), ("core", "runtimes")),
 }

@@ -22,8 +22,8 @@ from typing import Any
 
 from distlib.compute import _worker
 from distlib.compute._process import default_workers
-from distlib.compute._progress import make_progress
 from distlib.compute._worker import MAP, REDUCE
+from distlib.progress import make_progress
 
 BACKENDS = ("serial", "process", "dask")
 

@@ -18,7 +18,6 @@ import enum
 import itertools
 import pickle
 import random
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,6 +39,7 @@ from distlib.explore._state import (
 )
 from distlib.history import History, Operation
 from distlib.node import CancelTimer, Complete, Invoke, Node, NodeContext, Note, Send, SetTimer
+from distlib.progress import make_progress
 
 __all__ = ["Explorer", "Property", "Result", "View"]
 
@@ -890,20 +890,47 @@ class Explorer:
         max_depth: int | None = None,
         max_states: int | None = None,
         max_seconds: float | None = None,
-        progress: bool | Callable[[int, int, float], None] = False,
+        progress: Any = False,
     ) -> Result:
         """Explore from the initial state; stop at the first invariant violated.
 
         ``strategy`` "bfs" (breadth-first: the counterexample is a shortest one) or "dfs"
         (depth-first: less memory, reaches deep states sooner). Bounds: ``max_depth`` steps per
         path, ``max_states`` distinct states, ``max_seconds`` of wall time. ``progress``: True
-        for a line on stderr every second or so (states, depth, states per second), or a
-        function ``progress(distinct, depth, seconds)``.
+        for a tqdm counter of the states (a widget in a notebook, a text bar on a terminal's
+        stderr; see :mod:`distlib.progress` for "text" and "widget"), or a function
+        ``progress(distinct, depth, seconds)`` called every second or so.
         """
+        if callable(progress):
+            return self._search(strategy, max_depth, max_states, max_seconds, progress)
+        bar = make_progress(progress, total=None, label="explore", unit="state")
+        shown = [0]
+
+        def report(distinct: int, depth: int, seconds: float) -> None:
+            bar.update(distinct - shown[0])
+            shown[0] = distinct
+            bar.note(f"depth {depth}")
+
+        ok = False
+        try:
+            result = self._search(strategy, max_depth, max_states, max_seconds, report)
+            report(result.distinct, result.depth, result.seconds)
+            ok = True
+        finally:
+            bar.close(ok=ok)
+        return result
+
+    def _search(
+        self,
+        strategy: str,
+        max_depth: int | None,
+        max_states: int | None,
+        max_seconds: float | None,
+        report: Callable[[int, int, float], None] | None,
+    ) -> Result:
         if strategy not in ("bfs", "dfs"):
             raise ExploreError(f'strategy is "bfs" or "dfs", not {strategy!r}')
         start = time.perf_counter()
-        report = _progress_printer() if progress is True else progress or None
         pending = {p.name for p in self.properties if p.kind == "goal"}
         goals: dict[str, list[Step] | None] = dict.fromkeys(pending)
         try:
@@ -1232,15 +1259,3 @@ def _first_difference(a: Any, b: Any, where: str = "") -> str:
                 label = x[0] if type(x) is tuple and len(x) == 2 and isinstance(x[0], str) else j
                 return _first_difference(x, y, f"{where}/{label}")
     return f"at {where or 'the top'}: {a!r:.80} vs {b!r:.80}"
-
-
-def _progress_printer() -> Callable[[int, int, float], None]:
-    def report(distinct: int, depth: int, seconds: float) -> None:
-        rate = distinct / seconds if seconds else 0.0
-        print(
-            f"explored {distinct:,} states, depth {depth}, {rate:,.0f} states/s",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    return report
