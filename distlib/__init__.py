@@ -67,6 +67,7 @@ def lab_setup(lab: str | None = None, *, quiet: bool = False) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
     warnings.filterwarnings("ignore", message=".*Matplotlib.*")
-    status = f"distlib {__version__} ready" + (f" for {lab}" if lab else "") + f" ({__file__})"
+    # No path in the message: it would show the grading machine's folders in students' feedback.
+    status = f"distlib {__version__} ready" + (f" for {lab}" if lab else "")
     if not quiet:
         print(status)

@@ -149,10 +149,12 @@ def test_import_is_light():
 
 
 def test_setup_cell_runs_with_the_course_library():
-    """The labs' setup cell succeeds and reports the library when ours is found."""
+    """The labs' setup cell succeeds and reports the library when ours is found, without a
+    path (the grading machine's folders must not appear in students' feedback)."""
     out = run_python(setup_cell("lab01"))
     assert out.returncode == 0, out.stderr
     assert "distlib" in out.stdout and "ready for lab01" in out.stdout
+    assert "/" not in out.stdout and "\\" not in out.stdout, out.stdout
 
 
 def test_setup_cell_explains_a_shadowing_distlib(tmp_path):
