@@ -16,12 +16,12 @@ def commands() -> list[str]:
 
 
 def test_readme_has_exactly_two_setup_commands_and_the_full_run():
-    """The set-up section gives two one-line commands (open the labs; install and run the quick
-    tests) and one more for the full test run."""
+    """The set-up section gives two one-line commands (open one's own copy of the labs; install
+    and run the quick tests) and one more for the full test run."""
     cmds = commands()
     assert len(cmds) == 3, f"expected two set-up commands and the full run, found {cmds}"
     assert all("\n" not in c for c in cmds)
-    assert "jupyter lab labs/" in cmds[0]
+    assert "distcourse start" in cmds[0]  # opens JupyterLab on the student's own copy
     assert "pytest" in cmds[1] and ".[test]" in cmds[1] and "--full" not in cmds[1]
     assert cmds[2].endswith("python -m pytest --full")
 

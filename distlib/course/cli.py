@@ -16,6 +16,7 @@ __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 # Modules that contribute subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "distlib.course.start",
     "distlib.course.commands",
     "distlib.course.publish",
     "distlib.check.cli",
