@@ -8,6 +8,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from distlib.course.start import STUDENT_DISABLED
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -47,10 +49,11 @@ def test_runtime_is_new_enough_for_nbgrader():
 
 
 def test_postbuild_installs_the_course_and_locks_instructor_tools():
-    """postBuild stops on errors, installs the package and disables nbgrader's instructor tools."""
+    """postBuild stops on errors, installs the package and disables nbgrader's instructor tools
+    and JupyterLab's news pop-up, the same plugins as a local student's JupyterLab."""
     script = (ROOT / "binder" / "postBuild").read_text()
     assert "set -e" in script
     assert "pip install --no-deps -e ." in script
-    for plugin in ("formgrader", "create-assignment"):
-        assert plugin in script
+    for plugin in STUDENT_DISABLED:  # what `distcourse start` switches off, Binder does too
+        assert plugin in script, f"postBuild does not disable {plugin}"
     assert "labextension lock" in script and "labextension disable" in script

@@ -1,5 +1,6 @@
-"""A real browser runs Lab 1's student notebook in JupyterLab, as a student would, and drives
-the explorer's widget (take a step, go back, jump to a counterexample).
+"""A real browser runs Lab 1's student notebook in JupyterLab, as a student would (with no
+instructor tools, no news pop-up and the Validate button), and drives the explorer's widget
+(take a step, go back, jump to a counterexample).
 
 JupyterLab is served on localhost from a scratch copy of the lab; the system's Chromium (never a
 downloaded browser), driven by Playwright, opens the notebook, runs every cell, and checks that
@@ -21,6 +22,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from distlib.course.start import student_config, student_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -65,6 +68,8 @@ def jupyterlab(tmp_path: Path, work: Path, notebook: str):
         JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp_path),
     )
+    # A student's JupyterLab, configured as `distcourse start` configures it.
+    env = student_environment(student_config(tmp_path / "student"), base=env)
     log = open(tmp_path / "jupyter.log", "w")  # noqa: SIM115 - closed after the server stops
     proc = subprocess.Popen(
         [
@@ -165,6 +170,13 @@ def test_student_runs_lab1_in_a_browser(lab_server):
                 timeout=240_000,
             )
             assert ran >= 10, f"only {ran} code cells were run"
+            # What a student sees: no instructor tools, no news pop-up, the Validate button.
+            menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+            assert menus and "Nbgrader" not in menus, f"the menu bar shows {menus}"
+            html = page.content()
+            assert "Create Assignment" not in html and "Formgrader" not in html
+            assert "notified about" not in html, "JupyterLab's news pop-up is showing"
+            assert page.get_by_role("button", name="Validate").count() >= 1, "no Validate button"
             errors = page.eval_on_selector_all(
                 ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                 "els => els.map(e => e.textContent)",

@@ -5,12 +5,16 @@ would change tracked files, ``git pull`` would conflict and ``distcourse release
 report the labs out of date. So a student works in a folder of their own, ``work/`` (ignored
 by git): ``start`` copies into it every lab file it does not hold yet — never overwriting one,
 so a later release adds new labs (and new files) and leaves the student's work alone — then
-opens JupyterLab there.
+opens JupyterLab there, configured for a student: nbgrader's instructor tools and JupyterLab's
+news pop-up switched off (:data:`STUDENT_DISABLED`), the Validate button kept. Instructors
+start JupyterLab themselves, from ``course/``, to get the formgrader.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,10 +22,61 @@ from pathlib import Path
 
 from distlib.course.nbg import CourseError
 
-__all__ = ["WORK", "copy_labs", "labs_root", "register", "start"]
+__all__ = [
+    "STUDENT_DISABLED",
+    "WORK",
+    "copy_labs",
+    "labs_root",
+    "register",
+    "start",
+    "student_config",
+    "student_environment",
+]
 
 #: The student's folder, beside labs/ (listed in .gitignore).
 WORK = "work"
+
+#: JupyterLab plugins a student does not need: nbgrader's instructor tools (the formgrader,
+#: assignment creation, the course and exchange lists, and the "Nbgrader" menu that would be
+#: left empty) and JupyterLab's "get notified about Jupyter news?" pop-up. nbgrader's Validate
+#: button stays.
+STUDENT_DISABLED = (
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:course-list",
+    "@jupyter/nbgrader:assignment-list",
+    "@jupyter/nbgrader:menu",
+    "@jupyterlab/apputils-extension:announcements",
+)
+
+#: nbgrader's server extensions behind those tools.
+STUDENT_SERVER_OFF = (
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.course_list",
+    "nbgrader.server_extensions.assignment_list",
+)
+
+
+def student_config(folder: Path) -> Path:
+    """Write the Jupyter configuration of a student's JupyterLab into ``folder`` (a page
+    config that switches off :data:`STUDENT_DISABLED`, a server config that switches off
+    :data:`STUDENT_SERVER_OFF`) and return it: a folder for ``JUPYTER_CONFIG_PATH``."""
+    (folder / "labconfig").mkdir(parents=True, exist_ok=True)
+    off = dict.fromkeys(STUDENT_DISABLED, True)
+    page = {"disabledExtensions": off, "lockedExtensions": off}  # locked: not re-enabled in the UI
+    (folder / "labconfig" / "page_config.json").write_text(json.dumps(page, indent=1) + "\n")
+    server = {"ServerApp": {"jpserver_extensions": dict.fromkeys(STUDENT_SERVER_OFF, False)}}
+    (folder / "jupyter_server_config.json").write_text(json.dumps(server, indent=1) + "\n")
+    return folder
+
+
+def student_environment(config: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) with ``config`` first on the Jupyter
+    configuration path, so that JupyterLab started with it is a student's."""
+    env = dict(os.environ if base is None else base)
+    rest = env.get("JUPYTER_CONFIG_PATH")
+    env["JUPYTER_CONFIG_PATH"] = str(config) + (os.pathsep + rest if rest else "")
+    return env
 
 
 def labs_root(start: Path | None = None) -> Path:
@@ -81,7 +136,11 @@ def start(root: Path | None = None, *, folder: Path | None = None, open_lab: boo
         print(f"{where}/ is up to date; your work is as you left it")
     if not open_lab:
         return 0
-    return subprocess.call([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={work}"])
+    config = student_config(work / ".jupyter-student")
+    return subprocess.call(
+        [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={work}"],
+        env=student_environment(config),
+    )
 
 
 def _shown(path: Path, base: Path) -> Path:
