@@ -484,3 +484,28 @@ def test_writes_never_synced_are_caught_where_durability_needs_sync():
     assert not _persistence_failures(RaftNode, durability="sync")
     assert _persistence_failures(UnsyncedRaft, durability="sync")
     assert not _persistence_failures(UnsyncedRaft), "without sync mode every write is durable"
+
+
+class ClaimingRaft(RaftNode):
+    """WRONG on purpose: a follower that acknowledges AppendEntries without storing the
+    entries (it claims entries it does not hold)."""
+
+    def handle_append_entries(self, msg):
+        reply = super().handle_append_entries(msg)
+        if msg.entries and reply.success:
+            del self.log[msg.prev_log_index + 1 :]
+        return reply
+
+
+def test_a_failure_report_shows_every_servers_role_term_commit_index_and_log_tail():
+    """A report names each server's role, term, commit index and the tail of its log, so a
+    follower that acknowledged an entry it does not hold shows it: the leader's log has the
+    entry, the follower's does not."""
+    with pytest.raises(RaftViolation) as info:
+        scenarios.basic_agreement(ClaimingRaft, seed=1)
+    report = str(info.value)
+    assert "the servers at that moment (role, term, commit index, log tail):" in report, report
+    lines = info.value.servers
+    assert len(lines) == 3 and all(" term " in ln and " commit " in ln for ln in lines), lines
+    assert any("leader" in ln and ":" in ln.split(" log ")[1] for ln in lines), lines
+    assert any(ln.split(" log ")[1].strip() == "(empty)" for ln in lines), lines

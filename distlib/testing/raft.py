@@ -129,6 +129,7 @@ class RaftViolation(AssertionError):
         excerpt: Iterable[str] = (),
         trace: Any = None,
         focus: Iterable[str] = (),
+        servers: Iterable[str] = (),
     ) -> None:
         self.property = prop
         self.node = node
@@ -154,6 +155,10 @@ class RaftViolation(AssertionError):
             lines.append(
                 f"  at t={time:.6f} s (simulated)" + (f", seed {seed}" if seed is not None else "")
             )
+        self.servers = list(servers)
+        if self.servers:
+            lines.append("  the servers at that moment (role, term, commit index, log tail):")
+            lines.extend("    " + line for line in self.servers)
         if self.excerpt:
             who = ", ".join(self.focus) if self.focus else "the cluster"
             lines.append(f"  last {len(self.excerpt)} events involving {who}:")
@@ -656,6 +661,32 @@ class RaftCluster:
                 parts.append(f"{name} {_role(node)}@{_server(node).term}{off}")
         return ", ".join(parts)
 
+    def server_lines(self, tail: int = 4) -> list[str]:
+        """One line per server: its role, term, commit index and the last ``tail`` entries of
+        its log as ``index:term:command`` (what a failure report needs to show, say, that a
+        follower claims an entry it does not hold)."""
+        out = []
+        for name in self.names:
+            node = self.sim.nodes[name]
+            if node is None:
+                out.append(f"{name:<4} down")
+                continue
+            server = _server(node)
+            log = list(getattr(node, "log", []))
+            last = len(log) - 1
+            shown = [
+                f"{i}:{log[i].term}:{log[i].command!r}"
+                for i in range(max(1, last - tail + 1), last + 1)
+            ]
+            more = "... " if last > tail else ""
+            entries = more + " ".join(shown) if shown else "(empty)"
+            off = " (disconnected)" if name in self.disconnected else ""
+            out.append(
+                f"{name:<4} {_role(node):<9} term {server.term:<3} commit "
+                f"{getattr(node, 'commit_index', '?'):<3} log {entries}{off}"
+            )
+        return out
+
     def excerpt(self, focus: Iterable[str] = (), limit: int | None = None) -> list[str]:
         """The last ``limit`` trace lines about the ``focus`` servers (all when empty)."""
         limit = self.excerpt_lines if limit is None else limit
@@ -685,6 +716,7 @@ class RaftCluster:
             excerpt=self.excerpt(focus),
             trace=self.sim.trace,
             focus=focus,
+            servers=self.server_lines(),
             **kw,
         )
         if self.diagram_path is not None:
