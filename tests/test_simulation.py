@@ -634,3 +634,55 @@ def test_each_node_has_its_own_clock_and_its_timers_fire_by_it():
         sim.set_clock("fast", rate=0)
     with pytest.raises(SimulationError, match="unknown node 'nobody'"):
         sim.set_clock("nobody", rate=1.1)
+
+
+def test_a_handler_error_points_at_the_line_that_raised_and_hides_the_runtime():
+    """A NodeError names node, handler and time, then the line of the student's code that
+    raised (not a frame of the library or simpy), and keeps the whole chain one attribute away;
+    IPython shows the short form (its _render_traceback_ hook)."""
+
+    class Careless(Node):
+        def on_start(self):
+            self.seen = {}
+
+        def on_message(self, src, msg):
+            self.seen[msg] += 1  # the bug: no entry yet
+
+    sim = Simulation(seed=1)
+    sim.add_nodes(["a", "b"], Careless)
+    sim.inject("a", "b", "ping")
+    with pytest.raises(NodeError) as info:
+        sim.run()
+    err = info.value
+    assert err.node == "b" and err.event == "on_message"
+    where = err.your_line()
+    assert where is not None and "test_simulation.py" in where and "self.seen[msg] += 1" in where
+    shown = "\n".join(err._render_traceback_())
+    assert "node 'b' raised KeyError" in shown and "in your code:" in shown
+    assert "simpy/" not in shown and "distlib/sim/" not in shown, shown
+    assert "distlib/sim/simulation.py" in err.full_traceback and "KeyError" in err.full_traceback
+
+
+def test_a_notebook_shows_a_handler_error_in_a_few_lines():
+    """In a real kernel, the error of a handler defined in a cell is a few lines naming the
+    cell's line, not screens of runtime frames."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    cell = (
+        "from distlib import Node, Simulation\n"
+        "class Careless(Node):\n"
+        "    def on_message(self, src, msg):\n"
+        "        return {}[msg]\n"
+        "sim = Simulation(seed=1)\n"
+        "sim.add_nodes(['a', 'b'], Careless)\n"
+        "sim.inject('a', 'b', 'ping')\n"
+        "sim.run()\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    NotebookClient(nb, timeout=60, allow_errors=True).execute()
+    (out,) = [o for o in nb.cells[0].outputs if o.output_type == "error"]
+    text = "\n".join(out.traceback)
+    assert out.ename == "NodeError" and len(out.traceback) <= 4, text
+    assert "in your code: a notebook cell, line 4, in on_message" in text, text
+    assert "simpy" not in text, text

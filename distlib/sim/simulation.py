@@ -17,9 +17,12 @@ Only simpy's public API is used (``env.now``, ``env.peek()``, ``env.step()``, ``
 from __future__ import annotations
 
 import math
+import os
 import random
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import simpy
@@ -39,13 +42,59 @@ class SimulationError(Exception):
 
 
 class NodeError(SimulationError):
-    """A node's handler raised; the message says which node, which handler and when."""
+    """A node's handler raised; the message says which node, which handler and when.
+
+    In a notebook it is shown short: the message, the line of *your* code that raised (the
+    last frame outside the library and simpy) and the original exception, without the frames
+    of the runtime in between. The whole chained traceback is one attribute away:
+    :attr:`full_traceback` (or ``%tb``).
+    """
 
     def __init__(self, message: str, *, node: str, event: str, time: float) -> None:
         super().__init__(message)
         self.node = node
         self.event = event
         self.time = time
+
+    @property
+    def full_traceback(self) -> str:
+        """The whole traceback, the runtime's frames and the original exception's included."""
+        return "".join(traceback.format_exception(self))
+
+    def your_line(self) -> str | None:
+        """Where the original exception was raised in code outside the library and simpy:
+        ``file, line N, in function`` and the source line, or None."""
+        cause = self.__cause__
+        if cause is None:
+            return None
+        frames = [f for f in traceback.extract_tb(cause.__traceback__) if not _runtime_frame(f)]
+        if not frames:
+            return None
+        f = frames[-1]
+        place = "a notebook cell" if "ipykernel_" in f.filename else f.filename
+        text = f"{place}, line {f.lineno}, in {f.name}"
+        return text + (f":  {f.line.strip()}" if f.line else "")
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of the traceback (IPython's documented hook)."""
+        lines = [f"NodeError: {self}"]
+        where = self.your_line()
+        if where is not None:
+            lines.append(f"  in your code: {where}")
+        lines.append(
+            "  (the runtime's frames are hidden: print(err.full_traceback) or %tb shows them all)"
+        )
+        return lines
+
+
+def _runtime_frame(frame: traceback.FrameSummary) -> bool:
+    """A frame of this library (its labs' helpers included) or of simpy: not a student's."""
+    name = frame.filename
+    return name.startswith((_LIBRARY, _SIMPY, "<frozen "))
+
+
+_LIBRARY = str(Path(__file__).resolve().parents[1]) + os.sep
+_SIMPY = str(Path(simpy.__file__).resolve().parent) + os.sep
 
 
 NodeFactory = Callable[[], Node]
