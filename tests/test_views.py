@@ -51,3 +51,16 @@ def test_stepper_refuses_an_empty_trace():
     """Stepping through nothing is a clear error."""
     with pytest.raises(ValueError, match="nothing to step through"):
         frames_of(Trace())
+
+
+def test_every_frame_has_the_same_sensible_time_axis():
+    """At every position, the first included, the axis spans the run (from its first event to
+    its last), not 0 to a nanosecond: the picture grows to the right instead of rescaling."""
+    trace = small_run().trace
+    window = Trace([e for e in trace.events if e.time >= 0.05])  # a window that starts late
+    for t in (trace, window):
+        limits = {f.axes[0].get_xlim() for f in frames_of(t)}
+        assert len(limits) == 1, f"the axis changes between frames: {sorted(limits)[:3]}"
+        (lo, hi), first, last = limits.pop(), t.events[0].time, t.events[-1].time
+        assert lo <= first and hi >= last, (lo, hi, first, last)
+        assert first - lo < 0.1 * (last - first) and hi - last < 0.1 * (last - first)

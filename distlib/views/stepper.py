@@ -21,11 +21,18 @@ def _draw(trace: Trace, index: int, options: dict[str, Any]):
 
     event = trace.events[index]
     shown = Trace(trace.events[: index + 1])
+    # The same time axis at every position: the whole trace (or the window asked for), so the
+    # picture grows to the right as one steps instead of being rescaled at each event.
+    since = options.get("since")
+    lo = since if since is not None else trace.events[0].time
+    hi = max(options.get("until") or trace.events[-1].time, lo)
+    if hi - lo < 1e-6:  # one instant: give the axis some width
+        hi = lo + 1e-3
     fig = spacetime(
         shown,
         nodes=options.get("nodes") or trace.nodes,
-        since=options.get("since"),
-        until=max(event.time, options.get("since") or 0.0) + 1e-9,
+        since=lo,
+        until=hi,
         title=options.get("title") or f"event {index}: {event.kind}",
     )
     ax = fig.axes[0]
