@@ -14,7 +14,12 @@ from typing import Any
 
 from distlib.trace import Trace, msg_type
 
-__all__ = ["spacetime"]
+__all__ = ["PALETTE", "spacetime"]
+
+#: Colours of the message types, in order of first appearance: Okabe and Ito's palette for
+#: colour-blind readers (its yellow left out: too pale for text on white). Lost messages are
+#: told apart by shape as well (dashed, ending in a cross), not by colour alone.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#999999")
 
 
 def spacetime(
@@ -79,10 +84,11 @@ def spacetime(
 
     for y in row.values():
         ax.hlines(y, lo, hi, color="0.75", lw=1, zorder=0)
-    colours = plt.get_cmap("tab10")
     palette: dict[str, Any] = {}
+    # Texts to place once the layout is fixed: (text, colour, candidate (x, y) spots, alignment).
+    labels: list[tuple[str, Any, list[tuple[float, float]], dict[str, str]]] = []
     for t0, src, t1, dst, label, lost in arrows:
-        colour = palette.setdefault(label, colours(len(palette) % 10))
+        colour = palette.setdefault(label, PALETTE[len(palette) % len(PALETTE)])
         y0, y1 = row[src], row[dst]
         if lost:
             # A lost message goes part of the way and ends in a cross.
@@ -100,16 +106,11 @@ def spacetime(
                 arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.2},
             )
             if label_messages:
-                ax.text(
-                    (t0 + t1) / 2,
-                    (y0 + y1) / 2,
-                    label,
-                    fontsize=7,
-                    color=colour,
-                    ha="center",
-                    va="bottom",
-                    zorder=4,
-                )
+                # Candidate places along the arrow, the middle first; placed after the layout.
+                spots = [
+                    (t0 + (t1 - t0) * f, y0 + (y1 - y0) * f) for f in (0.5, 0.3, 0.7, 0.15, 0.85)
+                ]
+                labels.append((label, colour, spots, {"ha": "center", "va": "bottom"}))
     style = {
         "crash": ("s", "black", 8),
         "restart": ("^", "tab:green", 8),
@@ -125,26 +126,52 @@ def spacetime(
         marker, colour, size = style[kind]
         ax.plot([t], [row[name]], marker=marker, color=colour, ms=size, zorder=5, ls="none")
         if kind in ("note", "crash", "error"):
-            ax.text(
-                t,
-                row[name] - 0.18,
-                detail[:30],
-                fontsize=7,
-                color=colour,
-                ha="center",
-                va="top",
-                zorder=6,
-            )
+            # Above the line, else below it; placed (before the messages' labels) after layout.
+            spots = [(t, row[name] - 0.18), (t, row[name] + 0.42)]
+            labels.insert(0, (detail[:30], colour, spots, {"ha": "center", "va": "top"}))
 
     ax.set_yticks(range(len(order)), order)
     ax.set_ylim(len(order) - 0.5, -0.6)
     ax.set_xlim(lo - (hi - lo) * 0.02, hi + (hi - lo) * 0.02)
     ax.set_xlabel("simulated time (s)")
     ax.set_title(title or "space-time diagram")
-    if palette and not label_messages:
-        handles = [plt.Line2D([], [], color=c, lw=1.5, label=k) for k, c in palette.items()]
-        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
+    written, dropped = _place_labels(fig, ax, labels)
+    if palette and (not label_messages or dropped):
+        # Colours name the message types where their labels are not (all) written. The legend
+        # narrows the axes, so the labels are placed again in the final layout.
+        handles = [plt.Line2D([], [], color=c, lw=1.5, label=k) for k, c in palette.items()]
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fig.tight_layout()
+        for artist in written:
+            artist.remove()
+        _place_labels(fig, ax, labels)
     return fig
+
+
+def _place_labels(
+    fig: Any, ax: Any, labels: list[tuple[str, Any, list[tuple[float, float]], dict[str, str]]]
+) -> tuple[list[Any], int]:
+    """Write each label at the first of its spots where it overlaps no label written before
+    (nor leaves the axes); a label with no free spot is left out. Returns the texts written
+    and how many were left out."""
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    placed: list[Any] = []
+    written: list[Any] = []
+    dropped = 0
+    for text, colour, spots, align in labels:
+        for x, y in spots:
+            artist = ax.text(x, y, text, fontsize=7, color=colour, zorder=6, **align)
+            box = artist.get_window_extent(renderer).expanded(1.05, 1.1)
+            inside = frame.x0 - 2 <= box.x0 and box.x1 <= frame.x1 + 2
+            if inside and not any(box.overlaps(other) for other in placed):
+                placed.append(box)
+                written.append(artist)
+                break
+            artist.remove()
+        else:
+            dropped += 1
+    return written, dropped
