@@ -528,10 +528,11 @@ class Explorer:
         outcome = self._execute(state, i, node, "on_start", node.on_start)
         return self._apply(state, i, outcome)
 
-    def _handle(self, state: State, i: int, event: tuple[Any, ...]) -> State:
+    def _handle(self, state: State, i: int, event: tuple[Any, ...], network: Any = None) -> State:
         """The state after node ``i`` handles ``event`` (("m", src, message number) or ("t",
         timer name, payload number)): from the transition cache when the node, its storage and
-        its clock were met with this event before, else by running the handler on a copy."""
+        its clock were met with this event before, else by running the handler on a copy.
+        ``network``: the messages in flight, if not ``state``'s (the delivered one taken out)."""
         frozen = state.frozen[i]
         ident = frozen if frozen is not None else state.node_keys[i]
         key = (i, ident, state.disk_keys[i], state.clocks[i], event)
@@ -557,7 +558,7 @@ class Explorer:
                 )
             if not fresh:
                 self._outcomes[key] = outcome
-        return self._apply(state, i, outcome)
+        return self._apply(state, i, outcome, network)
 
     def _execute(
         self, state: State, i: int, node: Node, what: str, handler: Callable[[], None]
@@ -654,12 +655,13 @@ class Explorer:
             )
         return dkey
 
-    def _apply(self, state: State, i: int, outcome: _Outcome) -> State:
+    def _apply(self, state: State, i: int, outcome: _Outcome, network: Any = None) -> State:
         """The state after node ``i``'s handler had ``outcome``; then the messages it sent
         itself are handled, within the same step (the runtime contract: a message to oneself
         arrives before anything from the network, which takes time)."""
         name = self.names[i]
-        network = state.network
+        if network is None:
+            network = state.network
         if outcome.sends:
             network = dict(network)
             if self.fifo:
@@ -679,24 +681,23 @@ class Explorer:
                 else:
                     armed[tname] = Timer(tname, pid, clock + delay)
             timers = frozenset(armed.values())
+        j = i + 1  # (the tuples are rebuilt inline: this runs for every step taken)
         new = State(
-            nodes=_replace(state.nodes, i, outcome.node),
-            frozen=_replace(state.frozen, i, outcome.frozen),
-            node_keys=_replace(state.node_keys, i, outcome.node_key),
-            disks=_replace(state.disks, i, outcome.disk),
-            disk_keys=_replace(state.disk_keys, i, outcome.disk_key),
-            timers=_replace(state.timers, i, timers),
-            clocks=state.clocks,
-            network=network,
-            ghost=state.ghost | outcome.facts if outcome.facts else state.ghost,
-            spent=state.spent,
-            incarnations=state.incarnations,
-            synced=(
-                None
-                if state.synced is None or outcome.synced is None
-                else _replace(state.synced, i, outcome.synced)
-            ),
-            depth=state.depth,
+            (*state.nodes[:i], outcome.node, *state.nodes[j:]),
+            (*state.frozen[:i], outcome.frozen, *state.frozen[j:]),
+            (*state.node_keys[:i], outcome.node_key, *state.node_keys[j:]),
+            (*state.disks[:i], outcome.disk, *state.disks[j:]),
+            (*state.disk_keys[:i], outcome.disk_key, *state.disk_keys[j:]),
+            (*state.timers[:i], timers, *state.timers[j:]),
+            state.clocks,
+            network,
+            state.ghost | outcome.facts if outcome.facts else state.ghost,
+            state.spent,
+            state.incarnations,
+            None
+            if state.synced is None or outcome.synced is None
+            else _replace(state.synced, i, outcome.synced),
+            state.depth,
         )
         if outcome.history:
             new.ghost = new.ghost | {("history", *event, self._stamp) for event in outcome.history}
@@ -787,7 +788,7 @@ class Explorer:
                 return _with(state, network=network, spent=(drops + 1, dups, crashes, fired))
             if state.nodes[i] is None:
                 raise ExploreError(f"step {step}: {step.node} is down")
-            return self._handle(_with(state, network=network), i, ("m", step.src, number))
+            return self._handle(state, i, ("m", step.src, number), network)
         if kind in ("deliver", "drop", "duplicate"):
             number = self._message_id(step.msg, "a message")
             link = (step.src or "", step.node, number)
@@ -806,7 +807,7 @@ class Explorer:
                 return _with(state, network=network, spent=(drops + 1, dups, crashes, fired))
             if state.nodes[i] is None:
                 raise ExploreError(f"step {step}: {step.node} is down")
-            return self._handle(_with(state, network=network), i, ("m", step.src, number))
+            return self._handle(state, i, ("m", step.src, number), network)
         if kind == "timer":
             timer = next((t for t in state.timers[i] if t.name == step.timer), None)
             if state.nodes[i] is None or timer is None:
