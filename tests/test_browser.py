@@ -196,81 +196,123 @@ def test_student_runs_lab1_in_a_browser(lab_server):
             browser.close()
 
 
+EXPLORER_NOTEBOOK = "explorer.ipynb"
 EXPLORER_CELL = """\
-from functools import partial
-from distlib.explore import Explorer, agreement
+from distlib.explore import Explorer, agreement, chosen, explore_widget
 from distlib.protocols.paxos import PaxosNode
 from distlib.testing.broken import PromiseBreakingAcceptor
 
 nodes = {
-    "n0": partial(PaxosNode, value="v0", learners=("n0",)),
-    "n1": partial(PaxosNode, value="v1", learners=("n0",)),
-    "n2": partial(PromiseBreakingAcceptor, learners=("n0",)),
+    "n0": lambda: PaxosNode(value="v0"),
+    "n1": lambda: PaxosNode(value="v1"),
+    "n2": PromiseBreakingAcceptor,
 }
-explorer = Explorer(nodes, properties=[agreement()], timers={"n0": 1, "n1": 1})
+explorer = Explorer(nodes, properties=[agreement(), chosen()], timers=1)
 result = explorer.search()
-result.widget()
+explore_widget(explorer, result)
 """
 
 
-def test_explorer_widget_in_a_browser(tmp_path):
-    """The explorer's widget renders in JupyterLab; a click takes a step, Back undoes it, and
-    the jump to the counterexample shows the violated property and the path's diagram."""
-    chromium = need_chromium()
-    from playwright.sync_api import sync_playwright
-
+@pytest.fixture
+def explorer_server(tmp_path):
+    """JupyterLab serving a one-cell notebook (written here, not a lab) that builds the explorer
+    widget for Paxos with an acceptor that breaks its promises; yields its URL."""
     work = tmp_path / "work"
     work.mkdir()
     notebook = {
         "cells": [
             {
                 "cell_type": "code",
-                "metadata": {},
-                "source": EXPLORER_CELL,
-                "outputs": [],
                 "execution_count": None,
+                "id": "explorer",
+                "metadata": {},
+                "outputs": [],
+                "source": EXPLORER_CELL.splitlines(keepends=True),
             }
         ],
         "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
         },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
-    (work / "explore.ipynb").write_text(json.dumps(notebook))
-    with jupyterlab(tmp_path, work, "explore.ipynb") as url, sync_playwright() as pw:
+    (work / EXPLORER_NOTEBOOK).write_text(json.dumps(notebook), encoding="utf-8")
+    with jupyterlab(tmp_path, work, EXPLORER_NOTEBOOK) as url:
+        yield url
+
+
+def test_explorer_widget_steps_goes_back_and_jumps_to_the_counterexample(explorer_server):
+    """In JupyterLab the explorer widget renders; clicking an enabled step takes it, back undoes
+    it, and jumping to the counterexample shows the violated property and the path's diagram;
+    back and forward step through the counterexample."""
+    chromium = need_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        status = page.locator(".distlib-explore-status")
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
         try:
-            page.goto(url, wait_until="domcontentloaded", timeout=90_000)
+            page.goto(explorer_server, wait_until="domcontentloaded", timeout=90_000)
             wait_until_idle(page)
             page.evaluate(
-                "async () => { const app = window.jupyterapp;"
-                " await app.commands.execute('notebook:run-all-cells'); }"
+                """async () => {
+                    const app = window.jupyterapp;
+                    app.shell.currentWidget.content.activeCellIndex = 0;
+                    await app.commands.execute('notebook:run-cell');
+                }"""
             )
-            status.wait_for(timeout=120_000)
-            assert "after 0 steps" in status.inner_text()
-            page.get_by_role("button", name="Take step").click()
+            widget = page.locator(".distlib-explorer")
+            expect(widget).to_be_visible(timeout=90_000)
+            position = widget.locator(".distlib-explorer-position")
+            expect(position).to_contain_text("depth 0", timeout=30_000)
+            steps = widget.locator(".distlib-explorer-step")
+            expect(steps.first).to_be_visible(timeout=30_000)
+            assert steps.count() == 5, f"5 timers may fire at first, found {steps.count()} steps"
+            expect(widget.locator(".distlib-explorer-status")).to_contain_text(
+                "every invariant holds"
+            )
+
+            widget.locator(".distlib-explorer-step", has_text="'proposer' fires at n1").click()
+            expect(position).to_contain_text("depth 1")
+            expect(steps.filter(has_text="deliver Prepare")).to_have_count(2)
+            expect(widget.locator(".distlib-explorer-path")).to_contain_text(
+                "1. timer 'proposer' fires at n1"
+            )
+
+            widget.locator(".distlib-explorer-back").click()
+            expect(position).to_contain_text("depth 0")
+
+            widget.locator(".distlib-explorer-jump").click()
+            expect(position).to_contain_text("depth 8", timeout=30_000)
+            violated = widget.locator(".distlib-explorer-violated")
+            expect(violated).to_contain_text("Agreement violated", timeout=30_000)
+            diagram = widget.locator(".distlib-explorer-diagram")
+            expect(diagram).to_contain_text("Agreement violated after 8 steps", timeout=30_000)
+            expect(diagram.locator("img")).to_have_count(1)
             page.wait_for_function(
-                "() => document.querySelector('.distlib-explore-status')"
-                ".textContent.includes('after 1 steps')",
-                timeout=60_000,
+                "() => { const i = document.querySelector('.distlib-explorer-diagram img');"
+                " return i && i.complete && i.naturalWidth > 200; }",
+                timeout=30_000,
             )
-            page.get_by_role("button", name="Back").click()
-            page.wait_for_function(
-                "() => document.querySelector('.distlib-explore-status')"
-                ".textContent.includes('after 0 steps')",
-                timeout=60_000,
+
+            # Back and forth through the counterexample: the last step is the one that breaks it.
+            widget.locator(".distlib-explorer-back").click()
+            expect(position).to_contain_text("depth 7")
+            expect(violated).to_have_count(0)
+            expect(widget.locator(".distlib-explorer-status")).to_contain_text(
+                "every invariant holds"
             )
-            page.get_by_role("button", name="Jump to counterexample").click()
-            page.wait_for_function(
-                "() => document.querySelector('.distlib-explore-status')"
-                ".textContent.includes('Agreement violated')",
-                timeout=60_000,
+            expect(diagram).to_contain_text("diagram of the path: 7 steps", timeout=30_000)
+            widget.locator(".distlib-explorer-forward").click()
+            expect(violated).to_contain_text("Agreement violated", timeout=30_000)
+            expect(diagram).to_contain_text("Agreement violated after 8 steps", timeout=30_000)
+            expect(diagram.locator("img")).to_have_count(1)
+
+            errors = page.eval_on_selector_all(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                "els => els.map(e => e.textContent)",
             )
-            page.wait_for_selector(".widget-output img, .jp-OutputArea-child img", timeout=60_000)
-            assert "n2" in page.locator(".distlib-explore-nodes").inner_text()
+            assert not errors, "error output in the explorer notebook:\n" + "\n".join(errors)
         except BaseException:
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "browser-explorer.png"), full_page=True)

@@ -23,7 +23,7 @@ timer firings, depth), and the explorer reports whether it exhausted the space w
 from distlib.explore._explorer import Explorer, Property, Result, View
 from distlib.explore._replay import Replay, replay
 from distlib.explore._state import ExploreError, State, Step, canonical
-from distlib.explore._widget import Session, explore_widget
+from distlib.explore._widget import ExplorerSession, explore_widget
 from distlib.explore.properties import (
     agreement,
     atomicity,
@@ -39,10 +39,10 @@ from distlib.explore.properties import (
 __all__ = [
     "ExploreError",
     "Explorer",
+    "ExplorerSession",
     "Property",
     "Replay",
     "Result",
-    "Session",
     "State",
     "Step",
     "View",

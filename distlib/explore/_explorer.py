@@ -196,14 +196,14 @@ class Result:
             raise ExploreError("this result has no explorer to replay it with")
         return self.explorer.replay(self.trace, violated=self.violated, **options)
 
-    def widget(self) -> Any:
-        """A notebook widget to walk the states by hand, with a button that follows this
-        result's counterexample (see :func:`distlib.explore.explore_widget`)."""
+    def widget(self, **options: Any) -> Any:
+        """Walk this search's state space by hand in a notebook, the counterexample one click
+        away (see :func:`distlib.explore.explore_widget`)."""
         if self.explorer is None:
-            raise ExploreError("this result has no explorer to walk")
+            raise ExploreError("this result has no explorer to explore with")
         from distlib.explore._widget import explore_widget
 
-        return explore_widget(self.explorer, self)
+        return explore_widget(self.explorer, self, **options)
 
 
 class Explorer:
