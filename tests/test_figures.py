@@ -80,3 +80,47 @@ def test_the_check_sees_overlapping_labels():
     ax.text(0.5, 0.5, "AppendEntries")
     ax.text(0.52, 0.5, "AppendEntriesReply")
     assert overlaps(fig)
+
+
+def raft_roles():
+    from distlib import Simulation, Uniform
+    from distlib.protocols.raft import RaftNode
+    from distlib.views.raft import raft_timeline
+
+    sim = Simulation(seed=1, latency=Uniform(0.005, 0.02))
+    sim.add_nodes(["s1", "s2", "s3", "s4", "s5"], RaftNode)
+    sim.run(until=1.0)
+    sim.crash(next(n for n in sim.names if getattr(sim.nodes[n], "role", None) == "leader"))
+    sim.run(until=2.0)
+    return raft_timeline(sim.trace, title="roles")
+
+
+def lincheck_history():
+    from distlib.check import Register, check_linearizable
+    from distlib.labs.lab04_storage import failover_run
+    from distlib.views.lincheck import timeline
+
+    run = failover_run(seed=0, failover="naive", sync=False)
+    verdict = check_linearizable(run.history, Register())
+    return timeline(run.history, verdict, until=0.45, title="history")
+
+
+def figure8_logs():
+    from distlib.labs.lab07_raft import draw_logs, figure8_panels, replay
+    from distlib.testing.broken import BrokenCommitRaft
+
+    return draw_logs(
+        figure8_panels(replay("figure8_scripted", BrokenCommitRaft, seed=1)), title="logs"
+    )
+
+
+@pytest.mark.parametrize("draw", [raft_roles, lincheck_history, figure8_logs])
+def test_other_views_have_titles_and_readable_texts(draw):
+    """Role timelines, history timelines and log panels: a title, and no text over another."""
+    fig = draw()
+    titles = [ax.get_title() for ax in fig.axes] + [
+        fig._suptitle.get_text() if fig._suptitle else ""
+    ]
+    assert any(titles), "every figure has a title"
+    found = overlaps(fig)
+    assert not found, f"{draw.__name__}: overlapping texts {found[:5]}"
