@@ -26,10 +26,15 @@ __all__ = ["Progress", "in_notebook", "make_progress"]
 
 class Progress:
     """What every display offers: ``update(n)`` (n more units done), ``note(text)`` (a short
-    status after the counts) and ``close(ok)``."""
+    status after the counts), ``write(text)`` (a line of output that does not break the bar)
+    and ``close(ok)``."""
 
     def update(self, n: int) -> None:
         pass
+
+    def write(self, text: str, *, error: bool = False) -> None:
+        """Print ``text`` (on stderr if ``error``), above the bar if one is drawn."""
+        print(text, file=sys.stderr if error else sys.stdout, flush=True)
 
     def note(self, text: str) -> None:
         pass
@@ -61,6 +66,9 @@ class _Bar(Progress):
 
     def note(self, text: str) -> None:
         self.bar.set_postfix_str(text, refresh=False)
+
+    def write(self, text: str, *, error: bool = False) -> None:
+        self.bar.write(text, file=sys.stderr if error else sys.stdout)
 
     def close(self, ok: bool = True) -> None:
         if not ok:

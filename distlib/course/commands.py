@@ -30,6 +30,7 @@ from distlib.course.nbg import (
     read_notebook,
 )
 from distlib.course.review import flags as review_flags
+from distlib.progress import make_progress
 
 __all__ = ["collect", "feedback", "grade", "register", "release", "validate"]
 
@@ -311,20 +312,29 @@ def grade(
                 "use the network and exhaust the machine. Pass --sandbox require to refuse."
             )
     say(f"grading {len(todo)} submission(s) of {lab}, {min(jobs, len(todo) or 1)} at a time")
-    for i, (student, error) in enumerate(_run_autograde(course, lab, todo, overrides, jobs), 1):
-        prefix = f"[{i}/{len(todo)}] {student}"
-        if error is not None:
-            problem(f"{student}: autograding failed: {error}")
-            rows[student] = Row(student, status=f"not graded: {error}")
-            continue
-        row = rows[student] = _scores(course, lab, student)
-        events = _sandbox_events(course, lab, student)
-        if events:
-            row.status = "graded; " + "; ".join(events)
-            for event in events:
-                problem(f"{student}: {event}")
-        manual = " (+ answers to grade by hand)" if row.manual else ""
-        say(f"{prefix}: {row.score:g} / {row.max_score:g}{manual}")
+    # A tqdm bar on a terminal's stderr (nothing elsewhere); each result is a line above it.
+    bar = make_progress(True, total=len(todo), label=f"grading {lab}", unit="submission")
+    ok = False
+    try:
+        results = _run_autograde(course, lab, todo, overrides, jobs)
+        for i, (student, error) in enumerate(results, 1):
+            bar.update(1)
+            prefix = f"[{i}/{len(todo)}] {student}"
+            if error is not None:
+                bar.write(f"distcourse: {student}: autograding failed: {error}", error=True)
+                rows[student] = Row(student, status=f"not graded: {error}")
+                continue
+            row = rows[student] = _scores(course, lab, student)
+            events = _sandbox_events(course, lab, student)
+            if events:
+                row.status = "graded; " + "; ".join(events)
+                for event in events:
+                    bar.write(f"distcourse: {student}: {event}", error=True)
+            manual = " (+ answers to grade by hand)" if row.manual else ""
+            bar.write(f"{prefix}: {row.score:g} / {row.max_score:g}{manual}")
+        ok = True
+    finally:
+        bar.close(ok=ok)
     for student, notebooks in subs.items():
         rows[student].flags = _flags_of(notebooks)
         for flag in rows[student].flags:
