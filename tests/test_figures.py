@@ -124,3 +124,34 @@ def test_other_views_have_titles_and_readable_texts(draw):
     assert any(titles), "every figure has a title"
     found = overlaps(fig)
     assert not found, f"{draw.__name__}: overlapping texts {found[:5]}"
+
+
+def lab5_blocking():
+    from distlib.labs.lab05_transactions import blocking_run, plot_blocking
+
+    return plot_blocking(blocking_run(down_for=1.0), title="blocking")
+
+
+def lab6_acceptances():
+    from distlib.labs.lab06_paxos import acceptance_diagram, promise_scenario
+
+    return acceptance_diagram(promise_scenario(), title="acceptances")
+
+
+def lab7_split_votes():
+    from distlib.protocols.raft import split_vote_probability
+    from distlib.views.raft import split_vote_plot
+
+    delays = [0.05 * k for k in range(1, 9)]
+    model = [split_vote_probability(5, 0.3, d) for d in delays]
+    return split_vote_plot(delays, model, model, timeout=0.3, title="split votes")
+
+
+@pytest.mark.parametrize("draw", [lab5_blocking, lab6_acceptances, lab7_split_votes])
+def test_the_labs_own_plots_have_titles_and_readable_texts(draw):
+    """Lab 5's blocking chart, Lab 6's acceptance diagram and Lab 7's split-vote plot: a
+    title, and no text over another."""
+    fig = draw()
+    assert any([ax.get_title() for ax in fig.axes] + [fig.get_suptitle()]), "a title"
+    found = overlaps(fig)
+    assert not found, f"{draw.__name__}: overlapping texts {found[:5]}"

@@ -196,27 +196,21 @@ def acceptance_diagram(
     acceptance marked at its acceptor as ``value@ballot`` (from the trace's ``accepted``
     notes). Returns the matplotlib Figure."""
     nodes = list(sim.servers)
-    fig = spacetime(
-        sim.trace, nodes=nodes, until=until, types=list(types), show_notes=False, ax=ax, title=title
+    accepted = [
+        (time, node, f"{data.get('value')}@{data.get('ballot')}", "tab:purple")
+        for time, node, text, data in sim.trace.notes()
+        if text == "accepted" and node in nodes and (until is None or time <= until)
+    ]
+    return spacetime(
+        sim.trace,
+        nodes=nodes,
+        until=until,
+        types=list(types),
+        show_notes=False,
+        ax=ax,
+        title=title,
+        annotations=accepted,
     )
-    ax = fig.axes[0] if ax is None else ax
-    for time, node, text, data in sim.trace.notes():
-        if text != "accepted" or node not in nodes or (until is not None and time > until):
-            continue
-        y = nodes.index(node)
-        ax.plot([time], [y], marker="o", color="tab:purple", ms=6, zorder=6)
-        label = f"{data.get('value')}@{data.get('ballot')}"
-        ax.text(
-            time,
-            y + 0.3,
-            label,
-            fontsize=8,
-            color="tab:purple",
-            ha="center",
-            va="top",
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5},
-        )
-    return fig
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ def spacetime(
     max_messages: int = 400,
     title: str | None = None,
     ax: Any = None,
+    annotations: Iterable[tuple[float, str, str, str]] = (),
 ):
     """Draw ``trace`` as a space-time diagram and return the matplotlib Figure.
 
@@ -42,7 +43,9 @@ def spacetime(
     ``since``/``until`` crop the time axis; ``types`` keeps only those message types;
     ``label_messages`` writes each message's type on its arrow (default: when there are at most
     24 arrows). At most ``max_messages`` arrows are drawn (the earliest ones), so a long run
-    still draws quickly; crop with since/until to see later parts.
+    still draws quickly; crop with since/until to see later parts. ``annotations``: extra marks
+    ``(time, node, text, colour)``, a dot on the node's line labelled with the text; like every
+    label, placed where it overlaps no other.
     """
     import matplotlib.pyplot as plt
 
@@ -135,6 +138,11 @@ def spacetime(
     ax.set_xlim(lo - (hi - lo) * 0.02, hi + (hi - lo) * 0.02)
     ax.set_xlabel("simulated time (s)")
     ax.set_title(title or "space-time diagram")
+    for t, name, text, colour in annotations:
+        if name in row and lo <= t <= hi:
+            ax.plot([t], [row[name]], marker="o", color=colour, ms=6, zorder=6)
+            spots = [(t, row[name] + 0.3), (t, row[name] - 0.22), (t, row[name] + 0.5)]
+            labels.insert(0, (text, colour, spots, {"ha": "center", "va": "top"}))
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
