@@ -204,3 +204,15 @@ def test_protocol_marks_its_deviations_from_the_paper(name):
     source = (ROOT / "distlib" / "protocols" / f"{name}.py").read_text(encoding="utf-8")
     body = source.split('"""', 2)[2]  # after the module docstring
     assert "Deviation" in body, f"{name}: no deviation is marked where it is made"
+
+
+def test_tools_that_need_no_simulation_do_not_load_simpy():
+    """import distlib and the lincheck command line leave simpy unloaded (the simulation's
+    names are imported on first use), and those names still import as before."""
+    out = run_python(
+        "import sys, distlib, distlib.check.cli, distlib.course.cli; "
+        "print('simpy' in sys.modules); from distlib import Simulation, Uniform; "
+        "print('simpy' in sys.modules, Simulation.__name__, Uniform.__name__)"
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True", "Simulation", "Uniform"], out.stdout
