@@ -119,3 +119,15 @@ def test_through_distcourse_main(files, monkeypatch, capsys):
     assert course_cli.main(["lincheck", str(files["bad.log"]), "--quiet"]) == 1
     assert capsys.readouterr().out.strip() == "not linearizable"
     assert course_cli.main(["lincheck", str(files["ok.log"]), "--quiet"]) == 0
+
+
+def test_every_subcommand_is_mapped_to_the_module_that_registers_it():
+    """COMMANDS names, for each subcommand, the one module a command line naming it imports;
+    the full parser (for --help) has exactly these subcommands."""
+    parser = course_cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == set(course_cli.COMMANDS)
+    for command, module in course_cli.COMMANDS.items():
+        alone = course_cli.build_parser((module,))
+        names = next(a for a in alone._actions if a.dest == "command").choices
+        assert command in names, f"{module} does not register {command}"

@@ -4,12 +4,18 @@ Run from the repository root: ``python tests/benchmarks/bench_lincheck.py [--rep
 Histories are read first; the figures time the checks only (best of N runs), and every
 verdict is compared with the one the data's source asserts. Porcupine (Go, one core) takes
 0.378 s for all etcd histories, 0.144 s for etcd_002 and 0.153 s for kv c50-ok.
+
+``lincheck_cli_s``: the whole ``distcourse lincheck FILE`` process on one Jepsen etcd log (a new
+Python process each time: start, imports, reading, checking, printing), the median of 15 runs
+(target <= 0.060 s).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -90,6 +96,14 @@ def main() -> int:
         print(f"figure: {name} = {seconds:.3f} s")
         print(f"  ({len(items)} histories, {steps:,} model steps, {len(wrong)} wrong verdicts)")
         failures.extend(wrong)
+    log = data_root() / "porcupine" / "jepsen" / "etcd_038.log"
+    command = [sys.executable, "-m", "distlib.course.cli", "lincheck", str(log), "--quiet"]
+    runs = []
+    for _ in range(15):
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=False)
+        runs.append(time.perf_counter() - start)
+    print(f"figure: lincheck_cli_s = {statistics.median(runs):.3f} s   (target <= 0.060)")
     for line in failures:
         print(f"WRONG VERDICT {line}")
     return 1 if failures else 0
