@@ -14,6 +14,7 @@ import operator
 import os
 import pickle
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -639,3 +640,39 @@ def test_pool_describes_itself(pools):
     with compute.Pool("serial", workers=3) as serial:
         assert (serial.backend, serial.workers, serial.start_method) == ("serial", 3, None)
     assert serial.closed and "closed" in repr(serial), repr(serial)
+
+
+HELPERS_LEFT = """
+import multiprocessing, sys
+import psutil
+from distlib import compute
+
+if __name__ == "__main__":
+    mine = multiprocessing.get_context(sys.argv[1]).Pool(1)  # the program's own helpers
+    mine.close()
+    mine.join()
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    for method in ("spawn", "forkserver"):
+        with compute.Pool("process", workers=2, start_method=method) as pool:
+            pool.map(abs, [1, -2])
+    now = {c.pid: c for c in psutil.Process().children(recursive=True)}
+    left = [c for pid, c in now.items() if pid not in before]
+    print(len(before & now.keys()), [" ".join(c.cmdline()) for c in left])
+"""
+
+
+@pytest.mark.parametrize("own", ["fork", "forkserver"])
+def test_last_pool_closed_stops_the_helpers_it_started(tmp_path, own):
+    """When the last pool closes, multiprocessing's helper processes that the pools started (a
+    resource tracker, a fork server) are stopped: a Jupyter kernel would wait seconds for them
+    at shutdown, as they ignore SIGTERM. Helpers the program started itself stay."""
+    script = tmp_path / "helpers_left.py"
+    script.write_text(HELPERS_LEFT)
+    out = subprocess.run(
+        [sys.executable, str(script), own], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    kept, left = out.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert left == "[]", f"helper processes still running after the last pool closed: {left}"
+    if own == "forkserver":
+        assert kept == "2", "the program's own fork server and resource tracker must survive"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import linecache
 import operator
+import subprocess
+import sys
 import uuid
 
 import psutil
@@ -174,6 +176,30 @@ def test_private_cluster_is_quiet_and_stops_its_processes(capfd):
     assert not left, f"processes left after close(): {left}"
     err = capfd.readouterr().err
     assert err == "", f"graded cells must not write to stderr; the cluster wrote:\n{err}"
+
+
+LEFT_BEHIND = """
+import psutil
+from distlib import compute
+
+if __name__ == "__main__":
+    with compute.Pool("dask", workers=1) as pool:
+        pool.map(abs, [1, -2])
+    print([" ".join(c.cmdline()) for c in psutil.Process().children(recursive=True)])
+"""
+
+
+def test_closed_private_cluster_leaves_no_helper_process(tmp_path):
+    """After a pool's own LocalCluster closes, the process has no child left, not even
+    multiprocessing's resource tracker: a Jupyter kernel would wait seconds for it at shutdown
+    (it ignores SIGTERM)."""
+    script = tmp_path / "left_behind.py"
+    script.write_text(LEFT_BEHIND)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    left = out.stdout.strip().splitlines()[-1]
+    assert left == "[]", f"processes still running after close(): {left}"
 
 
 BARE_WORKER = """

@@ -211,3 +211,42 @@ def test_format_and_draw_logs():
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 2
     with pytest.raises(ValueError, match="at least one"):
         ex.draw_logs([])
+
+
+# --------------------------------------------------------------------------------------------
+# the graded searches
+
+
+def _mistake(exercise: str, label: str) -> type:
+    """The class a listed plausible wrong answer defines (tests/mistakes/lab07.py)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent / "mistakes" / "lab07.py"
+    spec = importlib.util.spec_from_file_location("lab07_mistakes", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (source,) = [code for name, code in module.MISTAKES[exercise] if name == label]
+    namespace: dict = {}
+    exec(source, namespace)
+    return next(v for k, v in namespace.items() if k.endswith("Raft") and k != "RaftNode")
+
+
+def test_commit_search_finds_the_figure8_bug_in_eleven_steps():
+    """From Figure 8's logs (s1 in term 2), a leader that commits an earlier term's entry by
+    counting replicas is caught by Leader Completeness after 11 steps, the shortest path; the
+    reference rule passes every path of that length."""
+    found = ex.commit_explorer(BrokenCommitRaft).search()
+    assert found.verdict == "violated" and len(found.trace) == 11, str(found)
+    assert "Leader Completeness" in found.violation, found.violation
+    assert ex.commit_explorer(BrokenCommitRaft).search(max_depth=10).verdict != "violated"
+    assert ex.search_commit_rule(RaftNode).verdict == "incomplete"
+    wrong = _mistake("lab07_commit", "commits entries of earlier terms by counting replicas")
+    assert ex.search_commit_rule(wrong).verdict == "violated"
+
+
+def test_vote_search_finds_a_voter_without_the_up_to_date_check():
+    """From empty logs, a voter that grants votes without the up-to-date check (§5.4.1) elects
+    a leader without a committed entry within 11 steps; the reference rule passes them all."""
+    assert ex.search_vote_rule(BrokenVoteRaft).verdict == "violated"
+    assert ex.search_vote_rule(RaftNode).verdict == "incomplete"

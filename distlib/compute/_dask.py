@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from distlib.compute import _worker
+from distlib.compute import _helpers, _worker
 from distlib.compute._process import WorkerLost
 
 
@@ -56,11 +56,15 @@ class DaskBackend:
                 "silence_logs": logging.ERROR,
             }
             options.update(cluster_options or {})
-            self._cluster = LocalCluster(**options)
+            _helpers.acquire()
             try:
+                self._cluster = LocalCluster(**options)
                 self.client = Client(self._cluster)
             except BaseException:
-                self._cluster.close()
+                if self._cluster is not None:
+                    self._cluster.close()
+                    self._cluster = None
+                _helpers.release()
                 raise
 
     @property
@@ -81,6 +85,7 @@ class DaskBackend:
             if self._cluster is not None:
                 self._cluster.close()
                 self._cluster = None
+                _helpers.release()
 
     def run(self, job: Any) -> Iterator[tuple[int, bytes]]:
         """Submit every chunk, then yield (chunk index, reply bytes) as tasks finish.

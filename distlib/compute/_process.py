@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import wait
 from typing import Any
 
-from distlib.compute import _worker
+from distlib.compute import _helpers, _worker
 
 START_METHODS = ("fork", "spawn", "forkserver")
 
@@ -86,6 +86,7 @@ class ProcessBackend:
         self.context = multiprocessing.get_context(start_method)
         self.start_method = self.context.get_start_method()
         self._pool: list[_Worker] = []
+        self._acquired = False  # counted as an open pool by _helpers
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -93,6 +94,8 @@ class ProcessBackend:
         """Start the worker processes if they are not running (again, after an interrupt)."""
         if self._pool:
             return
+        _helpers.acquire()
+        self._acquired = True
         try:
             for _ in range(self.workers):
                 parent_end, child_end = self.context.Pipe(duplex=True)
@@ -138,6 +141,9 @@ class ProcessBackend:
                     w.process.join()
                 w.conn.close()
                 w.process.close()
+            if self._acquired:
+                self._acquired = False
+                _helpers.release()
 
     @property
     def pids(self) -> tuple[int, ...]:
