@@ -259,7 +259,7 @@ class RaftCluster:
         self._factory = node_factory
         self._start_at = 0
         self._probe_failed = False
-        self.sim.observe(self._observe)
+        self.sim.observe(self.checker.observe)
         for observer in observers:
             self.sim.observe(observer)
         for name in self.names:
@@ -284,12 +284,6 @@ class RaftCluster:
             return node
 
         return make
-
-    def _observe(self, name: str, node: Node, event: str) -> None:
-        """The simulation's observer: check the cluster after every step of a server."""
-        w = self.checker.watches.get(name)
-        if w is not None and w.node is node:
-            self.checker.after(w)
 
     def _call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` inside node ``name`` as a handler (its actions are performed)."""
