@@ -1,11 +1,16 @@
 """Raft's safety properties, checked after every handler step of every server.
 
 :class:`RaftSafety` is fed each server after each of its handlers (``new_incarnation`` when a
-server starts or restarts, ``after`` after every step) and examines only what changed, so that
-checking every step of a long run stays cheap. It needs of a server only what the paper's
-Figure 2 names: ``term``, ``role``, ``voted_for`` (optional), ``log`` (element ``i`` the entry at
-index ``i``, with ``term`` and ``command``; element 0 a placeholder), ``commit_index`` and
-``applied`` (the ``(index, command)`` pairs this incarnation applied, in order).
+server starts or restarts; ``observe``, a simulation observer, or ``after`` after every step) and
+examines only what changed, so that checking every step of a long run stays cheap: a step that
+changed nothing costs a few attribute reads and one comparison of the server's log with the
+checker's copy of it (in C, item by item, so an entry replaced anywhere is seen at that step);
+appended entries, newly committed and newly applied ones are checked one by one. Nothing the
+server says is trusted: its state is read after every step. It needs of a server only what the
+paper's Figure 2 names: ``term``, ``role``, ``voted_for`` (optional), ``log`` (element ``i`` the
+entry at index ``i``, with ``term`` and ``command``; element 0 a placeholder; a ``list`` is
+cheapest), ``commit_index`` and ``applied`` (the ``(index, command)`` pairs this incarnation
+applied, in order).
 
 The checks (Ongaro and Ousterhout, "In Search of an Understandable Consensus Algorithm", 2014):
 at most one leader per term (Election Safety, §5.2); a server's term never decreases, and it
@@ -15,8 +20,11 @@ it, which by induction is Log Matching (§5.3); terms never decrease along a log
 rewrites its own log in its term (Leader Append-Only, Figure 3); ``commit_index`` never
 decreases and never passes the end of the log; every newly committed index holds the entry
 committed there before (State Machine Safety, §5.4.3); a new leader holds every entry committed
-in an earlier term (Leader Completeness, §5.4); and every applied entry comes in order, with no
-gap, is committed, and is the command every other server applied at that index.
+in an earlier term (Leader Completeness, §5.4); a server never changes or removes an entry it
+committed in an earlier step (State Machine Safety again, within one server; entries of a type
+whose objects can change in place, unlike a frozen dataclass or a tuple, are compared with what
+was committed after every step); and every applied entry comes in order, with no gap, is
+committed, and is the command every other server applied at that index.
 
 A failed check raises what the caller's ``violation`` builds (the cluster harness,
 :class:`distlib.testing.raft.RaftCluster`, builds a report with a trace excerpt). Judging a
@@ -262,6 +270,7 @@ class RaftSafety:
         since the last check)."""
         entries = self.entries
         frozen = _FROZEN
+        term = w.term
         prev_term = log[start - 1].term if start >= 1 else 0
         for i in range(max(start, 1), len(log)):
             e = log[i]
@@ -276,7 +285,7 @@ class RaftSafety:
                     term=w.term,
                     index=i,
                 )
-            if t > w.term:
+            if t > term:
                 self.fail(
                     "Log Matching (§5.3)",
                     f"{w.name} (in term {w.term}) holds an entry of a later term {t}",
@@ -284,9 +293,10 @@ class RaftSafety:
                     term=w.term,
                     index=i,
                 )
-            seen = entries.get((i, t))
+            key = (i, t)
+            seen = entries.get(key)
             if seen is None:
-                entries[(i, t)] = (e.command, prev_term, w.name)
+                entries[key] = (e.command, prev_term, w.name)
             elif seen[0] != e.command or seen[1] != prev_term:
                 cmd0, prev0, who = seen
                 self.fail(
@@ -388,6 +398,7 @@ class RaftSafety:
     def _applied(self, w: _Watch, applied: Any, commit: int) -> None:
         committed = self.committed
         applied_by = self.applied_by
+        name = w.name
         for item in applied[w.napplied :]:
             try:
                 index, command = item
@@ -429,7 +440,7 @@ class RaftSafety:
                 )
             others = applied_by.get(index)
             if others is None:
-                applied_by[index] = {w.name: command}
+                applied_by[index] = {name: command}
             else:
                 for other, cmd in others.items():
                     if cmd != command:
@@ -443,6 +454,6 @@ class RaftSafety:
                             happened=f"{command!r}",
                             focus=(w.name, other),
                         )
-                others[w.name] = command
+                others[name] = command
             w.last_applied = index
         w.napplied = len(applied)

@@ -29,7 +29,8 @@ must offer this much, read after every handler it runs:
 **Checks.** After every handler of every node, :class:`distlib.check.raft.RaftSafety` checks
 Raft's safety properties (Election Safety, Log Matching, Leader Append-Only, State Machine
 Safety, Leader Completeness, and Figure 2's rules on terms, votes, commitIndex and applying),
-cheaply: only what changed is examined.
+cheaply: only what changed is examined (the checker is the simulation's observer; see its
+module for what one step costs).
 
 A failed check raises :class:`RaftViolation`, an ``AssertionError`` whose message is a report:
 the property, the node, term and index, what was expected and what happened, and the last
