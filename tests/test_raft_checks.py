@@ -186,13 +186,17 @@ class LooseEntry:
     command: Any
 
 
+class LogList(list):
+    """A list by another type: a log the checker treats as any sequence."""
+
+
 class Mutant(RaftNode):
     """The reference Raft, except that server ``victim`` corrupts its state once, in the way
     ``kind`` names, in its first handler after ``after`` simulated seconds where it can."""
 
-    def __init__(self, kind: str, victim: str, after: float, seed: int) -> None:
+    def __init__(self, kind: str, victim: str, after: float, seed: int, flip: bool) -> None:
         super().__init__()
-        self.kind, self.victim, self.after = kind, victim, after
+        self.kind, self.victim, self.after, self.flip = kind, victim, after, flip
         self.chance = random.Random(seed)
         self.done = False
 
@@ -206,7 +210,14 @@ class Mutant(RaftNode):
         super().on_timer(name)
         self.maybe_corrupt()
 
+    def maybe_flip(self) -> None:
+        """With ``flip``, the log changes between a list and a list subclass at random steps:
+        the checker's general path for sequences other than lists, and the way between."""
+        if self.flip and self.chance.random() < 0.3:
+            self.log = list(self.log) if type(self.log) is LogList else LogList(self.log)
+
     def maybe_corrupt(self) -> None:
+        self.maybe_flip()
         if self.done or self.id != self.victim or self.now < self.after:
             return
         self.done = bool(getattr(self, "corrupt_" + self.kind)())
@@ -293,7 +304,7 @@ class Mutant(RaftNode):
         return True
 
     def corrupt_term_back(self) -> bool:
-        if self.term < 2:
+        if self.term < 1:
             return False
         self.term -= 1
         return True
@@ -309,6 +320,13 @@ class Mutant(RaftNode):
         if self.role != Role.FOLLOWER or self.term < 1:
             return False
         self.log.append(Entry(self.term, ("rogue", self.id)))
+        return True
+
+    def corrupt_older_term_appended(self) -> bool:
+        """An entry of an earlier term than the last one's appended (terms fall along the log)."""
+        if self.log[-1].term < 1:
+            return False
+        self.log.append(Entry(self.log[-1].term - 1, "older"))
         return True
 
     def corrupt_future_entry(self) -> bool:
@@ -362,12 +380,14 @@ KINDS = sorted(name[len("corrupt_") :] for name in vars(Mutant) if name.startswi
 KINDS.remove("loose_entry_changed")
 
 
-def _mutant_run(kind: str, seed: int, victim: str) -> RaftCluster:
+def _mutant_run(kind: str, seed: int, victim: str, flip: bool = False) -> RaftCluster:
     """Three servers under a client's load for 4 s, ``victim`` corrupting itself once after
-    1.5-2 s; for ``restamp_committed``, after the first leader crashed at 1 s (a second term)."""
+    1.5-2 s; for ``restamp_committed``, after the first leader crashed at 1 s (a second term).
+    With ``flip``, every server's log changes type now and then (see :meth:`Mutant.maybe_flip`).
+    """
     churn = kind == "restamp_committed"
     after = 1.0 if churn else 1.5 + seed / 7
-    cluster = RaftCluster(lambda: Mutant(kind, victim, after, seed), 3, seed=seed)
+    cluster = RaftCluster(lambda: Mutant(kind, victim, after, seed, flip), 3, seed=seed)
     commands = [f"c-{k}" for k in range(200)]
     cluster.sim.add_client("c1", lambda: RaftClient(commands, timeout=2.0, think=0.02))
     if churn:
@@ -377,14 +397,16 @@ def _mutant_run(kind: str, seed: int, victim: str) -> RaftCluster:
     return cluster
 
 
+@pytest.mark.parametrize("flip", [False, True], ids=["list", "flipping"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_corruptions_are_caught_at_the_same_step_as_before(differential, kind):
+def test_corruptions_are_caught_at_the_same_step_as_before(differential, kind, flip):
     """Each corruption, on a follower and on the leader of several runs, fails under the new
     checker at the step and with the report of the old one, unless only the new one catches
-    it (a changed or removed entry the server had committed)."""
+    it (a changed or removed entry the server had committed); also where logs change between a
+    list and another sequence type now and then."""
     for seed in (1, 2, 3):
         for victim in ("s1", "s2", "s3"):
-            _outcome(_mutant_run, kind, seed, victim)
+            _outcome(_mutant_run, kind, seed, victim, flip)
 
 
 def _runs(differential, kind: str, seeds=(1, 2, 3)) -> list[tuple[RaftViolation | None, Any]]:
