@@ -1,11 +1,16 @@
 """Raft's safety properties, checked after every handler step of every server.
 
 :class:`RaftSafety` is fed each server after each of its handlers (``new_incarnation`` when a
-server starts or restarts, ``after`` after every step) and examines only what changed, so that
-checking every step of a long run stays cheap. It needs of a server only what the paper's
-Figure 2 names: ``term``, ``role``, ``voted_for`` (optional), ``log`` (element ``i`` the entry at
-index ``i``, with ``term`` and ``command``; element 0 a placeholder), ``commit_index`` and
-``applied`` (the ``(index, command)`` pairs this incarnation applied, in order).
+server starts or restarts; ``observe``, a simulation observer, or ``after`` after every step) and
+examines only what changed, so that checking every step of a long run stays cheap: a step that
+changed nothing costs a few attribute reads and one comparison of the server's log with the
+checker's copy of it (in C, item by item, so an entry replaced anywhere is seen at that step);
+appended entries, newly committed and newly applied ones are checked one by one. Nothing the
+server says is trusted: its state is read after every step. It needs of a server only what the
+paper's Figure 2 names: ``term``, ``role``, ``voted_for`` (optional), ``log`` (element ``i`` the
+entry at index ``i``, with ``term`` and ``command``; element 0 a placeholder; a ``list`` is
+cheapest), ``commit_index`` and ``applied`` (the ``(index, command)`` pairs this incarnation
+applied, in order).
 
 The checks (Ongaro and Ousterhout, "In Search of an Understandable Consensus Algorithm", 2014):
 at most one leader per term (Election Safety, §5.2); a server's term never decreases, and it
@@ -15,8 +20,11 @@ it, which by induction is Log Matching (§5.3); terms never decrease along a log
 rewrites its own log in its term (Leader Append-Only, Figure 3); ``commit_index`` never
 decreases and never passes the end of the log; every newly committed index holds the entry
 committed there before (State Machine Safety, §5.4.3); a new leader holds every entry committed
-in an earlier term (Leader Completeness, §5.4); and every applied entry comes in order, with no
-gap, is committed, and is the command every other server applied at that index.
+in an earlier term (Leader Completeness, §5.4); a server never changes or removes an entry it
+committed in an earlier step (State Machine Safety again, within one server; entries of a type
+whose objects can change in place, unlike a frozen dataclass or a tuple, are compared with what
+was committed after every step); and every applied entry comes in order, with no gap, is
+committed, and is the command every other server applied at that index.
 
 A failed check raises what the caller's ``violation`` builds (the cluster harness,
 :class:`distlib.testing.raft.RaftCluster`, builds a report with a trace excerpt). Judging a
@@ -46,9 +54,22 @@ class _Watch:
     napplied: int = 0  # how many of its applied entries are checked (this incarnation)
     last_applied: int = 0  # the index it applied last (this incarnation)
     voted: dict[int, Any] = field(default_factory=dict)  # term -> voted_for
+    vote_term: int = -1  # the term and vote of the last step that had a vote (a cache of voted)
+    vote: Any = None
+    mutable: bool = False  # its log held an entry whose type lets it change in place
 
 
-_MISSING = object()
+#: Entry types whose objects cannot change in place (frozen dataclasses, tuples), found so.
+_FROZEN: set[type] = set()
+
+
+def _frozen(t: type) -> bool:
+    """Whether objects of type ``t`` cannot change in place: a frozen dataclass or a tuple."""
+    params = getattr(t, "__dataclass_params__", None)
+    if (params is not None and params.frozen) or issubclass(t, tuple):
+        _FROZEN.add(t)
+        return True
+    return False
 
 
 class RaftSafety:
@@ -87,50 +108,94 @@ class RaftSafety:
     def fail(self, prop: str, what: str, **kw: Any) -> None:
         raise self.violation(prop, what, **kw)
 
-    # The hot path: runs after every handler.
-    def after(self, w: _Watch) -> None:
-        node = w.node
+    # The hot path: runs after every handler of every server, so the common case (nothing but
+    # a term, a vote or a few appended entries changed) costs a few attribute reads and one
+    # comparison of the log with its shadow, done in C.
+    def observe(self, name: str, node: Any, event: str = "") -> None:
+        """A simulation observer (:meth:`distlib.Simulation.observe`): check ``name`` after its
+        handler, if ``node`` is the incarnation being watched."""
+        w = self.watches.get(name)
+        if w is None or w.node is not node:
+            return
         term = node.term
         if term != w.term:
-            if term < w.term:
-                self.fail(
-                    "currentTerm never decreases (Figure 2)",
-                    f"{w.name}'s term went from {w.term} back to {term}"
-                    + (" after a restart: is currentTerm persisted?" if w.incarnation > 1 else ""),
-                    node=w.name,
-                    term=term,
-                )
-            w.term = term
-        voted = getattr(node, "voted_for", _MISSING)
-        if voted is not None and voted is not _MISSING:
-            before = w.voted.get(term)
-            if before is None:
-                w.voted[term] = voted
-            elif before != voted:
-                self.fail(
-                    "one vote per term (§5.2)",
-                    f"{w.name} voted for {before} and then for {voted} in term {term}"
-                    + (
-                        " (its vote did not survive a restart: is votedFor persisted?)"
-                        if w.incarnation > 1
-                        else ""
-                    ),
-                    node=w.name,
-                    term=term,
-                )
+            self._term_changed(w, term)
+        try:
+            voted = node.voted_for
+        except AttributeError:  # optional
+            voted = None
+        if voted is not None and (term != w.vote_term or w.vote != voted):
+            self._voted(w, term, voted)
         role = node.role
-        leading = w.leader_term == term  # it led this term at the last check already
-        if role == "leader" and not leading:
-            self._new_leader(w, node, term)
+        leading = False
+        if role == "leader":
+            leading = w.leader_term == term  # it led this term at the last check already
+            if not leading:
+                self._new_leader(w, node, term)
         log = node.log
-        if log != w.shadow:
-            self._log_changed(w, log, leading and role == "leader")
+        shadow = w.shadow
+        changed = -1  # the first index where the log changed, if it did
+        if type(log) is list and type(shadow) is list:
+            n = len(log)
+            old = len(shadow)
+            if n > old:
+                shadow += log[old:]
+                if shadow == log:  # entries were appended, nothing else changed
+                    changed = old
+                    try:
+                        self._check_entries(w, log, old)
+                    except BaseException:
+                        del shadow[old:]  # as if this step had not been checked
+                        raise
+                else:
+                    del shadow[old:]
+                    changed = self._log_changed(w, log, leading)
+            elif n < old or log != shadow:
+                changed = self._log_changed(w, log, leading)
+        elif log != shadow:
+            changed = self._log_changed(w, log, leading)
         commit = node.commit_index
-        if commit != w.commit:
+        before = w.commit
+        if commit != before:
             self._commit_changed(w, log, commit, term)
         applied = node.applied
         if len(applied) != w.napplied:
             self._applied(w, applied, commit)
+        if (0 <= changed <= before or w.mutable) and before:
+            self._kept_committed(w, log, changed, before)
+
+    def after(self, w: _Watch) -> None:
+        """Check ``w``'s server after one of its handlers (what :meth:`observe` does)."""
+        self.observe(w.name, w.node)
+
+    def _term_changed(self, w: _Watch, term: int) -> None:
+        if term < w.term:
+            self.fail(
+                "currentTerm never decreases (Figure 2)",
+                f"{w.name}'s term went from {w.term} back to {term}"
+                + (" after a restart: is currentTerm persisted?" if w.incarnation > 1 else ""),
+                node=w.name,
+                term=term,
+            )
+        w.term = term
+
+    def _voted(self, w: _Watch, term: int, voted: Any) -> None:
+        before = w.voted.get(term)
+        if before is None:
+            w.voted[term] = before = voted
+        elif before != voted:
+            self.fail(
+                "one vote per term (§5.2)",
+                f"{w.name} voted for {before} and then for {voted} in term {term}"
+                + (
+                    " (its vote did not survive a restart: is votedFor persisted?)"
+                    if w.incarnation > 1
+                    else ""
+                ),
+                node=w.name,
+                term=term,
+            )
+        w.vote_term, w.vote = term, before
 
     def _new_leader(self, w: _Watch, node: Any, term: int) -> None:
         owner = self.leaders.get(term)
@@ -176,7 +241,8 @@ class RaftSafety:
             return self.max_committed
         return max((i for t, i in self.commit_marks.items() if t < term), default=0)
 
-    def _log_changed(self, w: _Watch, log: Any, leading: bool) -> None:
+    def _log_changed(self, w: _Watch, log: Any, leading: bool) -> int:
+        """The log differs from its shadow: find where, check from there, and return where."""
         shadow = w.shadow
         start = 1
         if shadow is not None:
@@ -195,10 +261,21 @@ class RaftSafety:
                     expected=f"entries 1..{len(shadow) - 1} stay as they were",
                     happened=f"the log now has {len(log) - 1} entries and differs at {start}",
                 )
+        self._check_entries(w, log, start)
+        w.shadow = log[:]
+        return start
+
+    def _check_entries(self, w: _Watch, log: Any, start: int) -> None:
+        """Log Matching for the entries from index ``start`` on (the earlier ones are unchanged
+        since the last check)."""
         entries = self.entries
+        frozen = _FROZEN
+        term = w.term
         prev_term = log[start - 1].term if start >= 1 else 0
         for i in range(max(start, 1), len(log)):
             e = log[i]
+            if type(e) not in frozen and not _frozen(type(e)):
+                w.mutable = True
             t = e.term
             if t < prev_term:
                 self.fail(
@@ -208,7 +285,7 @@ class RaftSafety:
                     term=w.term,
                     index=i,
                 )
-            if t > w.term:
+            if t > term:
                 self.fail(
                     "Log Matching (§5.3)",
                     f"{w.name} (in term {w.term}) holds an entry of a later term {t}",
@@ -216,9 +293,10 @@ class RaftSafety:
                     term=w.term,
                     index=i,
                 )
-            seen = entries.get((i, t))
+            key = (i, t)
+            seen = entries.get(key)
             if seen is None:
-                entries[(i, t)] = (e.command, prev_term, w.name)
+                entries[key] = (e.command, prev_term, w.name)
             elif seen[0] != e.command or seen[1] != prev_term:
                 cmd0, prev0, who = seen
                 self.fail(
@@ -233,7 +311,43 @@ class RaftSafety:
                     focus=(w.name, who),
                 )
             prev_term = t
-        w.shadow = log[:]
+
+    def _kept_committed(self, w: _Watch, log: Any, changed: int, before: int) -> None:
+        """State Machine Safety within a server: the entries it committed in earlier steps of
+        this incarnation (indices 1..``before``) are still in its log, unchanged. Called when
+        its log changed at index ``changed`` <= ``before``, or after every step if its entries
+        are of a type whose objects can change in place (then all of them are compared)."""
+        committed = self.committed
+        last = len(log) - 1
+        lo = 1 if w.mutable else max(changed, 1)
+        for i in range(lo, min(before, last) + 1):
+            e = log[i]
+            known = committed[i]
+            if e.term != known[0] or e.command != known[1]:
+                self.fail(
+                    "State Machine Safety: a committed entry never changes (§5.4.3)",
+                    f"{w.name} changed index {i} of its log, which it had committed",
+                    node=w.name,
+                    term=w.term,
+                    index=i,
+                    expected=f"term {known[0]}, command {known[1]!r} (committed by {known[2]} "
+                    f"at t={known[3]:.6f})",
+                    happened=f"term {e.term}, command {e.command!r}",
+                    focus=(w.name, known[2]),
+                )
+        if last < before:
+            known = committed[last + 1]
+            self.fail(
+                "State Machine Safety: a committed entry never changes (§5.4.3)",
+                f"{w.name} removed index {last + 1} from its log, which it had committed",
+                node=w.name,
+                term=w.term,
+                index=last + 1,
+                expected=f"entries 1..{before} stay (index {last + 1}: term {known[0]}, "
+                f"command {known[1]!r}, committed by {known[2]} at t={known[3]:.6f})",
+                happened=f"the log now ends at index {last}",
+                focus=(w.name, known[2]),
+            )
 
     def _commit_changed(self, w: _Watch, log: Any, commit: int, term: int) -> None:
         if commit < w.commit:
@@ -255,11 +369,13 @@ class RaftSafety:
                 happened=f"commit_index = {commit}",
             )
         committed = self.committed
-        now = self.clock()
+        now = None
         for i in range(w.commit + 1, commit + 1):
             e = log[i]
             known = committed.get(i)
             if known is None:
+                if now is None:
+                    now = self.clock()
                 committed[i] = (e.term, e.command, w.name, now, term)
                 if self.commit_marks.get(term, 0) < i:
                     self.commit_marks[term] = i
@@ -282,6 +398,7 @@ class RaftSafety:
     def _applied(self, w: _Watch, applied: Any, commit: int) -> None:
         committed = self.committed
         applied_by = self.applied_by
+        name = w.name
         for item in applied[w.napplied :]:
             try:
                 index, command = item
@@ -323,7 +440,7 @@ class RaftSafety:
                 )
             others = applied_by.get(index)
             if others is None:
-                applied_by[index] = {w.name: command}
+                applied_by[index] = {name: command}
             else:
                 for other, cmd in others.items():
                     if cmd != command:
@@ -337,6 +454,6 @@ class RaftSafety:
                             happened=f"{command!r}",
                             focus=(w.name, other),
                         )
-                others[w.name] = command
+                others[name] = command
             w.last_applied = index
         w.napplied = len(applied)

@@ -29,7 +29,8 @@ must offer this much, read after every handler it runs:
 **Checks.** After every handler of every node, :class:`distlib.check.raft.RaftSafety` checks
 Raft's safety properties (Election Safety, Log Matching, Leader Append-Only, State Machine
 Safety, Leader Completeness, and Figure 2's rules on terms, votes, commitIndex and applying),
-cheaply: only what changed is examined.
+cheaply: only what changed is examined (the checker is the simulation's observer; see its
+module for what one step costs).
 
 A failed check raises :class:`RaftViolation`, an ``AssertionError`` whose message is a report:
 the property, the node, term and index, what was expected and what happened, and the last
@@ -259,7 +260,7 @@ class RaftCluster:
         self._factory = node_factory
         self._start_at = 0
         self._probe_failed = False
-        self.sim.observe(self._observe)
+        self.sim.observe(self.checker.observe)
         for observer in observers:
             self.sim.observe(observer)
         for name in self.names:
@@ -284,12 +285,6 @@ class RaftCluster:
             return node
 
         return make
-
-    def _observe(self, name: str, node: Node, event: str) -> None:
-        """The simulation's observer: check the cluster after every step of a server."""
-        w = self.checker.watches.get(name)
-        if w is not None and w.node is node:
-            self.checker.after(w)
 
     def _call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` inside node ``name`` as a handler (its actions are performed)."""
