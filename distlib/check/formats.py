@@ -459,12 +459,62 @@ def _field(m: dict[Any, Any], name: str, source: str, line: int | None) -> Any:
         raise HistoryFormatError(source, line, f"the event has no :{name}") from None
 
 
+#: One event of a porcupine-kv file as Porcupine writes it, a whole line (see _fast_kv).
+_KV_LINE = re.compile(
+    r'^\{:process (0|[1-9]\d*), :type :(invoke|ok), :f :(get|put|append), :key "([^"\\\n]*)", '
+    r':value (nil|"[^"\\\n]*")\}$',
+    re.MULTILINE,
+)
+
+
+def _fast_kv(text: str) -> list[Operation] | None:
+    """The operations of a porcupine-kv text in which every line is one event written the way
+    Porcupine writes them (one regular expression matches them all), or None for any other
+    text: blank lines, other spacing, escapes, and every mistake the general reader reports
+    with its line. The result is the one the general reader gives."""
+    events = _KV_LINE.findall(text)
+    if len(events) != text.count("\n") + (not text.endswith("\n")):
+        return None
+    ops: list[Operation] = []
+    open_: dict[str, Operation] = {}
+    t = 0.0
+    for process, kind, f, key, value in events:
+        if kind == "invoke":
+            if process in open_:
+                return None
+            if f == "get":
+                op = Operation(len(ops), process, f, key, t)
+            elif value == "nil":
+                return None
+            else:
+                op = Operation(len(ops), process, f, (key, value[1:-1]), t)
+            ops.append(op)
+            open_[process] = op
+        else:
+            op = open_.pop(process, None)  # type: ignore[assignment]
+            if op is None or op.f != f or value == "nil":
+                return None
+            if f == "get":
+                if op.input != key:
+                    return None
+                op.output = value[1:-1]
+            elif op.input[0] != key:
+                return None
+            op.status = "ok"
+            op.ret = t
+        t += 1.0
+    return None if open_ else ops
+
+
 def parse_porcupine_kv(path: str | Path, *, text: str | None = None) -> Loaded:
     """Read one of Porcupine's key-value histories (``cNN-ok.txt`` / ``cNN-bad.txt``)."""
     if text is None:
         text, source = _read_text(path)
     else:
         source = str(path)
+    fast = _fast_kv(text)
+    if fast is not None:
+        return Loaded(History(fast), KeyValue(), source, "porcupine-kv")
     rec = _Recorder(source)
     for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -528,12 +578,102 @@ def _knossos_txn(value: Any, source: str, line: int | None) -> tuple[Any, ...]:
     return tuple(out)
 
 
+#: The maps of Knossos's register histories in the two key orders its files use, each with the
+#: space, commas and comments before it: groups 1-4 (:process first) or 5-8 (:process last)
+#: hold the process, type, f and value; group 9 is set for the nemesis's entries, group 10 for
+#: any other single character (which sends the file to the general EDN reader).
+_KNOSSOS_EVENT = re.compile(
+    r"""(?:[\s,]|;[^\n]*)*(?:
+      \{:process\s+(0|[1-9]\d*) [\s,]+:type\s+:(invoke|ok|fail|info) [\s,]+:f\s+:(read|write|cas) [\s,]+
+        :value\s+(nil|-?\d+|\[-?\d+\s+-?\d+\])\}
+    | \{:type\s+:(invoke|ok|fail|info) [\s,]+:f\s+:(read|write|cas) [\s,]+
+        :value\s+(nil|-?\d+|\[-?\d+\s+-?\d+\]) [\s,]+:process\s+(0|[1-9]\d*)
+        (?: [\s,]+:time\s+-?\d+)? (?: [\s,]+:error\s+(?:nil|:[\w-]+|"(?:[^"\\]|\\["\\])*"))? \}
+    | (\{:process\s+:nemesis [\s,]+:type\s+:info [\s,]+:f\s+:[\w-]+ [\s,]+:value\s+(?:nil|"[^"\\]*")\}
+      | \{:type\s+:info [\s,]+:f\s+:[\w-]+ [\s,]+:process\s+:nemesis [\s,]+:time\s+-?\d+\})
+    | (.))""",
+    re.DOTALL | re.VERBOSE,
+)
+_KNOSSOS_STATUS = {"ok": "ok", "fail": "fail", "info": "unknown"}
+
+
+def _knossos_value(text: str) -> Any:
+    if text == "nil":
+        return None
+    if text[0] == "[":
+        a, b = text[1:-1].replace(",", " ").split()
+        return (int(a), int(b))
+    return int(text)
+
+
+def _fast_knossos(text: str) -> list[Operation] | None:
+    """The operations of a Knossos history of register operations (read, write, cas) written
+    one flat map after another, with comments only before the opening bracket; None for any
+    other text (transactions, the nemesis, other keys, and every mistake, which the general
+    reader reports with its line). The result is the one the general reader gives."""
+    start = 0
+    while True:  # comment lines and blank space before the list
+        while start < len(text) and text[start] in " \t\r\n,":
+            start += 1
+        if not text.startswith(";", start):
+            break
+        start = text.find("\n", start)
+        if start < 0:
+            return None
+    body = text[start:].rstrip(" \t\r\n,")
+    if body[:1] + body[-1:] not in ("[]", "()"):
+        return None
+    ops: list[Operation] = []
+    open_: dict[str, Operation] = {}
+    value = _knossos_value
+    t = 0.0
+    events = _KNOSSOS_EVENT.findall(body, 1, len(body) - 1)
+    for p1, kind1, f1, v1, kind2, f2, v2, p2, nemesis, other in events:
+        if other:
+            if other.isspace() or other == ",":
+                continue  # the space before the closing bracket
+            return None
+        if nemesis:
+            t += 1.0
+            continue
+        process, kind, f, v = (p1, kind1, f1, v1) if p1 else (p2, kind2, f2, v2)
+        if f == "cas" and v[0] != "[":
+            return None
+        if kind == "invoke":
+            if process in open_:
+                return None
+            op = Operation(len(ops), process, f, None if f == "read" else value(v), t)
+            ops.append(op)
+            open_[process] = op
+        else:
+            op = open_.pop(process, None)  # type: ignore[assignment]
+            if op is None or op.f != f:
+                return None
+            status = _KNOSSOS_STATUS[kind]
+            op.status = status
+            if status == "ok":
+                if f == "read":
+                    op.output = value(v)
+                elif f == "cas":
+                    op.output = True
+                op.ret = t
+            elif status == "fail":
+                op.ret = t
+        t += 1.0
+    return ops
+
+
 def parse_knossos_edn(path: str | Path, *, text: str | None = None) -> Loaded:
     """Read a Knossos history (one EDN list or vector of operation maps)."""
     if text is None:
         text, source = _read_text(path)
     else:
         source = str(path)
+    fast = _fast_knossos(text)
+    if fast is not None:
+        return Loaded(
+            History(fast), CasRegister(initial=0, wildcard_read=True), source, "knossos-edn"
+        )
     try:
         values = read_edn_all(text)
     except EdnError as e:

@@ -31,7 +31,7 @@ def kv_history(clients: int, keys: int, ops: int, seed: int = 1) -> str:
             f = "get" if r < 0.45 else "put" if r < 0.50 else "append"
             key = str(rng.randrange(keys))
             value = None if f == "get" else f"x {c} {n} y"
-            length = rng.uniform(1.0, 100.0)
+            length = rng.lognormvariate(0.0, 2.0)
             call, ret = t, t + length
             planned.append([call, rng.uniform(call, ret), ret, c, f, key, value])
             t = ret + rng.uniform(0.0, 0.01)
