@@ -89,6 +89,9 @@ _FIRST_SLICE = 1_000
 _SLICE = 20_000
 #: Steps after which a part that is still undecided gets a second search in another order.
 _WIDEN_AFTER = 20_000
+#: Steps after which the searches of a part that is still undecided use the model's
+#: reachability rule (``Model.reaches``), from their next slice on.
+_PRUNE_AFTER = 1_000
 #: Operations of a legal start shown in an explanation (the last ones).
 _SHOWN = 10
 
@@ -172,103 +175,121 @@ def _check_hashable(model: Model, state: Any, where: str) -> None:
 Search = Generator[int, int, int]
 
 
+#: States are numbered from 0; a memo key packs a state number into this many bits.
+_STATE_BITS = 32
+
+
 class _Part:
-    """One independent part of a history, prepared for the search."""
+    """One independent part of a history, prepared for the search.
+
+    The operations are kept in the order of their calls. Model states are numbered (the
+    initial one is 0) and every model step is memoized per operation, so that the searches
+    work with small ints only.
+    """
 
     def __init__(self, key: Hashable, ops: list[Operation], model: Model) -> None:
         read_only = getattr(model, "read_only", None)
-        flags = [bool(read_only(op)) if read_only is not None else False for op in ops]
-        # An observer whose answer is unknown can never matter: leave it out.
-        keep = [i for i, op in enumerate(ops) if not (flags[i] and op.status == "unknown")]
-        ops = [ops[i] for i in keep]
-        self.observer = [flags[i] for i in keep]
+        kept = []
+        observer = []
+        for op in sorted(ops, key=_call_time):
+            ro = bool(read_only(op)) if read_only is not None else False
+            # An observer whose answer is unknown can never matter: leave it out.
+            if not (ro and op.status == "unknown"):
+                kept.append(op)
+                observer.append(ro)
+        ops = kept
+        self.observer = observer
         self.key = key
         self.model = model
         self.ops = ops
         self.n = len(ops)
         self.outcome: _Outcome | None = None
-        # States are numbered; the search sees each as (number << n) so that a visited pair
-        # (placed-set, state) is the single int  placed | (number << n).
         init = model.init()
         _check_hashable(model, init, "init()")
         self.states: list[Any] = [init]
         self.number: dict[Any, int] = {init: 0}
         self.trans: list[dict[int, int]] = [{} for _ in ops]
-        # Pairs known to lead nowhere, shared by the searches of this part.
+        # Pairs (operations placed, state) known to lead nowhere, shared by the searches of
+        # this part; see _linearizability_search for how a pair is packed into an int.
         self.dead: set[int] = set()
-        # The longest legal start found, and the operation that could not follow it.
-        self.best_prefix: list[int] = []
+        # The longest legal start found: its length, the state after it, the operation that
+        # could not follow it, and the start itself. While the search that found it still has
+        # it on its path, ``best_path`` is that path and ``best_prefix`` is filled in only when
+        # the search backs out of it (copying a long path at every new record would cost
+        # O(n) each time).
+        self.best_len = -1
         self.best_hs = 0
         self.best_culprit = -1
-        self.best_len = -1
+        self.best_prefix: list[int] = []
+        self.best_path: list[int] | None = None
         self.searches: list[Search] = []
         self.counts: list[int] = []
+        self.layout: _Layout | None = None
+        # For each observer legal in one state only (``model.only_state``), that state's
+        # number; -1 for the other operations.
+        self.sole = [-1] * self.n
+        only = getattr(model, "only_state", None)
+        if only is not None:
+            for k, op in enumerate(ops):
+                if observer[k] and op.status == "ok":
+                    got = only(op)
+                    if got is not None:
+                        (state,) = got
+                        self.sole[k] = self.numbered(state, op, "only_state")
 
     @property
     def steps(self) -> int:
         return sum(self.counts)
 
-    def stepper(self) -> Callable[[int, int], int]:
-        """A function (op k, shifted state) -> shifted next state, or -1 if illegal, that also
-        fills in the memo ``trans``."""
-        ops = self.ops
-        model = self.model
-        step = model.step
-        states = self.states
-        number = self.number
-        trans = self.trans
-        n = self.n
-
-        def advance(k: int, hs: int) -> int:
-            ok, new = step(states[hs >> n], ops[k])
-            if not ok:
-                nxt = -1
-            else:
-                try:
-                    num = number.get(new)
-                except TypeError:
-                    _check_hashable(model, new, f"step(state, {ops[k]})")
-                    raise
-                if num is None:
-                    num = len(states)
-                    number[new] = num
-                    states.append(new)
-                nxt = num << n
-            trans[k][hs] = nxt
-            return nxt
-
-        return advance
-
-    def shifted(self, state: Any, where: str) -> int:
-        """The shifted number of ``state``, numbering it if it is new."""
+    def numbered(self, state: Any, op: Operation | None, where: str) -> int:
+        """The number of ``state``, numbering it if it is new (``where`` names the model
+        method that gave it, for the error about an unhashable state)."""
         try:
             num = self.number.get(state)
         except TypeError:
-            _check_hashable(self.model, state, where)
+            _check_hashable(self.model, state, f"{where}({op})" if op is not None else where)
             raise
         if num is None:
             num = len(self.states)
             self.number[state] = num
             self.states.append(state)
-        return num << self.n
+        return num
 
-    def sole_states(self) -> list[int]:
-        """For each observer legal in one state only (``model.only_state``), that state's
-        shifted number; -1 for the others."""
-        out = [-1] * self.n
-        only = getattr(self.model, "only_state", None)
-        if only is None:
-            return out
-        for k, op in enumerate(self.ops):
-            if self.observer[k] and op.status == "ok":
-                got = only(op)
-                if got is not None:
-                    (state,) = got
-                    out[k] = self.shifted(state, f"only_state({op})")
-        return out
+    def stepper(self) -> Callable[[int, int], int]:
+        """A function (op k, state number) -> next state number, or -1 if illegal, that also
+        fills in the memo ``trans``."""
+        ops = self.ops
+        step = self.model.step
+        states = self.states
+        number = self.number
+        trans = self.trans
+        numbered = self.numbered
 
-    def state_of(self, hs: int) -> Any:
-        return self.states[hs >> self.n]
+        def advance(k: int, hs: int) -> int:
+            ok, new = step(states[hs], ops[k])
+            if not ok:
+                nxt = -1
+            else:
+                try:
+                    nxt = number[new]
+                except (KeyError, TypeError):
+                    nxt = numbered(new, ops[k], "step")
+            trans[k][hs] = nxt
+            return nxt
+
+        return advance
+
+    def record(self, path: list[int], hs: int) -> None:
+        """``path`` (the live path of a search) is the longest legal start so far."""
+        self.best_len = len(path)
+        self.best_path = path
+        self.best_hs = hs
+        self.best_culprit = -1
+
+    def best(self) -> list[int]:
+        if self.best_path is not None:
+            return self.best_path[: self.best_len]
+        return self.best_prefix
 
     def add_search(self, search: Search) -> None:
         next(search)  # runs the set-up; the search then waits for its first slice
@@ -288,48 +309,101 @@ class _Part:
 
     def finish(self, legal: bool, order: list[int], hs: int) -> None:
         if legal:
-            self.outcome = _Outcome(True, order, [], self.state_of(hs), -1)
+            self.outcome = _Outcome(True, order, [], self.states[hs], -1)
         else:
             self.outcome = _Outcome(
-                False, [], self.best_prefix, self.state_of(self.best_hs), self.best_culprit
+                False, [], self.best(), self.states[self.best_hs], self.best_culprit
             )
 
 
-def _events(ops: Sequence[Operation]) -> list[tuple[float, int, int]]:
-    """Invocations (kind 0) and completions (kind 1) of ``ops`` in time order.
+def _call_time(op: Operation) -> float:
+    return op.call
 
-    A call at the very time another operation returns is concurrent with it
-    (:meth:`Operation.precedes` is strict), so calls sort first. Only operations that returned
-    ("ok") have a completion; the others may take effect at any time after their call.
+
+class _Layout:
+    """What both searches of a part need to know about its events, computed once.
+
+    Invocations and completions are sorted by time into slots 1..E of a doubly linked list,
+    with 0 its head and E+1 a tail that counts as a completion. A call at the very time
+    another operation returns is concurrent with it (:meth:`Operation.precedes` is strict),
+    so calls sort first. Only operations that returned ("ok") have a completion; the others
+    may take effect at any time after their call.
     """
-    events: list[tuple[float, int, int]] = []
-    for k, op in enumerate(ops):
-        events.append((op.call, 0, k))
-        if op.status == "ok":
-            assert op.ret is not None  # an operation that returned has a return time
-            events.append((op.ret, 1, k))
-    events.sort()
-    return events
+
+    def __init__(self, part: _Part) -> None:
+        ops = part.ops
+        n = part.n
+        events: list[tuple[float, int, int]] = []
+        for k, op in enumerate(ops):
+            events.append((op.call, 0, k))
+            if op.status == "ok":
+                assert op.ret is not None  # an operation that returned has a return time
+                events.append((op.ret, 1, k))
+        events.sort()
+        self.size = size = len(events) + 2
+        self.is_call = is_call = [False] * size
+        self.ev_op = ev_op = [-1] * size
+        self.call_slot = call_slot = [0] * n
+        self.ret_slot = ret_slot = [-1] * n
+        for slot, (_, kind, k) in enumerate(events, 1):
+            ev_op[slot] = k
+            if kind == 0:
+                is_call[slot] = True
+                call_slot[k] = slot
+            else:
+                ret_slot[k] = slot
+        self.gate = _same_instant_gates(ops)
 
 
-def _same_instant_gates(ops: Sequence[Operation]) -> list[int]:
-    """For each operation, the bits of its client's earlier operations that returned at the
-    very instant it was invoked (usually none).
+def _same_instant_gates(ops: Sequence[Operation]) -> list[list[int]] | None:
+    """For each operation (in call order), its client's earlier operations that returned at
+    the very instant it was invoked; None when there are none at all (the usual case).
 
     Across clients such a tie means "concurrent" (:meth:`Operation.precedes` is strict), but a
     client's own next operation was issued after the reply it got, at the same instant in a
     simulation with no think time: it must come after it.
     """
-    gates = [0] * len(ops)
-    returned: dict[tuple[str, float], int] = {}  # (client, instant) -> bits of those returning
-    for k in sorted(range(len(ops)), key=lambda i: (ops[i].call, i)):
-        op = ops[k]
-        gates[k] = returned.get((op.client, op.call), 0)
+    if {op.ret for op in ops}.isdisjoint({op.call for op in ops}):
+        return None
+    gates: list[list[int]] = [[] for _ in ops]
+    returned: dict[tuple[str, float], list[int]] = {}  # (client, instant) -> those returning
+    for k, op in enumerate(ops):  # in call order
+        gates[k] = returned.get((op.client, op.call), [])[:]
         if op.status == "ok":
             assert op.ret is not None  # an operation that returned has a return time
-            key = (op.client, op.ret)
-            returned[key] = returned.get(key, 0) | (1 << k)
+            returned.setdefault((op.client, op.ret), []).append(k)
     return gates
+
+
+def _reach_rule(part: _Part) -> tuple[Callable[[int, int], bool], list[int], list[int]] | None:
+    """The model's reachability rule for ``part`` (see ``Model.reaches``), or None if it has
+    none: a test ``reach(state number, target number)`` memoized over pairs, the operations
+    that do not grow the state (in call order), and for each of those the number of the state
+    it always leaves (``model.sets``), or -1 when that depends on the state before."""
+    model = part.model
+    reaches = getattr(model, "reaches", None)
+    grows = getattr(model, "grows", None)
+    if reaches is None or grows is None or getattr(reaches, "__func__", None) is Model.reaches:
+        return None
+    sets = getattr(model, "sets", None)
+    states = part.states
+    memo: dict[int, bool] = {}
+
+    def reach(hs: int, w: int) -> bool:
+        key = hs << _STATE_BITS | w
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = bool(reaches(states[hs], states[w]))
+        return got
+
+    jumps = []
+    lands = []
+    for k, op in enumerate(part.ops):
+        if not grows(op):
+            jumps.append(k)
+            got = sets(op) if sets is not None else None
+            lands.append(-1 if got is None else part.numbered(got[0], op, "sets"))
+    return reach, jumps, lands
 
 
 def _linearizability_search(part: _Part, order: str) -> Search:
@@ -338,79 +412,131 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     "deadline" tries first the candidate that must return soonest; "recent" the one invoked
     last. A generator: it receives a number of steps with ``send``, yields the steps done so
     far when they are used up, and returns (setting ``part.outcome``) when it has decided.
+
+    The set of operations placed is kept small: operations that returned are numbered in call
+    order, ``base`` is the first of them not placed (all before it are) and ``low`` holds the
+    placed ones from ``base`` on, bit 0 for ``base`` itself; operations of unknown outcome
+    have their own bits in ``unk``. Every operation placed after ``base`` was invoked before
+    ``base`` returned, so ``low`` is as wide as the concurrency of the history, not as its
+    length, and a step costs the same at the end of a long history as at its start. A pair
+    (placed, state) is the int ``low, unk, state, base`` packed one after another.
     """
+    if part.layout is None:
+        part.layout = _Layout(part)
+    lay = part.layout
     ops = part.ops
     n = part.n
-    events = _events(ops)
-    # A doubly linked list over event slots 1..E, with 0 the head and E+1 a tail that counts as
-    # a completion (it is never reached while completions remain).
-    size = len(events) + 2
+    size = lay.size
     tail = size - 1
     nxt = [*range(1, size), tail]
     prv = [0, *range(size - 1)]
-    is_call = [False] * size
-    ev_op = [-1] * size
-    call_slot = [0] * n
-    ret_slot = [-1] * n
-    for slot, (_, kind, k) in enumerate(events, 1):
-        ev_op[slot] = k
-        if kind == 0:
-            is_call[slot] = True
-            call_slot[k] = slot
-        else:
-            ret_slot[k] = slot
+    is_call = lay.is_call
+    ev_op = lay.ev_op
+    call_slot = lay.call_slot
+    ret_slot = lay.ret_slot
+    gate = lay.gate
     if order == "deadline":
         rank = [r if r >= 0 else size for r in ret_slot]
     elif order == "recent":
         rank = [-c for c in call_slot]
     else:
         raise ValueError(f"unknown search order {order!r}")
-    bit = [1 << k for k in range(n)]
-    has_ret = [1 if r >= 0 else 0 for r in ret_slot]
-    gate = _same_instant_gates(ops)
+    # Operations that returned: their number among those (``mid``); the others: their bit.
+    has_ret = [r >= 0 for r in ret_slot]
+    mid = [0] * n
+    ubit = [0] * n
+    returned = unknown = 0
+    for k in range(n):
+        if has_ret[k]:
+            mid[k] = returned
+            returned += 1
+        else:
+            ubit[k] = 1 << unknown
+            unknown += 1
+    ushift = unknown + _STATE_BITS  # a key is ((low << ushift | unk << 32 | state) << bshift) | base
+    bshift = returned.bit_length()
     observer = part.observer
+    sole = part.sole
     trans = part.trans
     advance = part.stepper()
     dead = part.dead
-    sole = part.sole_states()
+    rule = _reach_rule(part)
+    reach, jumps, lands = rule if rule is not None else (None, [], [])
+    njumps = len(jumps)
+    is_placed = bytearray(n)
 
-    pending = sum(has_ret)  # operations that returned and are not placed yet
-    placed = 0
+    def placed_key(low: int, base: int, unk: int, hs: int, k: int) -> int:
+        """The packed pair after also placing ``k``, with state ``hs``."""
+        if has_ret[k]:
+            m = mid[k]
+            if m == base:
+                low |= 1
+                t = (~low & (low + 1)).bit_length() - 1  # the placed run from base
+                low >>= t
+                base += t
+            else:
+                low |= 1 << (m - base)
+        else:
+            unk |= ubit[k]
+        return ((low << ushift | unk << _STATE_BITS | hs) << bshift) | base
+
+    pending = returned  # operations that returned and are not placed yet
+    low = 0
+    base = 0
+    unk = 0
     hs = 0  # state number 0 is the initial state
-    # The path: operation placed, state before it, its siblings still to try (None when the
-    # placement was forced), index of the next sibling.
+    jump = 0  # the first operation of ``jumps`` not placed (all before it are)
+    # The path: operation placed, the search's variables before it, its siblings still to try
+    # (None when the placement was forced), index of the next sibling.
     path_op: list[int] = []
-    path_hs: list[int] = []
+    path_saved: list[tuple[int, int, int, int, int]] = []
     path_alts: list[list[tuple[int, int, int]] | None] = []
     path_idx: list[int] = []
     steps = 0
     budget = yield 0
+    prune = False
 
     while True:
         if steps >= budget:
             budget = steps + (yield steps)
+            prune = reach is not None and steps >= _PRUNE_AFTER
         if pending == 0:
             part.finish(True, path_op[:], hs)
             return steps
         depth = len(path_op)
         if depth > part.best_len:
-            part.best_len = depth
-            part.best_prefix = path_op[:]
-            part.best_hs = hs
-            part.best_culprit = -1
+            part.record(path_op, hs)
         # Scan the candidates: invocations before the first completion still in the list.
         alts: list[tuple[int, int, int]] | None = []
         forced = -1
+        doomed = False
         e = nxt[0]
         while is_call[e]:
             k = ev_op[e]
-            g = gate[k]
-            if g and g & ~placed:
+            if gate is not None and any(not is_placed[j] for j in gate[k]):
                 e = nxt[e]
                 continue
             w = sole[k]
             if w >= 0:
-                ns = hs if hs == w else -1
+                if hs != w:
+                    steps += 1
+                    if prune and not reach(hs, w):  # type: ignore[misc]
+                        # The reachability rule: an operation that does not grow the state
+                        # must come before k returns, and lead to a state that can grow to w.
+                        rs = ret_slot[k]
+                        j = jump
+                        hope = False
+                        while j < njumps and call_slot[jumps[j]] < rs:
+                            if not is_placed[jumps[j]] and (lands[j] < 0 or reach(lands[j], w)):  # type: ignore[misc]
+                                hope = True
+                                break
+                            j += 1
+                        if not hope:
+                            doomed = True
+                            break
+                    e = nxt[e]
+                    continue
+                ns = hs
             else:
                 known = trans[k].get(hs)
                 ns = advance(k, hs) if known is None else known
@@ -423,10 +549,16 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                     alts.append((rank[k], k, ns))  # type: ignore[union-attr]
             e = nxt[e]
         idx = 0
-        if forced >= 0:
+        if doomed:
+            alts = []
+            k = -1
+            if depth == part.best_len and part.best_culprit < 0:
+                part.best_culprit = ev_op[e]
+        elif forced >= 0:
             # Observers first: placing a legal observer now loses nothing.
-            if placed | bit[forced] | hs in dead:
+            if placed_key(low, base, unk, hs, forced) in dead:
                 alts = []  # and the pair it leads to is known to fail: back up
+                k = -1
             else:
                 k = forced
                 alts = None
@@ -443,12 +575,12 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 while idx < len(alts):
                     _, k2, ns = alts[idx]
                     idx += 1
-                    if placed | bit[k2] | ns not in dead:
+                    if placed_key(low, base, unk, ns, k2) not in dead:
                         k = k2
                         break
             if k >= 0:
                 path_op.append(k)
-                path_hs.append(hs)
+                path_saved.append((low, base, unk, hs, jump))
                 path_alts.append(alts)
                 path_idx.append(idx)
                 c = call_slot[k]
@@ -460,28 +592,43 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                     p, q = prv[r], nxt[r]
                     nxt[p] = q
                     prv[q] = p
-                placed |= bit[k]
-                pending -= has_ret[k]
+                    pending -= 1
+                    m = mid[k]
+                    if m == base:
+                        low |= 1
+                        t = (~low & (low + 1)).bit_length() - 1
+                        low >>= t
+                        base += t
+                    else:
+                        low |= 1 << (m - base)
+                else:
+                    unk |= ubit[k]
+                is_placed[k] = 1
+                while jump < njumps and is_placed[jumps[jump]]:
+                    jump += 1
                 hs = ns
                 break
             # Nothing left to try here: this pair is a dead end; back up one placement.
-            dead.add(placed | hs)
+            dead.add(((low << ushift | unk << _STATE_BITS | hs) << bshift) | base)
             if not path_op:
                 part.finish(False, [], hs)
                 return steps
+            if part.best_path is path_op and len(path_op) <= part.best_len:
+                part.best_prefix = path_op[: part.best_len]
+                part.best_path = None
             k = path_op.pop()
-            hs = path_hs.pop()
+            low, base, unk, hs, jump = path_saved.pop()
             alts = path_alts.pop()
             idx = path_idx.pop()
             r = ret_slot[k]
             if r >= 0:
                 nxt[prv[r]] = r
                 prv[nxt[r]] = r
+                pending += 1
             c = call_slot[k]
             nxt[prv[c]] = c
             prv[nxt[c]] = c
-            placed ^= bit[k]
-            pending += has_ret[k]
+            is_placed[k] = 0
             if alts is None:
                 alts = []  # a forced placement failed: so does the pair before it
                 idx = 0
@@ -492,7 +639,8 @@ def _sequential_search(part: _Part) -> Search:
 
     An operation must follow its client's earlier operations that returned; one of unknown
     outcome may take effect any time after those, or never, and orders nothing after it.
-    Same protocol as :func:`_linearizability_search`.
+    Same protocol as :func:`_linearizability_search`; a pair (placed, state) is the int
+    ``placed << 32 | state``.
     """
     ops = part.ops
     n = part.n
@@ -525,10 +673,7 @@ def _sequential_search(part: _Part) -> Search:
             return steps
         depth = len(path_op)
         if depth > part.best_len:
-            part.best_len = depth
-            part.best_prefix = path_op[:]
-            part.best_hs = hs
-            part.best_culprit = -1
+            part.record(path_op, hs)
         alts: list[tuple[int, int, int]] | None = []
         forced = -1
         blocked = -1
@@ -548,7 +693,7 @@ def _sequential_search(part: _Part) -> Search:
                 blocked = k
         idx = 0
         if forced >= 0:
-            if placed | (1 << forced) | hs in dead:
+            if (placed | (1 << forced)) << _STATE_BITS | hs in dead:
                 alts = []
             else:
                 k = forced
@@ -564,7 +709,7 @@ def _sequential_search(part: _Part) -> Search:
                 while idx < len(alts):
                     _, k2, ns = alts[idx]
                     idx += 1
-                    if placed | (1 << k2) | ns not in dead:
+                    if (placed | (1 << k2)) << _STATE_BITS | ns not in dead:
                         k = k2
                         break
             if k >= 0:
@@ -575,10 +720,13 @@ def _sequential_search(part: _Part) -> Search:
                 placed |= 1 << k
                 hs = ns
                 break
-            dead.add(placed | hs)
+            dead.add(placed << _STATE_BITS | hs)
             if not path_op:
                 part.finish(False, [], hs)
                 return steps
+            if part.best_path is path_op and len(path_op) <= part.best_len:
+                part.best_prefix = path_op[: part.best_len]
+                part.best_path = None
             k = path_op.pop()
             hs = path_hs.pop()
             alts = path_alts.pop()
