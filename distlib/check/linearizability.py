@@ -424,7 +424,6 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     if part.layout is None:
         part.layout = _Layout(part)
     lay = part.layout
-    ops = part.ops
     n = part.n
     size = lay.size
     tail = size - 1
@@ -453,7 +452,9 @@ def _linearizability_search(part: _Part, order: str) -> Search:
         else:
             ubit[k] = 1 << unknown
             unknown += 1
-    ushift = unknown + _STATE_BITS  # a key is ((low << ushift | unk << 32 | state) << bshift) | base
+    ushift = (
+        unknown + _STATE_BITS
+    )  # a key is ((low << ushift | unk << 32 | state) << bshift) | base
     bshift = returned.bit_length()
     observer = part.observer
     sole = part.sole
