@@ -213,15 +213,13 @@ class _Part:
         # this part; see _linearizability_search for how a pair is packed into an int.
         self.dead: set[int] = set()
         # The longest legal start found: its length, the state after it, the operation that
-        # could not follow it, and the start itself. While the search that found it still has
-        # it on its path, ``best_path`` is that path and ``best_prefix`` is filled in only when
-        # the search backs out of it (copying a long path at every new record would cost
-        # O(n) each time).
+        # could not follow it, and the start itself. A search keeps its own record in local
+        # variables and writes it here when it yields, backs out of it or ends (copying a long
+        # path at every new record would cost O(n) each time).
         self.best_len = -1
         self.best_hs = 0
         self.best_culprit = -1
-        self.best_prefix: list[int] = []
-        self.best_path: list[int] | None = None
+        self.best_path: list[int] = []
         self.searches: list[Search] = []
         self.counts: list[int] = []
         self.layout: _Layout | None = None
@@ -279,18 +277,6 @@ class _Part:
 
         return advance
 
-    def record(self, path: list[int], hs: int) -> None:
-        """``path`` (the live path of a search) is the longest legal start so far."""
-        self.best_len = len(path)
-        self.best_path = path
-        self.best_hs = hs
-        self.best_culprit = -1
-
-    def best(self) -> list[int]:
-        if self.best_path is not None:
-            return self.best_path[: self.best_len]
-        return self.best_prefix
-
     def add_search(self, search: Search) -> None:
         next(search)  # runs the set-up; the search then waits for its first slice
         self.searches.append(search)
@@ -312,7 +298,7 @@ class _Part:
             self.outcome = _Outcome(True, order, [], self.states[hs], -1)
         else:
             self.outcome = _Outcome(
-                False, [], self.best(), self.states[self.best_hs], self.best_culprit
+                False, [], self.best_path, self.states[self.best_hs], self.best_culprit
             )
 
 
@@ -353,6 +339,20 @@ class _Layout:
             else:
                 ret_slot[k] = slot
         self.gate = _same_instant_gates(ops)
+        # Operations that returned: their number among those in call order (``mid``); the
+        # others (unknown outcome): -1, and a bit of their own (``ubit``).
+        self.mid = mid = [-1] * n
+        self.ubit = ubit = [0] * n
+        returned = unknown = 0
+        for k in range(n):
+            if ret_slot[k] >= 0:
+                mid[k] = returned
+                returned += 1
+            else:
+                ubit[k] = 1 << unknown
+                unknown += 1
+        self.returned = returned
+        self.unknown = unknown
 
 
 def _same_instant_gates(ops: Sequence[Operation]) -> list[list[int]] | None:
@@ -424,7 +424,6 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     if part.layout is None:
         part.layout = _Layout(part)
     lay = part.layout
-    n = part.n
     size = lay.size
     tail = size - 1
     nxt = [*range(1, size), tail]
@@ -434,79 +433,77 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     call_slot = lay.call_slot
     ret_slot = lay.ret_slot
     gate = lay.gate
+    mid = lay.mid
+    ubit = lay.ubit
     if order == "deadline":
         rank = [r if r >= 0 else size for r in ret_slot]
     elif order == "recent":
         rank = [-c for c in call_slot]
     else:
         raise ValueError(f"unknown search order {order!r}")
-    # Operations that returned: their number among those (``mid``); the others: their bit.
-    has_ret = [r >= 0 for r in ret_slot]
-    mid = [0] * n
-    ubit = [0] * n
-    returned = unknown = 0
-    for k in range(n):
-        if has_ret[k]:
-            mid[k] = returned
-            returned += 1
-        else:
-            ubit[k] = 1 << unknown
-            unknown += 1
-    ushift = (
-        unknown + _STATE_BITS
-    )  # a key is ((low << ushift | unk << 32 | state) << bshift) | base
-    bshift = returned.bit_length()
+    ushift = lay.unknown + _STATE_BITS
+    bshift = lay.returned.bit_length()
     observer = part.observer
     sole = part.sole
     trans = part.trans
     advance = part.stepper()
     dead = part.dead
-    rule = _reach_rule(part)
-    reach, jumps, lands = rule if rule is not None else (None, [], [])
-    njumps = len(jumps)
-    is_placed = bytearray(n)
+    reach: Callable[[int, int], bool] | None = None
+    jumps: list[int] = []
+    lands: list[int] = []
+    is_placed = bytearray(part.n)
 
-    def placed_key(low: int, base: int, unk: int, hs: int, k: int) -> int:
+    def child_key(low: int, base: int, unk: int, hs: int, k: int) -> int:
         """The packed pair after also placing ``k``, with state ``hs``."""
-        if has_ret[k]:
-            m = mid[k]
-            if m == base:
-                low |= 1
-                t = (~low & (low + 1)).bit_length() - 1  # the placed run from base
-                low >>= t
-                base += t
-            else:
-                low |= 1 << (m - base)
-        else:
+        if mid[k] < 0:
             unk |= ubit[k]
+        elif mid[k] == base:
+            low |= 1
+            t = (~low & (low + 1)).bit_length() - 1  # the placed run from base on
+            low >>= t
+            base += t
+        else:
+            low |= 1 << (mid[k] - base)
         return ((low << ushift | unk << _STATE_BITS | hs) << bshift) | base
 
-    pending = returned  # operations that returned and are not placed yet
-    low = 0
-    base = 0
-    unk = 0
+    pending = lay.returned  # operations that returned and are not placed yet
+    low = base = unk = 0
     hs = 0  # state number 0 is the initial state
     jump = 0  # the first operation of ``jumps`` not placed (all before it are)
-    # The path: operation placed, the search's variables before it, its siblings still to try
-    # (None when the placement was forced), index of the next sibling.
-    path_op: list[int] = []
-    path_saved: list[tuple[int, int, int, int, int]] = []
-    path_alts: list[list[tuple[int, int, int]] | None] = []
-    path_idx: list[int] = []
+    # The path: for each placement, (operation, the search's variables before it, its siblings
+    # still to try (None when the placement was forced), index of the next sibling).
+    path: list[tuple[int, int, int, int, int, int, list[tuple[int, int, int]] | None, int]] = []
+    # The longest legal start this search knows of (kept in locals, shared with the part's
+    # other search at every yield): mine is True while it is the start of ``path``.
+    best_len, best_hs, culprit, mine = part.best_len, part.best_hs, part.best_culprit, False
     steps = 0
     budget = yield 0
-    prune = False
 
     while True:
         if steps >= budget:
+            if mine:
+                part.best_path = [p[0] for p in path[:best_len]]
+            part.best_len, part.best_hs, part.best_culprit = best_len, best_hs, culprit
             budget = steps + (yield steps)
-            prune = reach is not None and steps >= _PRUNE_AFTER
+            if part.best_len > best_len or not mine:
+                best_len, best_hs, culprit, mine = (
+                    part.best_len,
+                    part.best_hs,
+                    part.best_culprit,
+                    False,
+                )
+            if reach is None and steps >= _PRUNE_AFTER:
+                rule = _reach_rule(part)
+                if rule is not None:
+                    reach, jumps, lands = rule
+                    while jump < len(jumps) and is_placed[jumps[jump]]:
+                        jump += 1
         if pending == 0:
-            part.finish(True, path_op[:], hs)
+            part.finish(True, [p[0] for p in path], hs)
             return steps
-        depth = len(path_op)
-        if depth > part.best_len:
-            part.record(path_op, hs)
+        depth = len(path)
+        if depth > best_len:
+            best_len, best_hs, culprit, mine = depth, hs, -1, True
         # Scan the candidates: invocations before the first completion still in the list.
         alts: list[tuple[int, int, int]] | None = []
         forced = -1
@@ -517,58 +514,56 @@ def _linearizability_search(part: _Part, order: str) -> Search:
             if gate is not None and any(not is_placed[j] for j in gate[k]):
                 e = nxt[e]
                 continue
+            steps += 1
             w = sole[k]
             if w >= 0:
-                if hs != w:
-                    steps += 1
-                    if prune and not reach(hs, w):  # type: ignore[misc]
-                        # The reachability rule: an operation that does not grow the state
-                        # must come before k returns, and lead to a state that can grow to w.
-                        rs = ret_slot[k]
-                        j = jump
-                        hope = False
-                        while j < njumps and call_slot[jumps[j]] < rs:
-                            if not is_placed[jumps[j]] and (lands[j] < 0 or reach(lands[j], w)):  # type: ignore[misc]
-                                hope = True
-                                break
-                            j += 1
-                        if not hope:
-                            doomed = True
-                            break
-                    e = nxt[e]
-                    continue
-                ns = hs
-            else:
-                known = trans[k].get(hs)
-                ns = advance(k, hs) if known is None else known
-            steps += 1
-            if ns >= 0:
-                if observer[k] and ns == hs:
+                if hs == w:
                     forced = k
                     break
-                if ns != hs or has_ret[k]:
+                if reach is not None and not reach(hs, w):
+                    # The reachability rule: an operation that does not grow the state must
+                    # come before k returns, and leave a state that can grow to w.
+                    rs = ret_slot[k]
+                    j = jump
+                    hope = False
+                    while j < len(jumps) and call_slot[jumps[j]] < rs:
+                        if not is_placed[jumps[j]] and (lands[j] < 0 or reach(lands[j], w)):
+                            hope = True
+                            break
+                        j += 1
+                    if not hope:
+                        doomed = True
+                        break
+                e = nxt[e]
+                continue
+            ns = trans[k].get(hs, -2)
+            if ns == -2:
+                ns = advance(k, hs)
+            if ns >= 0:
+                if ns == hs and observer[k]:
+                    forced = k
+                    break
+                if ns != hs or mid[k] >= 0:
                     alts.append((rank[k], k, ns))  # type: ignore[union-attr]
             e = nxt[e]
         idx = 0
+        k = -1
+        ns = hs
         if doomed:
             alts = []
-            k = -1
-            if depth == part.best_len and part.best_culprit < 0:
-                part.best_culprit = ev_op[e]
+            if depth == best_len and culprit < 0:
+                culprit = ev_op[e]
         elif forced >= 0:
             # Observers first: placing a legal observer now loses nothing.
-            if placed_key(low, base, unk, hs, forced) in dead:
+            if dead and child_key(low, base, unk, hs, forced) in dead:
                 alts = []  # and the pair it leads to is known to fail: back up
-                k = -1
             else:
                 k = forced
                 alts = None
-                ns = hs
         else:
             alts.sort()  # type: ignore[union-attr]
-            k = -1
-            if depth == part.best_len and part.best_culprit < 0:
-                part.best_culprit = ev_op[e]
+            if depth == best_len and culprit < 0:
+                culprit = ev_op[e]
         while True:
             if alts is not None:
                 # Try the next alternative that does not lead to a known dead end.
@@ -576,25 +571,22 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 while idx < len(alts):
                     _, k2, ns = alts[idx]
                     idx += 1
-                    if placed_key(low, base, unk, ns, k2) not in dead:
+                    if not dead or child_key(low, base, unk, ns, k2) not in dead:
                         k = k2
                         break
             if k >= 0:
-                path_op.append(k)
-                path_saved.append((low, base, unk, hs, jump))
-                path_alts.append(alts)
-                path_idx.append(idx)
+                path.append((k, low, base, unk, hs, jump, alts, idx))
                 c = call_slot[k]
                 p, q = prv[c], nxt[c]
                 nxt[p] = q
                 prv[q] = p
-                r = ret_slot[k]
-                if r >= 0:
+                m = mid[k]
+                if m >= 0:
+                    r = ret_slot[k]
                     p, q = prv[r], nxt[r]
                     nxt[p] = q
                     prv[q] = p
                     pending -= 1
-                    m = mid[k]
                     if m == base:
                         low |= 1
                         t = (~low & (low + 1)).bit_length() - 1
@@ -605,24 +597,23 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 else:
                     unk |= ubit[k]
                 is_placed[k] = 1
-                while jump < njumps and is_placed[jumps[jump]]:
-                    jump += 1
+                if reach is not None:
+                    while jump < len(jumps) and is_placed[jumps[jump]]:
+                        jump += 1
                 hs = ns
                 break
             # Nothing left to try here: this pair is a dead end; back up one placement.
             dead.add(((low << ushift | unk << _STATE_BITS | hs) << bshift) | base)
-            if not path_op:
+            if not path:
+                part.best_len, part.best_hs, part.best_culprit = best_len, best_hs, culprit
                 part.finish(False, [], hs)
                 return steps
-            if part.best_path is path_op and len(path_op) <= part.best_len:
-                part.best_prefix = path_op[: part.best_len]
-                part.best_path = None
-            k = path_op.pop()
-            low, base, unk, hs, jump = path_saved.pop()
-            alts = path_alts.pop()
-            idx = path_idx.pop()
-            r = ret_slot[k]
-            if r >= 0:
+            if mine and len(path) <= best_len:
+                part.best_path = [p[0] for p in path[:best_len]]
+                mine = False
+            k, low, base, unk, hs, jump, alts, idx = path.pop()
+            if mid[k] >= 0:
+                r = ret_slot[k]
                 nxt[prv[r]] = r
                 prv[nxt[r]] = r
                 pending += 1
@@ -664,6 +655,7 @@ def _sequential_search(part: _Part) -> Search:
     path_alts: list[list[tuple[int, int, int]] | None] = []
     path_idx: list[int] = []
     steps = 0
+    mine = False  # whether the longest legal start is the start of path_op
     budget = yield 0
 
     while True:
@@ -674,7 +666,7 @@ def _sequential_search(part: _Part) -> Search:
             return steps
         depth = len(path_op)
         if depth > part.best_len:
-            part.record(path_op, hs)
+            part.best_len, part.best_hs, part.best_culprit, mine = depth, hs, -1, True
         alts: list[tuple[int, int, int]] | None = []
         forced = -1
         blocked = -1
@@ -725,9 +717,9 @@ def _sequential_search(part: _Part) -> Search:
             if not path_op:
                 part.finish(False, [], hs)
                 return steps
-            if part.best_path is path_op and len(path_op) <= part.best_len:
-                part.best_prefix = path_op[: part.best_len]
-                part.best_path = None
+            if mine and len(path_op) <= part.best_len:
+                part.best_path = path_op[: part.best_len]
+                mine = False
             k = path_op.pop()
             hs = path_hs.pop()
             alts = path_alts.pop()
