@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import gc
 import math
+import operator
 import time as _time
 from collections.abc import Callable, Generator, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -175,6 +176,8 @@ def _check_hashable(model: Model, state: Any, where: str) -> None:
 Search = Generator[int, int, int]
 
 
+_CALL = operator.attrgetter("call")
+
 #: States are numbered from 0; a memo key packs a state number into this many bits.
 _STATE_BITS = 32
 
@@ -188,16 +191,19 @@ class _Part:
     """
 
     def __init__(self, key: Hashable, ops: list[Operation], model: Model) -> None:
+        ops = sorted(ops, key=_CALL)
         read_only = getattr(model, "read_only", None)
-        kept = []
-        observer = []
-        for op in sorted(ops, key=_call_time):
-            ro = bool(read_only(op)) if read_only is not None else False
-            # An observer whose answer is unknown can never matter: leave it out.
-            if not (ro and op.status == "unknown"):
-                kept.append(op)
-                observer.append(ro)
-        ops = kept
+        if read_only is None:
+            observer = [False] * len(ops)
+        else:
+            observer = [bool(read_only(op)) for op in ops]
+            if any(observer[k] and op.status == "unknown" for k, op in enumerate(ops)):
+                # An observer whose answer is unknown can never matter: leave it out.
+                keep = [
+                    k for k, op in enumerate(ops) if not (observer[k] and op.status == "unknown")
+                ]
+                ops = [ops[k] for k in keep]
+                observer = [observer[k] for k in keep]
         self.observer = observer
         self.key = key
         self.model = model
@@ -302,10 +308,6 @@ class _Part:
             )
 
 
-def _call_time(op: Operation) -> float:
-    return op.call
-
-
 class _Layout:
     """What both searches of a part need to know about its events, computed once.
 
@@ -319,26 +321,28 @@ class _Layout:
     def __init__(self, part: _Part) -> None:
         ops = part.ops
         n = part.n
-        events: list[tuple[float, int, int]] = []
-        for k, op in enumerate(ops):
-            events.append((op.call, 0, k))
-            if op.status == "ok":
-                assert op.ret is not None  # an operation that returned has a return time
-                events.append((op.ret, 1, k))
-        events.sort()
+        returning = [k for k, op in enumerate(ops) if op.status == "ok"]
+        calls = [op.call for op in ops]
+        rets = [ops[k].ret for k in returning]
+        # Event i < n is the call of operation i, event n + j the return of returning[j]: a
+        # stable sort by time alone puts calls before returns at the same instant.
+        times = calls + rets
+        events = sorted(range(len(times)), key=times.__getitem__)
         self.size = size = len(events) + 2
         self.is_call = is_call = [False] * size
         self.ev_op = ev_op = [-1] * size
         self.call_slot = call_slot = [0] * n
         self.ret_slot = ret_slot = [-1] * n
-        for slot, (_, kind, k) in enumerate(events, 1):
-            ev_op[slot] = k
-            if kind == 0:
+        for slot, i in enumerate(events, 1):
+            if i < n:
+                ev_op[slot] = i
                 is_call[slot] = True
-                call_slot[k] = slot
+                call_slot[i] = slot
             else:
+                k = returning[i - n]
+                ev_op[slot] = k
                 ret_slot[k] = slot
-        self.gate = _same_instant_gates(ops)
+        self.gate = None if set(rets).isdisjoint(calls) else _same_instant_gates(ops)
         # Operations that returned: their number among those in call order (``mid``); the
         # others (unknown outcome): -1, and a bit of their own (``ubit``).
         self.mid = mid = [-1] * n
@@ -355,16 +359,15 @@ class _Layout:
         self.unknown = unknown
 
 
-def _same_instant_gates(ops: Sequence[Operation]) -> list[list[int]] | None:
+def _same_instant_gates(ops: Sequence[Operation]) -> list[list[int]]:
     """For each operation (in call order), its client's earlier operations that returned at
-    the very instant it was invoked; None when there are none at all (the usual case).
+    the very instant it was invoked (usually none; the layout skips this when no operation
+    is invoked at an instant another returns).
 
     Across clients such a tie means "concurrent" (:meth:`Operation.precedes` is strict), but a
     client's own next operation was issued after the reply it got, at the same instant in a
     simulation with no think time: it must come after it.
     """
-    if {op.ret for op in ops}.isdisjoint({op.call for op in ops}):
-        return None
     gates: list[list[int]] = [[] for _ in ops]
     returned: dict[tuple[str, float], list[int]] = {}  # (client, instant) -> those returning
     for k, op in enumerate(ops):  # in call order
@@ -882,6 +885,23 @@ def check_linearizable(
     started = _time.monotonic()
     _check_model(model)
     live = [op for op in _ops_of(history) if op.status != "fail"]
+    gc_was_on = gc.isenabled()
+    gc.disable()  # the check makes no reference cycles; collecting would only slow it down
+    try:
+        return _check_linearizable(live, model, max_steps, timeout, partition, started)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _check_linearizable(
+    live: list[Operation],
+    model: Model,
+    max_steps: int | None,
+    timeout: float | None,
+    partition: bool,
+    started: float,
+) -> CheckResult:
     if partition and hasattr(model, "partition"):
         groups = model.partition(live)
         for_part = getattr(model, "for_part", None)
@@ -893,31 +913,30 @@ def check_linearizable(
         parts = [_Part(None, live, model)]
     for p in parts:
         p.add_search(_linearizability_search(p, "deadline"))
-    gc_was_on = gc.isenabled()
-    gc.disable()  # the search makes no reference cycles; collecting would only slow it down
-    try:
-        verdict, bad, steps = _run(
-            parts,
-            max_steps=max_steps,
-            timeout=timeout,
-            started=started,
-            widen=lambda p: _linearizability_search(p, "recent"),
-        )
-    finally:
-        if gc_was_on:
-            gc.enable()
+    verdict, bad, steps = _run(
+        parts,
+        max_steps=max_steps,
+        timeout=timeout,
+        started=started,
+        widen=lambda p: _linearizability_search(p, "recent"),
+    )
+    for p in parts:
+        p.searches.clear()  # a search refers to its part: no cycle is left behind
     result = CheckResult(verdict, model, steps=steps, operations=len(live), partitions=len(parts))
     if verdict == LINEARIZABLE:
         # Merge the parts' orders by the earliest instants at which their operations can act.
-        timed = []
-        for pi, p in enumerate(parts):
-            order = [p.ops[k] for k in p.outcome.order]  # type: ignore[union-attr]
-            for j, (t, op) in enumerate(zip(_earliest_points(order), order, strict=True)):
-                timed.append((t, pi, j, op))
-        timed.sort(key=lambda x: x[:3])
-        result.order = [x[3] for x in timed]
         if len(parts) == 1:
-            result.state = parts[0].outcome.state  # type: ignore[union-attr]
+            only = parts[0]
+            result.order = [only.ops[k] for k in only.outcome.order]  # type: ignore[union-attr]
+            result.state = only.outcome.state  # type: ignore[union-attr]
+        else:
+            timed = []
+            for pi, p in enumerate(parts):
+                order = [p.ops[k] for k in p.outcome.order]  # type: ignore[union-attr]
+                for j, (t, op) in enumerate(zip(_earliest_points(order), order, strict=True)):
+                    timed.append((t, pi, j, op))
+            timed.sort(key=operator.itemgetter(0, 1, 2))
+            result.order = [x[3] for x in timed]
     elif verdict == NOT_LINEARIZABLE:
         assert bad is not None and bad.outcome is not None
         _fill_failure(result, bad)
