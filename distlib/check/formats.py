@@ -31,8 +31,9 @@ This module only reads; :mod:`distlib.check.linearizability` judges.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -578,39 +579,55 @@ def _knossos_txn(value: Any, source: str, line: int | None) -> tuple[Any, ...]:
     return tuple(out)
 
 
-#: The maps of Knossos's register histories in the two key orders its files use, each with the
-#: space, commas and comments before it: groups 1-4 (:process first) or 5-8 (:process last)
-#: hold the process, type, f and value; group 9 is set for the nemesis's entries, group 10 for
-#: any other single character (which sends the file to the general EDN reader).
-_KNOSSOS_EVENT = re.compile(
-    r"""(?:[\s,]|;[^\n]*)*(?:
-      \{:process\s+(0|[1-9]\d*) [\s,]+:type\s+:(invoke|ok|fail|info) [\s,]+:f\s+:(read|write|cas) [\s,]+
-        :value\s+(nil|-?\d+|\[-?\d+\s+-?\d+\])\}
-    | \{:type\s+:(invoke|ok|fail|info) [\s,]+:f\s+:(read|write|cas) [\s,]+
-        :value\s+(nil|-?\d+|\[-?\d+\s+-?\d+\]) [\s,]+:process\s+(0|[1-9]\d*)
-        (?: [\s,]+:time\s+-?\d+)? (?: [\s,]+:error\s+(?:nil|:[\w-]+|"(?:[^"\\]|\\["\\])*"))? \}
-    | (\{:process\s+:nemesis [\s,]+:type\s+:info [\s,]+:f\s+:[\w-]+ [\s,]+:value\s+(?:nil|"[^"\\]*")\}
-      | \{:type\s+:info [\s,]+:f\s+:[\w-]+ [\s,]+:process\s+:nemesis [\s,]+:time\s+-?\d+\})
-    | (.))""",
-    re.DOTALL | re.VERBOSE,
+# The maps of Knossos's register histories, in the two key orders its files use (all keys
+# first, or :process last), each with four groups in the order (process, type, f, value) or
+# (type, f, value, process). The nemesis's entries match too (process ":nemesis").
+_KN_VALUE = r'(nil|-?\d+|\[-?\d+\s+-?\d+\]|"[^"\\]*")'
+_KN_PROCESS = r"(0|[1-9]\d*|:nemesis)"
+_KN_ERROR = r'(?:[\s,]+:error\s+(?:nil|:[\w-]+|"(?:[^"\\]|\\["\\])*"))?'
+_KNOSSOS_FORMS = (
+    (
+        re.compile(
+            r"\{:process\s+" + _KN_PROCESS + r"[\s,]+:type\s+:([\w-]+)[\s,]+:f\s+:([\w-]+)"
+            r"[\s,]+:value\s+" + _KN_VALUE + r"\}"
+        ),
+        (0, 1, 2, 3),
+    ),
+    (
+        re.compile(
+            r"\{:type\s+:([\w-]+)[\s,]+:f\s+:([\w-]+)(?:[\s,]+:value\s+" + _KN_VALUE + r")?"
+            r"[\s,]+:process\s+" + _KN_PROCESS + r"(?:[\s,]+:time\s+-?\d+)?" + _KN_ERROR + r"\}"
+        ),
+        (3, 0, 1, 2),
+    ),
 )
-_KNOSSOS_STATUS = {"ok": "ok", "fail": "fail", "info": "unknown"}
+#: What may come between two maps: space, commas and comments.
+_KN_BETWEEN = re.compile(r"(?:[\s,]+|;[^\n]*)*")
+_KNOSSOS_KINDS = frozenset(("invoke", "ok", "fail", "info"))
+_KNOSSOS_FS = frozenset(("read", "write", "cas"))
+_NO_VALUE = object()
 
 
 def _knossos_value(text: str) -> Any:
     if text == "nil":
         return None
     if text[0] == "[":
-        a, b = text[1:-1].replace(",", " ").split()
+        a, b = text[1:-1].split()
         return (int(a), int(b))
+    if text[0] == '"':
+        return _NO_VALUE  # a string: not a register's value (the general reader decides)
     return int(text)
 
 
 def _fast_knossos(text: str) -> list[Operation] | None:
     """The operations of a Knossos history of register operations (read, write, cas) written
-    one flat map after another, with comments only before the opening bracket; None for any
-    other text (transactions, the nemesis, other keys, and every mistake, which the general
-    reader reports with its line). The result is the one the general reader gives."""
+    one flat map after another in one of the two usual key orders; None for any other text
+    (transactions, other keys or values, and every mistake, which the general reader reports
+    with its line). The result is the one the general reader gives.
+
+    A regular expression splits the list into the maps' fields and what lies between them,
+    which must be only space, commas and comments.
+    """
     start = 0
     while True:  # comment lines and blank space before the list
         while start < len(text) and text[start] in " \t\r\n,":
@@ -623,43 +640,54 @@ def _fast_knossos(text: str) -> list[Operation] | None:
     body = text[start:].rstrip(" \t\r\n,")
     if body[:1] + body[-1:] not in ("[]", "()"):
         return None
+    body = body[1:-1]
+    for form, order in _KNOSSOS_FORMS:
+        pieces = form.split(body)
+        between = pieces[0::5]
+        if "".join(between).strip(" \t\r\n,") and not all(
+            _KN_BETWEEN.fullmatch(b) for b in between
+        ):
+            continue
+        columns = [pieces[1 + i :: 5] for i in order]
+        break
+    else:
+        return None
+    processes, kinds, fs, texts = columns
+    times: Iterable[float] = itertools.count(0.0)  # an event's time is its position
+    if ":nemesis" in processes:
+        keep = [i for i, p in enumerate(processes) if p != ":nemesis"]
+        times = [float(i) for i in keep]
+        processes, kinds, fs, texts = ([c[i] for i in keep] for c in (processes, kinds, fs, texts))
+    if not (_KNOSSOS_KINDS.issuperset(kinds) and _KNOSSOS_FS.issuperset(fs)):
+        return None
+    values = {v: _knossos_value(v) for v in set(texts)}
+    if None in values or any(v is _NO_VALUE for v in values.values()):
+        return None  # a map without a :value, or a string value
     ops: list[Operation] = []
     open_: dict[str, Operation] = {}
-    value = _knossos_value
-    t = 0.0
-    events = _KNOSSOS_EVENT.findall(body, 1, len(body) - 1)
-    for p1, kind1, f1, v1, kind2, f2, v2, p2, nemesis, other in events:
-        if other:
-            if other.isspace() or other == ",":
-                continue  # the space before the closing bracket
-            return None
-        if nemesis:
-            t += 1.0
-            continue
-        process, kind, f, v = (p1, kind1, f1, v1) if p1 else (p2, kind2, f2, v2)
-        if f == "cas" and v[0] != "[":
+    for t, process, kind, f, v in zip(times, processes, kinds, fs, texts):
+        if f == "cas" and type(values[v]) is not tuple:
             return None
         if kind == "invoke":
             if process in open_:
                 return None
-            op = Operation(len(ops), process, f, None if f == "read" else value(v), t)
+            op = Operation(len(ops), process, f, None if f == "read" else values[v], t)
             ops.append(op)
             open_[process] = op
-        else:
-            op = open_.pop(process, None)  # type: ignore[assignment]
-            if op is None or op.f != f:
-                return None
-            status = _KNOSSOS_STATUS[kind]
-            op.status = status
-            if status == "ok":
-                if f == "read":
-                    op.output = value(v)
-                elif f == "cas":
-                    op.output = True
-                op.ret = t
-            elif status == "fail":
-                op.ret = t
-        t += 1.0
+            continue
+        op = open_.pop(process, None)  # type: ignore[assignment]
+        if op is None or op.f != f:
+            return None
+        if kind == "ok":
+            op.status = "ok"
+            op.ret = t
+            if f == "read":
+                op.output = values[v]
+            elif f == "cas":
+                op.output = True
+        elif kind == "fail":
+            op.status = "fail"
+            op.ret = t
     return ops
 
 
