@@ -665,7 +665,7 @@ def _fast_knossos(text: str) -> list[Operation] | None:
         return None  # a map without a :value, or a string value
     ops: list[Operation] = []
     open_: dict[str, Operation] = {}
-    for t, process, kind, f, v in zip(times, processes, kinds, fs, texts):
+    for t, process, kind, f, v in zip(times, processes, kinds, fs, texts, strict=False):
         if f == "cas" and type(values[v]) is not tuple:
             return None
         if kind == "invoke":
