@@ -178,6 +178,19 @@ Search = Generator[int, int, int]
 
 _CALL = operator.attrgetter("call")
 
+#: A list of operations as nested pairs (last, chain of the ones before), None when empty.
+_Chain = tuple[int, Any] | None
+
+
+def _unchain(chain: _Chain) -> list[int]:
+    out = []
+    while chain is not None:
+        out.append(chain[0])
+        chain = chain[1]
+    out.reverse()
+    return out
+
+
 #: States are numbered from 0; a memo key packs a state number into this many bits.
 _STATE_BITS = 32
 
@@ -219,13 +232,14 @@ class _Part:
         # this part; see _linearizability_search for how a pair is packed into an int.
         self.dead: set[int] = set()
         # The longest legal start found: its length, the state after it, the operation that
-        # could not follow it, and the start itself. A search keeps its own record in local
-        # variables and writes it here when it yields, backs out of it or ends (copying a long
-        # path at every new record would cost O(n) each time).
+        # could not follow it, and the start itself as a chain (last operation, chain of the
+        # ones before) that shares its cells with the search's path: recording it costs O(1)
+        # however long it is. A search keeps its record in local variables and writes it here
+        # when it yields or ends.
         self.best_len = -1
         self.best_hs = 0
         self.best_culprit = -1
-        self.best_path: list[int] = []
+        self.best_chain: _Chain = None
         self.searches: list[Search] = []
         self.counts: list[int] = []
         self.layout: _Layout | None = None
@@ -304,7 +318,7 @@ class _Part:
             self.outcome = _Outcome(True, order, [], self.states[hs], -1)
         else:
             self.outcome = _Outcome(
-                False, [], self.best_path, self.states[self.best_hs], self.best_culprit
+                False, [], _unchain(self.best_chain), self.states[self.best_hs], self.best_culprit
             )
 
 
@@ -476,25 +490,21 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     # The path: for each placement, (operation, the search's variables before it, its siblings
     # still to try (None when the placement was forced), index of the next sibling).
     path: list[tuple[int, int, int, int, int, int, list[tuple[int, int, int]] | None, int]] = []
+    chain: _Chain = None  # the operations of the path, as a chain
     # The longest legal start this search knows of (kept in locals, shared with the part's
-    # other search at every yield): mine is True while it is the start of ``path``.
-    best_len, best_hs, culprit, mine = part.best_len, part.best_hs, part.best_culprit, False
+    # other search at every yield).
+    best_len, best_hs, culprit, best = part.best_len, part.best_hs, part.best_culprit, None
     steps = 0
     budget = yield 0
 
     while True:
         if steps >= budget:
-            if mine:
-                part.best_path = [p[0] for p in path[:best_len]]
             part.best_len, part.best_hs, part.best_culprit = best_len, best_hs, culprit
+            part.best_chain = best
             budget = steps + (yield steps)
-            if part.best_len > best_len or not mine:
-                best_len, best_hs, culprit, mine = (
-                    part.best_len,
-                    part.best_hs,
-                    part.best_culprit,
-                    False,
-                )
+            if part.best_len > best_len:  # the other search went further
+                best_len, best_hs, culprit = part.best_len, part.best_hs, part.best_culprit
+                best = part.best_chain
             if reach is None and steps >= _PRUNE_AFTER:
                 rule = _reach_rule(part)
                 if rule is not None:
@@ -506,7 +516,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
             return steps
         depth = len(path)
         if depth > best_len:
-            best_len, best_hs, culprit, mine = depth, hs, -1, True
+            best_len, best_hs, culprit, best = depth, hs, -1, chain
         # Scan the candidates: invocations before the first completion still in the list.
         alts: list[tuple[int, int, int]] | None = []
         forced = -1
@@ -600,6 +610,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 else:
                     unk |= ubit[k]
                 is_placed[k] = 1
+                chain = (k, chain)
                 if reach is not None:
                     while jump < len(jumps) and is_placed[jumps[jump]]:
                         jump += 1
@@ -609,12 +620,11 @@ def _linearizability_search(part: _Part, order: str) -> Search:
             dead.add(((low << ushift | unk << _STATE_BITS | hs) << bshift) | base)
             if not path:
                 part.best_len, part.best_hs, part.best_culprit = best_len, best_hs, culprit
+                part.best_chain = best
                 part.finish(False, [], hs)
                 return steps
-            if mine and len(path) <= best_len:
-                part.best_path = [p[0] for p in path[:best_len]]
-                mine = False
             k, low, base, unk, hs, jump, alts, idx = path.pop()
+            chain = chain[1]  # type: ignore[index]
             if mid[k] >= 0:
                 r = ret_slot[k]
                 nxt[prv[r]] = r
@@ -658,7 +668,7 @@ def _sequential_search(part: _Part) -> Search:
     path_alts: list[list[tuple[int, int, int]] | None] = []
     path_idx: list[int] = []
     steps = 0
-    mine = False  # whether the longest legal start is the start of path_op
+    chain: _Chain = None  # path_op as a chain
     budget = yield 0
 
     while True:
@@ -669,7 +679,8 @@ def _sequential_search(part: _Part) -> Search:
             return steps
         depth = len(path_op)
         if depth > part.best_len:
-            part.best_len, part.best_hs, part.best_culprit, mine = depth, hs, -1, True
+            part.best_len, part.best_hs, part.best_culprit = depth, hs, -1
+            part.best_chain = chain
         alts: list[tuple[int, int, int]] | None = []
         forced = -1
         blocked = -1
@@ -714,20 +725,19 @@ def _sequential_search(part: _Part) -> Search:
                 path_alts.append(alts)
                 path_idx.append(idx)
                 placed |= 1 << k
+                chain = (k, chain)
                 hs = ns
                 break
             dead.add(placed << _STATE_BITS | hs)
             if not path_op:
                 part.finish(False, [], hs)
                 return steps
-            if mine and len(path_op) <= part.best_len:
-                part.best_path = path_op[: part.best_len]
-                mine = False
             k = path_op.pop()
             hs = path_hs.pop()
             alts = path_alts.pop()
             idx = path_idx.pop()
             placed ^= 1 << k
+            chain = chain[1]  # type: ignore[index]
             if alts is None:
                 alts = []
                 idx = 0
