@@ -489,7 +489,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     jump = 0  # the first operation of ``jumps`` not placed (all before it are)
     # The path: for each placement, (operation, the search's variables before it, its siblings
     # still to try (None when the placement was forced), index of the next sibling).
-    path: list[tuple[int, int, int, int, int, int, list[tuple[int, int, int]] | None, int]] = []
+    path: list[tuple[int, int, int, int, int, int, list[tuple[int, int]] | None, int]] = []
     chain: _Chain = None  # the operations of the path, as a chain
     # The longest legal start this search knows of (kept in locals, shared with the part's
     # other search at every yield).
@@ -518,7 +518,9 @@ def _linearizability_search(part: _Part, order: str) -> Search:
         if depth > best_len:
             best_len, best_hs, culprit, best = depth, hs, -1, chain
         # Scan the candidates: invocations before the first completion still in the list.
-        alts: list[tuple[int, int, int]] | None = []
+        # Observers are tried at once (a legal one is placed without alternatives); the other
+        # candidates are only collected, and stepped one by one when their turn comes.
+        alts: list[tuple[int, int]] | None = []
         forced = -1
         doomed = False
         e = nxt[0]
@@ -527,9 +529,9 @@ def _linearizability_search(part: _Part, order: str) -> Search:
             if gate is not None and any(not is_placed[j] for j in gate[k]):
                 e = nxt[e]
                 continue
-            steps += 1
             w = sole[k]
             if w >= 0:
+                steps += 1
                 if hs == w:
                     forced = k
                     break
@@ -549,15 +551,16 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                         break
                 e = nxt[e]
                 continue
-            ns = trans[k].get(hs, -2)
-            if ns == -2:
-                ns = advance(k, hs)
-            if ns >= 0:
-                if ns == hs and observer[k]:
+            if observer[k]:
+                steps += 1
+                ns = trans[k].get(hs, -2)
+                if ns == -2:
+                    ns = advance(k, hs)
+                if ns == hs:
                     forced = k
                     break
-                if ns != hs or mid[k] >= 0:
-                    alts.append((rank[k], k, ns))  # type: ignore[union-attr]
+            else:
+                alts.append((rank[k], k))  # type: ignore[union-attr]
             e = nxt[e]
         idx = 0
         k = -1
@@ -579,11 +582,19 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 culprit = ev_op[e]
         while True:
             if alts is not None:
-                # Try the next alternative that does not lead to a known dead end.
+                # Try the next alternative that the model allows and that does not lead to a
+                # known dead end. One of unknown outcome that would change nothing is never
+                # useful: it may as well not take effect.
                 k = -1
                 while idx < len(alts):
-                    _, k2, ns = alts[idx]
+                    k2 = alts[idx][1]
                     idx += 1
+                    steps += 1
+                    ns = trans[k2].get(hs, -2)
+                    if ns == -2:
+                        ns = advance(k2, hs)
+                    if ns < 0 or (ns == hs and mid[k2] < 0):
+                        continue
                     if not dead or child_key(low, base, unk, ns, k2) not in dead:
                         k = k2
                         break
