@@ -577,7 +577,8 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 k = forced
                 alts = None
         else:
-            alts.sort()  # type: ignore[union-attr]
+            if len(alts) > 1:  # type: ignore[arg-type]
+                alts.sort()  # type: ignore[union-attr]
             if depth == best_len and culprit < 0:
                 culprit = ev_op[e]
         while True:
@@ -595,9 +596,24 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                         ns = advance(k2, hs)
                     if ns < 0 or (ns == hs and mid[k2] < 0):
                         continue
-                    if not dead or child_key(low, base, unk, ns, k2) not in dead:
-                        k = k2
-                        break
+                    if dead:
+                        # The pair it leads to, packed (see child_key).
+                        m = mid[k2]
+                        if m < 0:
+                            key = (low << ushift | (unk | ubit[k2]) << _STATE_BITS | ns) << bshift
+                            key |= base
+                        elif m == base:
+                            t = low | 1
+                            b = (~t & (t + 1)).bit_length() - 1
+                            key = ((t >> b) << ushift | unk << _STATE_BITS | ns) << bshift
+                            key |= base + b
+                        else:
+                            t = low | 1 << (m - base)
+                            key = ((t << ushift | unk << _STATE_BITS | ns) << bshift) | base
+                        if key in dead:
+                            continue
+                    k = k2
+                    break
             if k >= 0:
                 path.append((k, low, base, unk, hs, jump, alts, idx))
                 c = call_slot[k]
