@@ -90,8 +90,12 @@ _FIRST_SLICE = 1_000
 _SLICE = 20_000
 #: Steps after which a part that is still undecided gets a second search in another order.
 _WIDEN_AFTER = 20_000
-#: Steps after which the searches of a part that is still undecided use the model's
-#: reachability rule (``Model.reaches``), from their next slice on.
+#: The searches of a part of more than _PRUNE_SIZE operations use the model's reachability
+#: rule (``Model.reaches``, see _Reach) from the start; those of a smaller part only once it
+#: is still undecided after _PRUNE_AFTER steps. The rule cuts dead ends short, and with them
+#: the longest legal start an explanation shows: small histories, the ones people read, are
+#: explained from the plain search.
+_PRUNE_SIZE = 32
 _PRUNE_AFTER = 1_000
 #: Operations of a legal start shown in an explanation (the last ones).
 _SHOWN = 10
@@ -392,35 +396,70 @@ def _same_instant_gates(ops: Sequence[Operation]) -> list[list[int]]:
     return gates
 
 
-def _reach_rule(part: _Part) -> tuple[Callable[[int, int], bool], list[int], list[int]] | None:
-    """The model's reachability rule for ``part`` (see ``Model.reaches``), or None if it has
-    none: a test ``reach(state number, target number)`` memoized over pairs, the operations
-    that do not grow the state (in call order), and for each of those the number of the state
-    it always leaves (``model.sets``), or -1 when that depends on the state before."""
-    model = part.model
-    reaches = getattr(model, "reaches", None)
-    grows = getattr(model, "grows", None)
-    if reaches is None or grows is None or getattr(reaches, "__func__", None) is Model.reaches:
-        return None
-    sets = getattr(model, "sets", None)
-    states = part.states
-    memo: dict[int, bool] = {}
+class _Reach:
+    """The model's reachability rule (``Model.grows``, ``sets`` and ``reaches``) for a part.
 
-    def reach(hs: int, w: int) -> bool:
-        key = hs << _STATE_BITS | w
-        got = memo.get(key)
-        if got is None:
-            got = memo[key] = bool(reaches(states[hs], states[w]))
-        return got
+    An observer ``g`` legal in one state ``w`` only must be placed before it returns, and
+    every operation placed before it was invoked before that. If the state now cannot grow
+    into ``w`` (``reaches`` is False), one of the operations that do not grow the state
+    (``jumps``, in call order) must come first: one not placed yet, invoked before ``g``
+    returns, and leaving a state from which ``w`` can grow (``lands``: the state it always
+    leaves, from ``model.sets``, or -1 when that depends on the state before). With none
+    such, the pair (placed, state) is a dead end however the search goes on.
+    """
 
-    jumps = []
-    lands = []
-    for k, op in enumerate(part.ops):
-        if not grows(op):
-            jumps.append(k)
-            got = sets(op) if sets is not None else None
-            lands.append(-1 if got is None else part.numbered(got[0], op, "sets"))
-    return reach, jumps, lands
+    def __init__(self, part: _Part, layout: _Layout) -> None:
+        model = part.model
+        reaches = model.reaches
+        grows = model.grows
+        sets = getattr(model, "sets", None)
+        states = part.states
+        memo: dict[int, bool] = {}
+
+        def reach(hs: int, w: int) -> bool:
+            key = hs << _STATE_BITS | w
+            got = memo.get(key)
+            if got is None:
+                got = memo[key] = bool(reaches(states[hs], states[w]))
+            return got
+
+        self.reach = reach
+        self.jumps: list[int] = []
+        self.lands: list[int] = []
+        for k, op in enumerate(part.ops):
+            if not grows(op):
+                self.jumps.append(k)
+                got = sets(op) if sets is not None else None
+                self.lands.append(-1 if got is None else part.numbered(got[0], op, "sets"))
+        # The observers with one legal state, soonest returning first.
+        ret_slot = layout.ret_slot
+        self.watch = sorted(
+            (k for k, w in enumerate(part.sole) if w >= 0), key=ret_slot.__getitem__
+        )
+
+    @staticmethod
+    def of(part: _Part, layout: _Layout) -> _Reach | None:
+        """The rule for ``part``, or None if its model does not give one."""
+        reaches = getattr(part.model, "reaches", None)
+        if reaches is None or getattr(reaches, "__func__", None) is Model.reaches:
+            return None
+        if getattr(part.model, "grows", None) is None:
+            return None
+        return _Reach(part, layout)
+
+    def hopeless(
+        self, w: int, returns: int, jump: int, is_placed: bytearray, call_slot: list[int]
+    ) -> bool:
+        """No operation of ``jumps`` from index ``jump`` on, not placed and invoked before
+        slot ``returns``, leaves a state that can grow into ``w``."""
+        jumps = self.jumps
+        lands = self.lands
+        reach = self.reach
+        while jump < len(jumps) and call_slot[jumps[jump]] < returns:
+            if not is_placed[jumps[jump]] and (lands[jump] < 0 or reach(lands[jump], w)):
+                return False
+            jump += 1
+        return True
 
 
 def _linearizability_search(part: _Part, order: str) -> Search:
@@ -465,9 +504,10 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     trans = part.trans
     advance = part.stepper()
     dead = part.dead
+    rule: _Reach | None = None
     reach: Callable[[int, int], bool] | None = None
     jumps: list[int] = []
-    lands: list[int] = []
+    watch: list[int] = []
     is_placed = bytearray(part.n)
 
     def child_key(low: int, base: int, unk: int, hs: int, k: int) -> int:
@@ -486,16 +526,22 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     pending = lay.returned  # operations that returned and are not placed yet
     low = base = unk = 0
     hs = 0  # state number 0 is the initial state
-    jump = 0  # the first operation of ``jumps`` not placed (all before it are)
+    # With the reachability rule: the first operation of ``jumps`` not placed (all before it
+    # are), and the first of ``watch`` not placed.
+    jump = watched = 0
     # The path: for each placement, (operation, the search's variables before it, its siblings
     # still to try (None when the placement was forced), index of the next sibling).
-    path: list[tuple[int, int, int, int, int, int, list[tuple[int, int]] | None, int]] = []
+    path: list[tuple[int, int, int, int, int, int, int, list[tuple[int, int]] | None, int]] = []
     chain: _Chain = None  # the operations of the path, as a chain
     # The longest legal start this search knows of (kept in locals, shared with the part's
     # other search at every yield).
     best_len, best_hs, culprit, best = part.best_len, part.best_hs, part.best_culprit, None
     steps = 0
     budget = yield 0
+    if part.n > _PRUNE_SIZE:
+        rule = _Reach.of(part, lay)
+        if rule is not None:
+            reach, jumps, watch = rule.reach, rule.jumps, rule.watch
 
     while True:
         if steps >= budget:
@@ -505,12 +551,10 @@ def _linearizability_search(part: _Part, order: str) -> Search:
             if part.best_len > best_len:  # the other search went further
                 best_len, best_hs, culprit = part.best_len, part.best_hs, part.best_culprit
                 best = part.best_chain
-            if reach is None and steps >= _PRUNE_AFTER:
-                rule = _reach_rule(part)
+            if rule is None and steps >= _PRUNE_AFTER:
+                rule = _Reach.of(part, lay)
                 if rule is not None:
-                    reach, jumps, lands = rule
-                    while jump < len(jumps) and is_placed[jumps[jump]]:
-                        jump += 1
+                    reach, jumps, watch = rule.reach, rule.jumps, rule.watch
         if pending == 0:
             part.finish(True, [p[0] for p in path], hs)
             return steps
@@ -521,9 +565,26 @@ def _linearizability_search(part: _Part, order: str) -> Search:
         # Observers are tried at once (a legal one is placed without alternatives); the other
         # candidates are only collected, and stepped one by one when their turn comes.
         alts: list[tuple[int, int]] | None = []
+        targets: list[int] = []
         forced = -1
         doomed = False
         e = nxt[0]
+        if reach is not None:
+            # The reachability rule for the observer that returns soonest.
+            while watched < len(watch) and is_placed[watch[watched]]:
+                watched += 1
+            if watched < len(watch):
+                k = watch[watched]
+                w = sole[k]
+                if (
+                    w != hs
+                    and not reach(hs, w)
+                    and rule.hopeless(w, ret_slot[k], jump, is_placed, call_slot)  # type: ignore[union-attr]
+                ):
+                    doomed = True
+                    e = tail
+                    if depth == best_len and culprit < 0:
+                        culprit = k
         while is_call[e]:
             k = ev_op[e]
             if gate is not None and any(not is_placed[j] for j in gate[k]):
@@ -535,20 +596,14 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 if hs == w:
                     forced = k
                     break
-                if reach is not None and not reach(hs, w):
-                    # The reachability rule: an operation that does not grow the state must
-                    # come before k returns, and leave a state that can grow to w.
-                    rs = ret_slot[k]
-                    j = jump
-                    hope = False
-                    while j < len(jumps) and call_slot[jumps[j]] < rs:
-                        if not is_placed[jumps[j]] and (lands[j] < 0 or reach(lands[j], w)):
-                            hope = True
-                            break
-                        j += 1
-                    if not hope:
-                        doomed = True
-                        break
+                targets.append(w)
+                if (
+                    reach is not None
+                    and not reach(hs, w)
+                    and rule.hopeless(w, ret_slot[k], jump, is_placed, call_slot)  # type: ignore[union-attr]
+                ):
+                    doomed = True
+                    break
                 e = nxt[e]
                 continue
             if observer[k]:
@@ -568,7 +623,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
         if doomed:
             alts = []
             if depth == best_len and culprit < 0:
-                culprit = ev_op[e]
+                culprit = ev_op[e] if e != tail else -1
         elif forced >= 0:
             # Observers first: placing a legal observer now loses nothing.
             if dead and child_key(low, base, unk, hs, forced) in dead:
@@ -578,6 +633,15 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 alts = None
         else:
             if len(alts) > 1:  # type: ignore[arg-type]
+                if targets:
+                    # Candidates that lead to a state some pending observer saw go first.
+                    for i, (r, k2) in enumerate(alts):  # type: ignore[arg-type]
+                        ns = trans[k2].get(hs, -2)
+                        if ns == -2:
+                            ns = advance(k2, hs)
+                        if ns in targets:
+                            alts[i] = (r - size - size, k2)  # type: ignore[index]
+                    ns = hs
                 alts.sort()  # type: ignore[union-attr]
             if depth == best_len and culprit < 0:
                 culprit = ev_op[e]
@@ -615,7 +679,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                     k = k2
                     break
             if k >= 0:
-                path.append((k, low, base, unk, hs, jump, alts, idx))
+                path.append((k, low, base, unk, hs, jump, watched, alts, idx))
                 c = call_slot[k]
                 p, q = prv[c], nxt[c]
                 nxt[p] = q
@@ -650,7 +714,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 part.best_chain = best
                 part.finish(False, [], hs)
                 return steps
-            k, low, base, unk, hs, jump, alts, idx = path.pop()
+            k, low, base, unk, hs, jump, watched, alts, idx = path.pop()
             chain = chain[1]  # type: ignore[index]
             if mid[k] >= 0:
                 r = ret_slot[k]
