@@ -58,7 +58,7 @@ reading other tools' files :mod:`distlib.check.formats`'s, drawing :mod:`distlib
 from __future__ import annotations
 
 import gc
-import math
+import itertools
 import operator
 import time as _time
 from collections.abc import Callable, Generator, Hashable, Iterable, Sequence
@@ -424,13 +424,13 @@ class _Reach:
             return got
 
         self.reach = reach
-        self.jumps: list[int] = []
+        self.memo = memo  # (state << _STATE_BITS | target) -> reach(state, target)
+        ops = part.ops
+        self.jumps = [k for k, g in enumerate([grows(op) for op in ops]) if not g]
         self.lands: list[int] = []
-        for k, op in enumerate(part.ops):
-            if not grows(op):
-                self.jumps.append(k)
-                got = sets(op) if sets is not None else None
-                self.lands.append(-1 if got is None else part.numbered(got[0], op, "sets"))
+        for k in self.jumps:
+            got = sets(ops[k]) if sets is not None else None
+            self.lands.append(-1 if got is None else part.numbered(got[0], ops[k], "sets"))
         # The observers with one legal state, soonest returning first.
         ret_slot = layout.ret_slot
         self.watch = sorted(
@@ -506,6 +506,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     dead = part.dead
     rule: _Reach | None = None
     reach: Callable[[int, int], bool] | None = None
+    memo: dict[int, bool] = {}
     jumps: list[int] = []
     watch: list[int] = []
     is_placed = bytearray(part.n)
@@ -541,7 +542,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     if part.n > _PRUNE_SIZE:
         rule = _Reach.of(part, lay)
         if rule is not None:
-            reach, jumps, watch = rule.reach, rule.jumps, rule.watch
+            reach, memo, jumps, watch = rule.reach, rule.memo, rule.jumps, rule.watch
 
     while True:
         if steps >= budget:
@@ -554,7 +555,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
             if rule is None and steps >= _PRUNE_AFTER:
                 rule = _Reach.of(part, lay)
                 if rule is not None:
-                    reach, jumps, watch = rule.reach, rule.jumps, rule.watch
+                    reach, memo, jumps, watch = rule.reach, rule.memo, rule.jumps, rule.watch
         if pending == 0:
             part.finish(True, [p[0] for p in path], hs)
             return steps
@@ -578,7 +579,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 w = sole[k]
                 if (
                     w != hs
-                    and not reach(hs, w)
+                    and not (memo.get(hs << _STATE_BITS | w) or reach(hs, w))
                     and rule.hopeless(w, ret_slot[k], jump, is_placed, call_slot)  # type: ignore[union-attr]
                 ):
                     doomed = True
@@ -836,12 +837,7 @@ def _sequential_search(part: _Part) -> Search:
 
 def _earliest_points(order: Sequence[Operation]) -> list[float]:
     """Instants at which the operations of a legal order can take effect, earliest first."""
-    points = []
-    t = -math.inf
-    for op in order:
-        t = max(t, op.call)
-        points.append(t)
-    return points
+    return list(itertools.accumulate(map(_CALL, order), max))
 
 
 def _explain(result: CheckResult, model: Model) -> str:
@@ -1031,13 +1027,15 @@ def _check_linearizable(
             result.order = [only.ops[k] for k in only.outcome.order]  # type: ignore[union-attr]
             result.state = only.outcome.state  # type: ignore[union-attr]
         else:
-            timed = []
-            for pi, p in enumerate(parts):
+            # Part after part, each in its order: a stable sort by instant alone keeps ties in
+            # (part, position) order.
+            ops: list[Operation] = []
+            points: list[float] = []
+            for p in parts:
                 order = [p.ops[k] for k in p.outcome.order]  # type: ignore[union-attr]
-                for j, (t, op) in enumerate(zip(_earliest_points(order), order, strict=True)):
-                    timed.append((t, pi, j, op))
-            timed.sort(key=operator.itemgetter(0, 1, 2))
-            result.order = [x[3] for x in timed]
+                ops.extend(order)
+                points.extend(_earliest_points(order))
+            result.order = [ops[i] for i in sorted(range(len(ops)), key=points.__getitem__)]
     elif verdict == NOT_LINEARIZABLE:
         assert bad is not None and bad.outcome is not None
         _fill_failure(result, bad)

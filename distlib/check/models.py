@@ -312,7 +312,18 @@ class KeyValue(Model):
     def partition(self, ops: Sequence[Operation]) -> dict[Hashable, list[Operation]]:
         groups: dict[Hashable, list[Operation]] = {}
         for op in ops:
-            groups.setdefault(self.key_of(op), []).append(op)
+            inp = op.input
+            if op.f == "get":
+                key = inp
+            elif type(inp) is tuple and len(inp) == 2:
+                key = inp[0]
+            else:
+                key = self.key_of(op)  # which explains what is wrong with the input
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [op]
+            else:
+                group.append(op)
         return groups
 
     def for_part(self, key: Hashable) -> Model:
