@@ -40,6 +40,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+from bench_lincheck import peak_kb  # noqa: E402
 from kv_histories import write_kv_history  # noqa: E402
 
 from distlib.check.formats import load  # noqa: E402
@@ -135,6 +136,8 @@ def run_go(
             verdicts[parts[1]] = GO_VERDICT[parts[2]]
         elif parts[0] == "time":
             seconds = float(parts[1])
+        elif parts[0] == "memory" and int(parts[1]):
+            mb = int(parts[1]) / 1024
     return seconds, verdicts, mb
 
 
@@ -170,7 +173,7 @@ def run_child(
 def child_main(fmt: str, path: str) -> int:
     """--child: read and check one file, print the verdict and the CPU seconds."""
     seconds, verdicts = python_once([(fmt, path)])
-    print(f"{verdicts[path]}\t{seconds:.6f}")
+    print(f"{verdicts[path]}\t{seconds:.6f}\t{peak_kb()}")
     return 0
 
 
@@ -215,7 +218,8 @@ def main() -> int:
                     go_s, go_verdicts, mb = run_go(driver, files, 1)
                     go_best, go_mb = min(go_best, go_s), min(go_mb, mb)
                     out, mb = run_child([sys.executable, __file__, "--child", fmt, path])
-                    verdict, seconds = out.split("\t")
+                    verdict, seconds, kb = out.split("\t")
+                    mb = int(kb) / 1024 if int(kb) else mb
                     py_verdicts = {path: verdict}
                     py_best, py_mb = min(py_best, float(seconds)), min(py_mb, mb)
             else:

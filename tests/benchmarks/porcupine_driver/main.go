@@ -14,7 +14,9 @@
 // Each manifest line is "<format>\t<path>", format one of jepsen-etcd, porcupine-kv,
 // knossos-edn. For every file the driver prints "verdict\t<path>\t<ok|illegal|unknown>" (from
 // the first run); then "time\t<cpu seconds>\t<wall seconds>": the best over N runs of the time
-// to read and check all the files in turn (CPU time is the process's user + system time).
+// to read and check all the files in turn (CPU time is the process's user + system time); and
+// "memory\t<kB>", the process's peak resident memory (VmHWM of /proc/self/status on Linux: the
+// maximum RSS that getrusage gives would include the memory of the process that started it).
 package main
 
 import (
@@ -568,4 +570,21 @@ func main() {
 		}
 	}
 	fmt.Printf("time\t%.6f\t%.6f\n", bestCPU, bestWall)
+	fmt.Printf("memory\t%d\n", peakKB())
+}
+
+// peakKB is the process's peak resident memory in kB (0 where /proc/self/status is missing).
+func peakKB() int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			fields := strings.Fields(line)
+			kb, _ := strconv.Atoi(fields[1])
+			return kb
+		}
+	}
+	return 0
 }
