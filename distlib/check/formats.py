@@ -492,17 +492,17 @@ def _fast_kv(text: str) -> list[Operation] | None:
             ops.append(op)
             open_[process] = op
         else:
-            op = open_.pop(process, None)  # type: ignore[assignment]
-            if op is None or op.f != f or value == "nil":
+            done = open_.pop(process, None)
+            if done is None or done.f != f or value == "nil":
                 return None
             if f == "get":
-                if op.input != key:
+                if done.input != key:
                     return None
-                op.output = value[1:-1]
-            elif op.input[0] != key:
+                done.output = value[1:-1]
+            elif done.input[0] != key:
                 return None
-            op.status = "ok"
-            op.ret = t
+            done.status = "ok"
+            done.ret = t
         t += 1.0
     return None if open_ else ops
 
@@ -675,19 +675,19 @@ def _fast_knossos(text: str) -> list[Operation] | None:
             ops.append(op)
             open_[process] = op
             continue
-        op = open_.pop(process, None)  # type: ignore[assignment]
-        if op is None or op.f != f:
+        done = open_.pop(process, None)
+        if done is None or done.f != f:
             return None
         if kind == "ok":
-            op.status = "ok"
-            op.ret = t
+            done.status = "ok"
+            done.ret = t
             if f == "read":
-                op.output = values[v]
+                done.output = values[v]
             elif f == "cas":
-                op.output = True
+                done.output = True
         elif kind == "fail":
-            op.status = "fail"
-            op.ret = t
+            done.status = "fail"
+            done.ret = t
     return ops
 
 

@@ -341,10 +341,10 @@ class _Layout:
         n = part.n
         returning = [k for k, op in enumerate(ops) if op.status == "ok"]
         calls = [op.call for op in ops]
-        rets = [ops[k].ret for k in returning]
+        rets = [float(ops[k].ret) for k in returning]  # type: ignore[arg-type]
         # Event i < n is the call of operation i, event n + j the return of returning[j]: a
         # stable sort by time alone puts calls before returns at the same instant.
-        times = calls + rets
+        times: list[float] = calls + rets
         events = sorted(range(len(times)), key=times.__getitem__)
         self.size = size = len(events) + 2
         self.is_call = is_call = [False] * size
