@@ -18,9 +18,15 @@ of the Porcupine checker:
 * The search tries those candidates depth first; it places one when the model accepts it,
   removes its two events from the list and goes on. When no candidate leads anywhere, the
   operation of the first completion left can no longer be placed, and the search backs up.
-  Candidates are tried earliest completion first (the operation that must be placed soonest).
-* It remembers every (set of placed operations, model state) found to be a dead end (the set
-  is an int used as a bitset): reaching the same pair again by another route cannot succeed.
+  Candidates are tried earliest completion first (the operation that must be placed soonest),
+  except that one leading to a state a pending observer saw goes first; each is stepped
+  through the model only when its turn comes.
+* It remembers every (set of placed operations, model state) found to be a dead end:
+  reaching the same pair again by another route cannot succeed. The set is kept as narrow as
+  the history's concurrency, not as its length: the first returned operation not placed, and
+  a bitset of those placed after it (every one of them was invoked before that operation
+  returned). A step costs the same at the end of a history of 100,000 operations as at its
+  start, and a pair is one small int.
 * *Observers first.* Some operations never change the state when they are legal (a read, a
   cas that answered "no"); the model says which (``read_only``). When such a candidate is
   legal now, placing it now is always safe: if any order works, it still works with the
@@ -40,13 +46,25 @@ of the Porcupine checker:
   linearizable when each independent part is. The model's ``partition`` splits a map into one
   history per key. Parts are searched by turns, in slices that grow, smallest part first, and
   the first part found illegal ends the whole check.
+* *Reachability* (optional, from the model: ``grows``, ``sets``, ``reaches``). A read that
+  returned v must be placed before it returns, so the state must become v using operations
+  invoked before then. Where every operation but a few (writes, puts) only grows the state
+  (appends, reads: "abc" can grow into "abcd", never into "abd"), a state that cannot grow
+  into v, with no write-like operation still to come in time that leaves a state which can,
+  is a dead end at once, however the search would go on. The search checks this for the
+  candidates and for the observer that returns soonest. It cuts short the wrong turns that
+  otherwise cost an exponential number of orders (a history of 50 clients that took minutes
+  is decided in a fraction of a second); as it also shortens the longest legal start that an
+  explanation shows, parts of 32 operations or fewer use it only once undecided after 1,000
+  steps.
 * The time a depth-first search takes depends very much on the order it tries candidates
   in. A part still undecided after some 20,000 steps gets a second search that tries the
   most recently invoked candidate first; the two take turns and share their dead ends, and
   the first to decide answers.
 * Model steps are memoized per operation (state -> next state) and states are numbered, so
   the inner loop works with small ints only; the cyclic garbage collector is paused during
-  the search, which creates no reference cycles.
+  the check, which creates no reference cycles that outlive it. The longest legal start is
+  recorded as a chain of pairs that shares the path's cells (no copy per new record).
 
 A step budget (``max_steps``) and a wall-clock ``timeout`` stop the search with the verdict
 "unknown" instead of running for ever: the problem is NP-complete (Gibbons & Korach 1997).

@@ -60,6 +60,14 @@ Three more methods are optional and only make checking faster; the defaults are 
     the model to check the part ``key`` of :meth:`Model.partition` with (default: the model
     itself). A map's part needs only its own key, and a smaller state is faster.
 
+Three more let the checker prune with reachability (all three, or the defaults, which never
+prune). ``reaches(state, target)`` is False only when no sequence of operations for which
+``grows(op)`` is True leads from ``state`` to ``target``; ``sets(op)`` is, for an operation
+whose legal steps always leave the same state (a write, a put), that state in a 1-tuple, else
+None. A key's string value (appends only add at the end: ``target.startswith(state)``) and a
+register (reads change nothing: ``state == target``) give them. A ``reaches`` that says False
+wrongly gives wrong verdicts.
+
 Operations of the models here (``input`` and ``output`` of each
 :class:`~distlib.history.Operation`):
 
