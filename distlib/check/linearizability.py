@@ -54,9 +54,9 @@ of the Porcupine checker:
   is a dead end at once, however the search would go on. The search checks this for the
   candidates and for the observer that returns soonest. It cuts short the wrong turns that
   otherwise cost an exponential number of orders (a history of 50 clients that took minutes
-  is decided in a fraction of a second); as it also shortens the longest legal start that an
-  explanation shows, parts of 32 operations or fewer use it only once undecided after 1,000
-  steps.
+  is decided in a fraction of a second). A search starts using it at its first dead end; as
+  it also shortens the longest legal start that an explanation shows, parts of 32 operations
+  or fewer use it only once undecided after 1,000 steps.
 * The time a depth-first search takes depends very much on the order it tries candidates
   in. A part still undecided after some 20,000 steps gets a second search that tries the
   most recently invoked candidate first; the two take turns and share their dead ends, and
@@ -109,10 +109,11 @@ _SLICE = 20_000
 #: Steps after which a part that is still undecided gets a second search in another order.
 _WIDEN_AFTER = 20_000
 #: The searches of a part of more than _PRUNE_SIZE operations use the model's reachability
-#: rule (``Model.reaches``, see _Reach) from the start; those of a smaller part only once it
-#: is still undecided after _PRUNE_AFTER steps. The rule cuts dead ends short, and with them
-#: the longest legal start an explanation shows: small histories, the ones people read, are
-#: explained from the plain search.
+#: rule (``Model.reaches``, see _Reach) from their first dead end on (a search that never
+#: backs up has no use for it); those of a smaller part only once it is still undecided after
+#: _PRUNE_AFTER steps. The rule cuts dead ends short, and with them the longest legal start an
+#: explanation shows: small histories, the ones people read, are explained from the plain
+#: search.
 _PRUNE_SIZE = 32
 _PRUNE_AFTER = 1_000
 #: Operations of a legal start shown in an explanation (the last ones).
@@ -557,10 +558,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     best_len, best_hs, culprit, best = part.best_len, part.best_hs, part.best_culprit, None
     steps = 0
     budget = yield 0
-    if part.n > _PRUNE_SIZE:
-        rule = _Reach.of(part, lay)
-        if rule is not None:
-            reach, memo, jumps, watch = rule.reach, rule.memo, rule.jumps, rule.watch
+    ruled = False  # whether the rule has been looked for (see _PRUNE_SIZE)
 
     while True:
         if steps >= budget:
@@ -570,7 +568,8 @@ def _linearizability_search(part: _Part, order: str) -> Search:
             if part.best_len > best_len:  # the other search went further
                 best_len, best_hs, culprit = part.best_len, part.best_hs, part.best_culprit
                 best = part.best_chain
-            if rule is None and steps >= _PRUNE_AFTER:
+            if not ruled and steps >= _PRUNE_AFTER:
+                ruled = True
                 rule = _Reach.of(part, lay)
                 if rule is not None:
                     reach, memo, jumps, watch = rule.reach, rule.memo, rule.jumps, rule.watch
@@ -728,6 +727,11 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                 break
             # Nothing left to try here: this pair is a dead end; back up one placement.
             dead.add(((low << ushift | unk << _STATE_BITS | hs) << bshift) | base)
+            if not ruled and part.n > _PRUNE_SIZE:
+                ruled = True
+                rule = _Reach.of(part, lay)
+                if rule is not None:
+                    reach, memo, jumps, watch = rule.reach, rule.memo, rule.jumps, rule.watch
             if not path:
                 part.best_len, part.best_hs, part.best_culprit = best_len, best_hs, culprit
                 part.best_chain = best
