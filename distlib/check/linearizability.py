@@ -594,15 +594,15 @@ def _linearizability_search(part: _Part, order: str) -> Search:
             if watched < len(watch):
                 k = watch[watched]
                 w = sole[k]
-                if (
-                    w != hs
-                    and not (memo.get(hs << _STATE_BITS | w) or reach(hs, w))
-                    and rule.hopeless(w, ret_slot[k], jump, is_placed, call_slot)  # type: ignore[union-attr]
-                ):
-                    doomed = True
-                    e = tail
-                    if depth == best_len and culprit < 0:
-                        culprit = k
+                if w != hs:
+                    grows = memo.get(hs << _STATE_BITS | w)
+                    if grows is None:
+                        grows = reach(hs, w)
+                    if not grows and rule.hopeless(w, ret_slot[k], jump, is_placed, call_slot):  # type: ignore[union-attr]
+                        doomed = True
+                        e = tail
+                        if depth == best_len and culprit < 0:
+                            culprit = k
         while is_call[e]:
             k = ev_op[e]
             if gate is not None and any(not is_placed[j] for j in gate[k]):
@@ -615,13 +615,13 @@ def _linearizability_search(part: _Part, order: str) -> Search:
                     forced = k
                     break
                 targets.append(w)
-                if (
-                    reach is not None
-                    and not reach(hs, w)
-                    and rule.hopeless(w, ret_slot[k], jump, is_placed, call_slot)  # type: ignore[union-attr]
-                ):
-                    doomed = True
-                    break
+                if reach is not None:
+                    grows = memo.get(hs << _STATE_BITS | w)
+                    if grows is None:
+                        grows = reach(hs, w)
+                    if not grows and rule.hopeless(w, ret_slot[k], jump, is_placed, call_slot):  # type: ignore[union-attr]
+                        doomed = True
+                        break
                 e = nxt[e]
                 continue
             if observer[k]:
