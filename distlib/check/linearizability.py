@@ -200,6 +200,7 @@ Search = Generator[int, int, int]
 
 
 _CALL = operator.attrgetter("call")
+_STATUS = operator.attrgetter("status")
 
 #: A list of operations as nested pairs (last, chain of the ones before), None when empty.
 _Chain = tuple[int, Any] | None
@@ -233,7 +234,9 @@ class _Part:
             observer = [False] * len(ops)
         else:
             observer = [bool(read_only(op)) for op in ops]
-            if any(observer[k] and op.status == "unknown" for k, op in enumerate(ops)):
+            if "unknown" in map(_STATUS, ops) and any(
+                observer[k] and op.status == "unknown" for k, op in enumerate(ops)
+            ):
                 # An observer whose answer is unknown can never matter: leave it out.
                 keep = [
                     k for k, op in enumerate(ops) if not (observer[k] and op.status == "unknown")
