@@ -324,7 +324,7 @@ class _Part:
         return advance
 
     def add_search(self, search: Search) -> None:
-        next(search)  # runs the set-up; the search then waits for its first slice
+        next(search)  # the search then waits for its first slice
         self.searches.append(search)
         self.counts.append(0)
 
@@ -499,6 +499,7 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     length, and a step costs the same at the end of a long history as at its start. A pair
     (placed, state) is the int ``low, unk, state, base`` packed one after another.
     """
+    budget = yield 0  # the set-up waits for the first slice: a part never searched costs none
     if part.layout is None:
         part.layout = _Layout(part)
     lay = part.layout
@@ -560,7 +561,6 @@ def _linearizability_search(part: _Part, order: str) -> Search:
     # other search at every yield).
     best_len, best_hs, culprit, best = part.best_len, part.best_hs, part.best_culprit, None
     steps = 0
-    budget = yield 0
     ruled = False  # whether the rule has been looked for (see _PRUNE_SIZE)
 
     while True:
