@@ -447,8 +447,10 @@ class _Reach:
 
         self.reach = reach
         self.memo = memo  # (state << _STATE_BITS | target) -> reach(state, target)
+        # An observer goes from a state to itself, which every state reaches: it grows.
         ops = part.ops
-        self.jumps = [k for k, g in enumerate([grows(op) for op in ops]) if not g]
+        observer = part.observer
+        self.jumps = [k for k, op in enumerate(ops) if not observer[k] and not grows(op)]
         self.lands: list[int] = []
         for k in self.jumps:
             got = sets(ops[k]) if sets is not None else None
