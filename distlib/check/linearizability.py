@@ -295,6 +295,8 @@ class _Part:
             raise
         if num is None:
             num = len(self.states)
+            if num >> _STATE_BITS:  # memo keys hold a state number in _STATE_BITS bits
+                raise MemoryError(f"more than 2**{_STATE_BITS} states in one part")
             self.number[state] = num
             self.states.append(state)
         return num
