@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import linearizability_data
 
+from distlib.check import formats
 from distlib.check.formats import (
     FORMATS,
     EdnError,
@@ -23,6 +25,7 @@ from distlib.check.formats import (
     read_edn_all,
 )
 from distlib.check.models import CasRegister, KeyValue, MultiRegister
+from distlib.history import Operation
 
 
 def _data_root() -> Path:
@@ -357,3 +360,124 @@ def test_file_errors_name_the_path(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(HistoryFormatError, match="UTF-8"):
         load(binary, "porcupine-kv")
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast readers (one regular expression) and the general EDN reader must agree.
+
+
+def _general(reader, text: str, monkeypatch):
+    """What ``reader`` gives with its fast path switched off: (fields of every operation, model
+    repr), or the message of the error it raises."""
+    with monkeypatch.context() as m:
+        m.setattr(formats, "_fast_kv", lambda text: None)
+        m.setattr(formats, "_fast_knossos", lambda text: None)
+        return _read(reader, text)
+
+
+def _read(reader, text: str):
+    try:
+        loaded = reader("h.txt", text=text)
+    except HistoryFormatError as e:
+        return str(e)
+    return [_fields(op) for op in loaded.history], repr(loaded.model)
+
+
+def _fields(op: Operation) -> tuple:
+    return (op.id, op.client, op.f, op.input, op.call, op.ret, op.output, op.status)
+
+
+def _kv_texts() -> list[str]:
+    sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+    from kv_histories import kv_history
+
+    root = linearizability_data() / "porcupine" / "kv"
+    return [p.read_text() for p in sorted(root.glob("*.txt"))] + [
+        kv_history(clients, 3, 200, seed) for clients, seed in ((3, 1), (10, 2))
+    ]
+
+
+def _knossos_texts() -> list[str]:
+    root = linearizability_data() / "knossos"
+    return [p.read_text() for p in sorted(root.glob("*/*/*.edn"))]
+
+
+def test_fast_readers_agree_with_the_general_reader(monkeypatch):
+    """On every kv and Knossos file of the data and on generated kv histories, the fast readers
+    give exactly the operations (every field, in order) and the model the general reader gives;
+    and they do take the fast path on the usual files."""
+    for reader, texts, fast in (
+        (parse_porcupine_kv, _kv_texts(), formats._fast_kv),
+        (parse_knossos_edn, _knossos_texts(), formats._fast_knossos),
+    ):
+        taken = 0
+        for text in texts:
+            assert _read(reader, text) == _general(reader, text, monkeypatch)
+            taken += fast(text) is not None
+        assert taken >= len(texts) - 2, f"{reader.__name__}: fast on {taken} of {len(texts)}"
+
+
+def _mutations(text: str, seed: int) -> list[str]:
+    """Small damages and variations of ``text``, of the kinds real files and mistakes have."""
+    import random
+
+    rng = random.Random(seed)
+    lines = text.splitlines(keepends=True)
+    out = []
+    for _ in range(12):
+        i = rng.randrange(len(lines))
+        line = lines[i]
+        kind = rng.randrange(8)
+        if kind == 0:
+            new = lines[:i] + lines[i + 1 :]  # an event lost
+        elif kind == 1:
+            new = [*lines[:i], line, line, *lines[i + 1 :]]  # an event twice
+        elif kind == 2:
+            new = [*lines[:i], " ; a comment\n", *lines[i:]]
+        elif kind == 3:
+            new = [*lines[:i], line.replace(", ", ",  ", 1), *lines[i + 1 :]]
+        elif kind == 4:  # another word or value somewhere
+            words = [":ok", ":invoke", ":fail", ":info", ":get", ":put", ":cas", ":read", "nil"]
+            a, b = rng.sample(words, 2)
+            new = [*lines[:i], line.replace(a, b, 1), *lines[i + 1 :]]
+        elif kind == 5:
+            new = [*lines[:i], line.replace("}", "} x", 1), *lines[i + 1 :]]
+        elif kind == 6:
+            new = [*lines[:i], line.replace('"', '"\\t', 1), *lines[i + 1 :]]
+        else:
+            j = rng.randrange(len(lines))
+            new = lines[:]
+            new[i], new[j] = new[j], new[i]  # two events swapped
+        out.append("".join(new))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_readers_agree_on_damaged_files(seed, monkeypatch):
+    """Damaged and unusual files (lost, doubled or swapped events, comments, other spacing,
+    other words, escapes): the fast readers give what the general reader gives, the same
+    operations or the same error with its line, because they fall back to it on anything they
+    do not expect."""
+    kv = _kv_texts()[seed % 4]
+    knossos = _knossos_texts()[seed * 17 % 121]
+    for reader, text in ((parse_porcupine_kv, kv), (parse_knossos_edn, knossos)):
+        for damaged in _mutations(text, seed):
+            assert _read(reader, damaged) == _general(reader, damaged, monkeypatch), damaged[:300]
+
+
+def test_a_wrong_fast_reader_would_be_caught(monkeypatch):
+    """The comparison above fails for a fast reader that gets one field wrong (here: a get's
+    value), so agreeing is a real check."""
+    text = _kv_texts()[2]
+    right = formats._fast_kv
+
+    def wrong(text):
+        ops = right(text)
+        for op in ops or []:
+            if op.f == "get":
+                op.output += "!"
+                break
+        return ops
+
+    monkeypatch.setattr(formats, "_fast_kv", wrong)
+    assert _read(parse_porcupine_kv, text) != _general(parse_porcupine_kv, text, monkeypatch)

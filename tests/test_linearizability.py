@@ -8,6 +8,7 @@ checked here.
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from conftest import linearizability_data
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from distlib.check import linearizability
 from distlib.check.formats import load
 from distlib.check.linearizability import (
     LINEARIZABLE,
@@ -637,3 +639,132 @@ def test_agrees_with_brute_force(history):
     want = _brute_force(history, model, per_client=True)
     got = check_sequential(history, model)
     assert got.ok == want, f"\n{history.listing()}\nsequential: expected {want}, got {got.verdict}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The reachability rule (Model.grows / sets / reaches) prunes; it must never change a verdict.
+
+
+class _PlainKeyValue(KeyValue):
+    """KeyValue whose parts give no reachability rule: the plain search, as before the rule."""
+
+    def for_part(self, key):
+        part = KeyValue.for_part(self, key)
+        part.reaches = Model.reaches.__get__(part)  # the default: no rule
+        return part
+
+
+class _PlainCasRegister(CasRegister):
+    """CasRegister without its reachability rule."""
+
+    reaches = Model.reaches
+
+
+@st.composite
+def random_key_histories(draw):
+    """Small histories of get, put and append on one or two keys, answers often wrong."""
+    n_clients = draw(st.integers(1, 3))
+    clock = dict.fromkeys(range(n_clients), 0)
+    ops = []
+    for i in range(draw(st.integers(1, 7))):
+        c = draw(st.integers(0, n_clients - 1))
+        call = clock[c] + draw(st.integers(0, 2))
+        ret = call + draw(st.integers(0, 4))
+        clock[c] = ret
+        key = draw(st.sampled_from("ab"))
+        f = draw(st.sampled_from(["get", "get", "put", "append"]))
+        status = draw(st.sampled_from(["ok", "ok", "ok", "unknown", "fail"]))
+        if f == "get":
+            inp, out = key, draw(st.sampled_from(["", "x", "y", "xy", "yx", "xx"]))
+        else:
+            inp, out = (key, draw(st.sampled_from("xy"))), None
+        ret_time = None if status == "unknown" else float(ret)
+        ops.append(Operation(i, f"c{c}", f, inp, float(call), ret_time, out, status))
+    return History.from_ops(sorted(ops, key=lambda o: o.call))
+
+
+@given(random_key_histories(), random_cas_histories())
+@settings(max_examples=300, deadline=None)
+def test_reachability_rule_keeps_verdicts(kv, cas):
+    """With the rule on from the first step (however small the part), random key-value and
+    register histories, linearizable or not, get the verdicts of an exhaustive search."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(linearizability, "_PRUNE_SIZE", -1)
+        for history, model in ((kv, KeyValue()), (cas, CasRegister())):
+            want = _brute_force(history, model, per_client=False)
+            got = check_linearizable(history, model)
+            assert got.ok == want, f"\n{history.listing()}\nexpected {want}, got {got.verdict}"
+
+
+def _generated(clients: int, ops: int, seed: int) -> History:
+    sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+    from kv_histories import kv_history
+
+    return load_text(kv_history(clients, 3, ops, seed))
+
+
+def load_text(text: str) -> History:
+    from distlib.check.formats import parse_porcupine_kv
+
+    return parse_porcupine_kv("generated.txt", text=text).history
+
+
+def _corrupt(history: History, seed: int) -> History:
+    """The history with one get answering another value that some get saw."""
+    import random
+
+    rng = random.Random(seed)
+    gets = [op for op in history if op.f == "get" and op.output]
+    victim = rng.choice(gets)
+    victim.output = rng.choice([g.output for g in gets if g.output != victim.output])
+    return history
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_reachability_rule_keeps_verdicts_on_generated_histories(seed):
+    """Generated key-value histories (5 clients, 3 keys, 150 operations), as recorded and with
+    one get's answer changed: the checker with the rule gives the plain search's verdict (the
+    recorded ones are linearizable)."""
+    for corrupt in (False, True):
+        history = _generated(5, 150, seed)
+        if corrupt:
+            history = _corrupt(history, seed)
+        fast = check_linearizable(history, KeyValue(), max_steps=None)
+        plain = check_linearizable(history, _PlainKeyValue(), max_steps=None)
+        assert fast.verdict == plain.verdict, f"seed {seed}, corrupted {corrupt}"
+        assert corrupt or fast.verdict == LINEARIZABLE
+
+
+def test_a_wrong_reachability_rule_would_be_caught():
+    """A model whose rule is wrong (it says no value can ever be reached) makes linearizable
+    histories illegal, and the comparisons above notice: they are real checks."""
+
+    class Wrong(KeyValue):
+        def for_part(self, key):
+            part = KeyValue.for_part(self, key)
+            part.reaches = lambda state, target: False
+            return part
+
+    history = _generated(5, 150, 0)
+    assert check_linearizable(history, KeyValue(), max_steps=None).verdict == LINEARIZABLE
+    assert check_linearizable(history, Wrong(), max_steps=None).verdict == NOT_LINEARIZABLE
+
+
+def test_long_histories_and_unknown_outcomes():
+    """A long history (3,000 operations of one register, some of unknown outcome left open
+    from the start) keeps its verdict and gives a legal order: the narrow placed sets work
+    however far the search is from the first operation."""
+    h = History()
+    h.invoke("z", "write", 99, time=0)  # never returns: may take effect any time, or never
+    for i in range(1500):
+        w = h.invoke("a", "write", i, time=2 * i)
+        h.complete(w, time=2 * i + 1)
+        r = h.invoke("b", "read", time=2 * i + 1.5)
+        h.complete(r, i, time=2 * i + 1.75)
+    result = check_linearizable(h, Register())
+    assert result.verdict == LINEARIZABLE
+    assert [op.id for op in result.order if op.client != "z"] == list(range(1, 3001))
+    h.ops[-1].output = 7  # the last read now sees an old value
+    result = check_linearizable(h, Register())
+    assert result.verdict == NOT_LINEARIZABLE and result.culprit is h.ops[-1]
+    assert check_linearizable(h, _PlainCasRegister()).verdict == NOT_LINEARIZABLE

@@ -60,6 +60,14 @@ Three more methods are optional and only make checking faster; the defaults are 
     the model to check the part ``key`` of :meth:`Model.partition` with (default: the model
     itself). A map's part needs only its own key, and a smaller state is faster.
 
+Three more let the checker prune with reachability (all three, or the defaults, which never
+prune). ``reaches(state, target)`` is False only when no sequence of operations for which
+``grows(op)`` is True leads from ``state`` to ``target``; ``sets(op)`` is, for an operation
+whose legal steps always leave the same state (a write, a put), that state in a 1-tuple, else
+None. A key's string value (appends only add at the end: ``target.startswith(state)``) and a
+register (reads change nothing: ``state == target``) give them. A ``reaches`` that says False
+wrongly gives wrong verdicts.
+
 Operations of the models here (``input`` and ``output`` of each
 :class:`~distlib.history.Operation`):
 
@@ -115,6 +123,21 @@ class Model:
         """``(state,)`` if the read-only ``op`` is legal in that state only, else None."""
         return None
 
+    def grows(self, op: Operation) -> bool:
+        """True if every legal step of ``op`` goes from a state to one that :meth:`reaches`
+        (default: False, always safe)."""
+        return False
+
+    def sets(self, op: Operation) -> tuple[Any] | None:
+        """``(state,)`` if ``op``, when legal, always leaves that state, whatever the state before
+        (a write); else None (the default)."""
+        return None
+
+    def reaches(self, state: Any, target: Any) -> bool:
+        """False only if no sequence of operations that :meth:`grows` leads from ``state`` to
+        ``target`` (default: True, always safe)."""
+        return True
+
     def for_part(self, key: Hashable) -> Model:
         """The model that checks the part ``key`` of :meth:`partition` (default: this one)."""
         return self
@@ -166,6 +189,20 @@ class Register(Model):
         if op.f != "read" or op.status != "ok" or (op.output is None and self.wildcard_read):
             return None
         return (op.output,)
+
+    def grows(self, op: Operation) -> bool:
+        # Only operations that never change the register; reaches() is then equality.
+        return self.read_only(op)
+
+    def sets(self, op: Operation) -> tuple[Any] | None:
+        if op.f == "write":
+            return (op.input,)
+        if op.f == "cas" and op.status == "ok" and op.output is True:
+            return (op.input[1],)
+        return None
+
+    def reaches(self, state: Any, target: Any) -> bool:
+        return bool(state == target)
 
     def describe(self, state: Any) -> str:
         return "the register is empty" if state is None else f"the register holds {state!r}"
@@ -283,7 +320,18 @@ class KeyValue(Model):
     def partition(self, ops: Sequence[Operation]) -> dict[Hashable, list[Operation]]:
         groups: dict[Hashable, list[Operation]] = {}
         for op in ops:
-            groups.setdefault(self.key_of(op), []).append(op)
+            inp = op.input
+            if op.f == "get":
+                key = inp
+            elif type(inp) is tuple and len(inp) == 2:
+                key = inp[0]
+            else:
+                key = self.key_of(op)  # which explains what is wrong with the input
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [op]
+            else:
+                group.append(op)
         return groups
 
     def for_part(self, key: Hashable) -> Model:
@@ -328,6 +376,16 @@ class _OneKey(Model):
 
     def only_state(self, op: Operation) -> tuple[Any] | None:
         return (op.output,) if op.f == "get" and op.status == "ok" else None
+
+    def grows(self, op: Operation) -> bool:
+        return op.f == "get" or op.f == "append"
+
+    def sets(self, op: Operation) -> tuple[Any] | None:
+        return (op.input[1],) if op.f == "put" else None
+
+    def reaches(self, state: Any, target: Any) -> bool:
+        # Appends only add to the end of the value: a shorter or different start stays so.
+        return bool(target.startswith(state))
 
     def describe(self, state: Any) -> str:
         return f"key {self.key!r} holds {state!r}"
