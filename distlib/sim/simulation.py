@@ -1,32 +1,42 @@
 """The Simulation runtime: drives :class:`~distlib.node.Node` objects over a simulated network.
 
-Built on simpy: a message in flight is a simpy timeout whose callback delivers it, a timer is a
-timeout whose callback fires it (unless it was cancelled or the node crashed meanwhile). One
-seeded RNG per concern (the network, each node incarnation) makes a run reproducible: the same
-seed gives the same trace, byte for byte. ``sim.env`` is the simpy environment, free for raw
-simpy processes (queueing models, workload generators).
+The runtime keeps its own event queue, a heap of ``(time, seq, callback, argument)`` entries: a
+message in flight is an entry whose callback delivers it, a timer one whose callback fires it
+(unless it was cancelled or the node crashed meanwhile), a call scheduled with
+:meth:`Simulation.after` one whose callback makes the call. ``seq`` counts entries as they are
+scheduled, so events at the same instant happen in the order they were scheduled. One seeded RNG
+per concern (the network, each node incarnation) makes a run reproducible: the same seed gives the
+same trace, byte for byte.
+
+``sim.env`` is a simpy environment that shares the simulation's clock, free for raw simpy
+processes (queueing models, workload generators): :meth:`Simulation.run` takes the next event of
+either queue in time order (simpy's first when both fall at the same instant) and sets simpy's
+clock before anything outside the runtime can read it (a scheduled call, a simpy process, the end
+of a run). Run the system with ``sim.run``, never ``sim.env.run``: simpy alone does not see the
+runtime's queue.
 
 The simulation performs what handlers decide; it never decides protocol behaviour itself. It
 keeps the runtime contract of :mod:`distlib.node`: a node's message to itself is delivered by the
 runtime (never lost or partitioned), timers carry payloads, and observers registered with
 :meth:`Simulation.observe` see every node after every handler step.
 
-Only simpy's public API is used (``env.now``, ``env.peek()``, ``env.step()``, ``event.value``).
+Only simpy's public API is used (``env.now``, ``env.peek()``, ``env.step()``, ``env.run()``).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import simpy
-from simpy.events import Timeout
 
 from distlib.disk import CrashPoint, Disk
 from distlib.history import History, Operation
@@ -106,11 +116,9 @@ N = TypeVar("N", bound=Node)
 Observer = Callable[[str, Node, str], None]
 
 
-def _value(ev: Timeout) -> Any:
-    """What a timeout carries (simpy types it as optional; ours always carry a tuple)."""
-    value = ev.value
-    assert value is not None
-    return value
+#: One entry of the runtime's event queue: ``(time, seq, callback, argument)``; the event is
+#: ``callback(argument)`` at ``time``. ``seq`` (unique, increasing) orders entries of one instant.
+Entry = tuple[float, int, Callable[[Any], None], Any]
 
 
 def _ignore(_event: RawEvent) -> None:
@@ -130,7 +138,7 @@ class _Slot:
     incarnation: int = 0
     timers: dict[str, int] = field(default_factory=dict)
     ops: dict[int, Operation] = field(default_factory=dict)
-    # The node's own clock: ``base + rate * (env.now - anchor)`` once skewed, else env.now.
+    # The node's own clock: ``base + rate * (now - anchor)`` once skewed, else now.
     skewed: bool = False
     rate: float = 1.0
     base: float = 0.0
@@ -184,6 +192,9 @@ class Simulation:
         self.durability = durability
         self.torn = torn
         self.env = simpy.Environment()
+        self._queue: list[Entry] = []  # the runtime's own events, a heap (see the module doc)
+        self._seq = itertools.count()
+        self._now: float = self.env.now
         self.network = Network(
             latency=latency,
             loss=loss,
@@ -203,6 +214,7 @@ class Simulation:
         #: None to drop it. It models an adversary who owns the network (see sim.adversary).
         self.interceptor: Callable[[str, str, Any], Any] | None = None
         self._deliver_cb = self._deliver  # one bound method each, reused for every event
+        self._deliver_self_cb = self._deliver_self
         self._fire_cb = self._fire
         self._log: Callable[[RawEvent], None] = self.trace.recorder() if trace else _ignore
         self._observers: list[Observer] = []
@@ -324,7 +336,7 @@ class Simulation:
     @property
     def now(self) -> float:
         """The current simulated time, in seconds."""
-        return self.env.now
+        return self._now
 
     def _slot(self, name: str) -> _Slot:
         try:
@@ -354,8 +366,13 @@ class Simulation:
             raise SimulationError(
                 f"cannot schedule {getattr(fn, '__name__', fn)} with a negative delay ({delay})"
             )
-        ev = Timeout(self.env, delay)
-        ev.callbacks.append(lambda _ev: fn(*args))
+        heappush(self._queue, (self._now + delay, next(self._seq), self._call, (fn, args)))
+
+    def _call(self, call: tuple[Callable[..., Any], tuple[Any, ...]]) -> None:
+        """The event of a call scheduled with :meth:`after` (simpy's clock is set first: the
+        call may start simpy processes)."""
+        fn, args = call
+        fn(*args)
 
     def at(self, time: float, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` at simulated time ``time`` (not in the past)."""
@@ -379,7 +396,11 @@ class Simulation:
         * ``run()``: until nothing is left to happen (quiescence). A system whose timers keep
           firing never quiesces: after ``limit`` (default 1000 s from now) this raises.
         """
-        env = self.env
+        if self.env.now != self._now:
+            raise SimulationError(
+                f"sim.env's clock reads t={self.env.now:g}, the simulation's t={self._now:g}: "
+                "run the system with sim.run(), not sim.env.run()"
+            )
         if duration is not None:
             if until is not None:
                 raise TypeError("give either until= or duration=, not both")
@@ -388,20 +409,17 @@ class Simulation:
             horizon = self.now + 1000.0 if limit is None else limit
             if horizon < self.now:
                 raise SimulationError(f"limit t={horizon} is in the past (now t={self.now})")
-            pred = until
-            inf = math.inf
-            while True:
-                nxt = env.peek()
-                if nxt == inf or nxt > horizon:
-                    break
-                env.step()
-                if pred is not None and pred():
+            try:
+                if self._advance(horizon, True, until):
                     return True
-            if pred is not None:
-                if env.now < horizon:
-                    env.run(until=horizon)
-                return bool(pred())
-            if env.peek() != inf:
+                quiet = not self._queue and self.env.peek() == math.inf
+            finally:
+                self._sync_env(self._now)
+            if until is not None:
+                if self._now < horizon:
+                    self._move_clock(horizon)
+                return bool(until())
+            if not quiet:
                 raise SimulationError(
                     f"the run did not quiesce by t={horizon:g}: timers keep firing. "
                     "Pass until=<time> or until=<predicate> instead."
@@ -411,9 +429,81 @@ class Simulation:
             raise TypeError(f"until must be a time, a predicate or None, not {until!r}")
         if until < self.now:
             raise SimulationError(f"cannot run until t={until}: it is already t={self.now}")
-        if until > self.now:  # (simpy refuses to run until the current time: nothing to do)
-            env.run(until=until)
+        if until > self.now:
+            # Time moves by the difference, as simpy's run(until=...) moves its clock.
+            now = self._now
+            end = now + (until - now)
+            try:
+                self._advance(end, False, None)
+            except BaseException:
+                self._sync_env(self._now)
+                raise
+            self._move_clock(end)
         return True
+
+    def _move_clock(self, time: float) -> None:
+        """Move the clock to ``time`` (no event is due before it)."""
+        self._now = time
+        self._sync_env(time)
+
+    def _sync_env(self, time: float) -> None:
+        """Set simpy's clock to ``time``, the runtime's, before code outside the runtime reads it.
+
+        No simpy event is due before ``time``. simpy's ``run(until=t)`` moves its clock to
+        ``now + (t - now)``, which can miss ``t`` by a rounding step: pick ``t`` so that it
+        lands exactly on ``time``."""
+        env = self.env
+        now = env.now
+        if time <= now:
+            return
+        at = time
+        for _ in range(4):
+            landed = now + (at - now)
+            if landed == time:
+                break
+            at = math.nextafter(at, math.inf if landed < time else -math.inf)
+        env.run(until=at if at > now else time)
+
+    def _advance(self, limit: float, inclusive: bool, pred: Callable[[], bool] | None) -> bool:
+        """Perform events in time order, both the runtime's and simpy's (simpy's first at the same
+        instant), while they fall before ``limit`` (or at it, if ``inclusive``); with a
+        predicate, stop as soon as ``pred()`` holds after an event and return True."""
+        queue = self._queue
+        env = self.env
+        call = self._call
+        while True:
+            t_env = env.peek()
+            # The runtime's events before both simpy's next event and the limit: the hot loop.
+            bound = t_env if t_env < limit else limit
+            while queue and queue[0][0] < bound:
+                time, _, fn, arg = heappop(queue)
+                self._now = time
+                if fn is call:  # code outside the runtime: it may read or use simpy's clock
+                    self._sync_env(time)
+                    fn(arg)
+                    if pred is not None and pred():
+                        return True
+                    break  # it may have scheduled simpy events: look at simpy's queue again
+                fn(arg)
+                if pred is not None and pred():
+                    return True
+            else:
+                t_own = queue[0][0] if queue else math.inf
+                if t_env <= t_own:
+                    if t_env > limit or (t_env == limit and not inclusive) or t_env == math.inf:
+                        return False
+                    self._now = t_env
+                    env.step()
+                else:
+                    if t_own > limit or (t_own == limit and not inclusive):
+                        return False
+                    time, _, fn, arg = heappop(queue)
+                    self._now = time
+                    if fn is call:
+                        self._sync_env(time)
+                    fn(arg)
+                if pred is not None and pred():
+                    return True
 
     def call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` inside node ``name`` now, as if it were one of its handlers.
@@ -473,7 +563,7 @@ class Simulation:
             raise ValueError(f"a clock rate must be a positive number, not {rate!r}")
         if not isinstance(jump, int | float) or isinstance(jump, bool) or jump != jump:
             raise TypeError(f"a clock jump must be a number of seconds, not {jump!r}")
-        now = self.env.now
+        now = self._now
         slot.base = slot.clock(now) + jump
         slot.anchor = now
         if rate is not None:
@@ -484,7 +574,7 @@ class Simulation:
 
     def clock(self, name: str) -> float:
         """What node ``name``'s clock reads now (``sim.now`` unless :meth:`set_clock` skewed it)."""
-        return self._slot(name).clock(self.env.now)
+        return self._slot(name).clock(self._now)
 
     def partition(self, *groups: Iterable[str]) -> None:
         """Split the servers into groups that cannot reach each other.
@@ -546,13 +636,13 @@ class Simulation:
         ctx = slot.ctx
         ctx.peers = tuple(s.name for s in self._slots.values() if not s.client and s.name != name)
         ctx.rng = random.Random(f"{self.seed}/{name}/{slot.incarnation}")
-        ctx.now = slot.clock(self.env.now)
+        ctx.now = slot.clock(self._now)
         node.attach(ctx)
         slot.node = node
         slot.up = True
         slot.timers.clear()
         self.trace.record(
-            self.env.now,
+            self._now,
             kind,
             name,
             detail="started" if kind == "start" else f"restarted (incarnation {slot.incarnation})",
@@ -572,7 +662,7 @@ class Simulation:
         if clock is not None:
             slot.ctx.now = clock
         else:
-            slot.ctx.now = slot.clock(self.env.now) if slot.skewed else self.env.now
+            slot.ctx.now = slot.clock(self._now) if slot.skewed else self._now
         try:
             fn(*args)
         except CrashPoint as point:
@@ -602,7 +692,7 @@ class Simulation:
     def _failed(self, slot: _Slot, what: str, args: tuple[Any, ...], exc: Exception) -> None:
         """Trace a handler's exception and raise it as a NodeError naming node and event."""
         where = what if not args else f"{what}{args!r}"
-        now = self.env.now
+        now = self._now
         self.trace.record(
             now, "error", slot.name, detail=f"{where} raised {type(exc).__name__}: {exc}"
         )
@@ -629,28 +719,26 @@ class Simulation:
                     delay = act.delay / slot.rate
                 else:
                     due, delay = None, act.delay
-                ev = Timeout(
-                    self.env, delay, (slot, slot.incarnation, act.name, token, act.payload, due)
-                )
-                ev.callbacks.append(self._fire_cb)
+                timer = (slot, slot.incarnation, act.name, token, act.payload, due)
+                heappush(self._queue, (self._now + delay, next(self._seq), self._fire_cb, timer))
             elif cls is CancelTimer:
                 slot.timers.pop(act.name, None)
             elif cls is Note:
-                self.trace.record(self.env.now, "note", name, detail=act.text, data=act.data)
+                self.trace.record(self._now, "note", name, detail=act.text, data=act.data)
             elif cls is Invoke:
-                op = self.history.invoke(name, act.f, act.input, time=self.env.now)
+                op = self.history.invoke(name, act.f, act.input, time=self._now)
                 slot.ops[act.op] = op
                 self.trace.record(
-                    self.env.now,
+                    self._now,
                     "invoke",
                     name,
                     detail=f"op {op.id}: {op.f}({'' if op.input is None else repr(op.input)})",
                 )
             elif cls is Complete:
                 op = slot.ops.pop(act.op)
-                self.history.complete(op, act.output, time=self.env.now, status=act.status)
+                self.history.complete(op, act.output, time=self._now, status=act.status)
                 self.trace.record(
-                    self.env.now,
+                    self._now,
                     "complete",
                     name,
                     detail=f"op {op.id}: {op.f} -> {op.output!r} ({op.status})",
@@ -658,19 +746,19 @@ class Simulation:
             else:  # pragma: no cover - Node only records the classes above
                 raise SimulationError(f"node {name!r} recorded an unknown action {act!r}")
 
-    def _fire(self, ev: Timeout) -> None:
-        slot, incarnation, tname, token, payload, due = _value(ev)
+    def _fire(self, timer: tuple[Any, ...]) -> None:
+        slot, incarnation, tname, token, payload, due = timer
         if slot.incarnation != incarnation or not slot.up or slot.timers.get(tname) != token:
             return  # cancelled, replaced, or the node crashed since
         del slot.timers[tname]
         self._timers += 1
-        self._log((self.env.now, "timer", slot.name, None, None, None, tname, None))
+        self._log((self._now, "timer", slot.name, None, None, None, tname, None))
         on_timer = slot.node.on_timer
         # On a skewed clock, rounding can leave the reading a hair before the timer's due time;
         # the node must see its timer as due (else "not yet: wait the rest" never ends).
         clock = None
         if due is not None:
-            reading = slot.clock(self.env.now)
+            reading = slot.clock(self._now)
             if due - 1e-9 < reading < due:
                 clock = due
         if payload is None:
@@ -696,8 +784,7 @@ class Simulation:
                 f"node {src!r} sent {msg_type(msg)} to unknown node {dst!r} (known: {known})"
             )
         self._mid = mid = self._mid + 1
-        env = self.env
-        now = env.now
+        now = self._now
         log = self._log
         # The send event doubles as the message in flight (one tuple fewer per message).
         sent = (now, "send", src, dst, mid, msg, "", None)
@@ -705,7 +792,8 @@ class Simulation:
         if src == dst:  # the runtime delivers a node's message to itself: no network, no loss
             self._local += 1
             slot = self._slots[src]
-            Timeout(env, 0.0, (sent, slot.incarnation)).callbacks.append(self._deliver_self)
+            entry = (now + 0.0, next(self._seq), self._deliver_self_cb, (sent, slot.incarnation))
+            heappush(self._queue, entry)
             return
         if intercept and self.interceptor is not None:
             out = self.interceptor(src, dst, msg)
@@ -744,24 +832,26 @@ class Simulation:
         delay = link.latency.sample(rng)
         if link.reorder and rng.random() < link.reorder:
             delay += link.reorder_delay.sample(rng)
-        Timeout(env, delay, sent).callbacks.append(self._deliver_cb)
+        queue = self._queue
+        heappush(queue, (now + delay, next(self._seq), self._deliver_cb, sent))
         if link.duplicate and rng.random() < link.duplicate:
             self._duplicated += 1
             log((now, "dup", src, dst, mid, msg, "", None))
-            Timeout(env, link.latency.sample(rng), sent).callbacks.append(self._deliver_cb)
+            delay = link.latency.sample(rng)
+            heappush(queue, (now + delay, next(self._seq), self._deliver_cb, sent))
 
-    def _deliver_self(self, ev: Timeout) -> None:
-        sent, incarnation = _value(ev)
+    def _deliver_self(self, arg: tuple[tuple[Any, ...], int]) -> None:
+        sent, incarnation = arg
         _, _, src, dst, mid, msg, _, _ = sent
         if self._slots[dst].incarnation != incarnation:  # it crashed since: the message died too
-            self._log((self.env.now, "drop", src, dst, mid, msg, "node restarted", None))
+            self._log((self._now, "drop", src, dst, mid, msg, "node restarted", None))
             return
-        self._deliver(ev, sent)
+        self._deliver(sent)
 
-    def _deliver(self, ev: Timeout, sent: tuple[Any, ...] | None = None) -> None:
-        _, _, src, dst, mid, msg, _, _ = _value(ev) if sent is None else sent
+    def _deliver(self, sent: tuple[Any, ...]) -> None:
+        _, _, src, dst, mid, msg, _, _ = sent
         slot = self._slots[dst]
-        now = self.env.now
+        now = self._now
         if not slot.up:
             self._dropped += 1
             self._log((now, "drop", src, dst, mid, msg, "node down", None))
