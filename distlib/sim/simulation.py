@@ -41,7 +41,13 @@ import simpy
 from distlib.disk import CrashPoint, Disk
 from distlib.history import History, Operation
 from distlib.node import CancelTimer, Complete, Invoke, Node, NodeContext, Note, Send, SetTimer
-from distlib.sim.network import DEFAULT_LATENCY, DEFAULT_REORDER_DELAY, Latency, Network
+from distlib.sim.network import (
+    DEFAULT_LATENCY,
+    DEFAULT_REORDER_DELAY,
+    Latency,
+    Network,
+    Uniform,
+)
 from distlib.trace import RawEvent, Trace, msg_type
 
 __all__ = ["NodeError", "Observer", "Simulation", "SimulationError"]
@@ -711,8 +717,7 @@ class Simulation:
             if cls is Send:
                 transmit(name, act.dst, act.msg)
             elif cls is SetTimer:
-                self._timer_token += 1
-                token = self._timer_token
+                self._timer_token = token = self._timer_token + 1
                 slot.timers[act.name] = token
                 if slot.skewed:  # the timer runs on the node's own clock: a fast one fires early
                     due = slot.ctx.now + act.delay  # by the clock the handler read
@@ -724,7 +729,7 @@ class Simulation:
             elif cls is CancelTimer:
                 slot.timers.pop(act.name, None)
             elif cls is Note:
-                self.trace.record(self._now, "note", name, detail=act.text, data=act.data)
+                self._log((self._now, "note", name, None, None, None, act.text, act.data))
             elif cls is Invoke:
                 op = self.history.invoke(name, act.f, act.input, time=self._now)
                 slot.ops[act.op] = op
@@ -746,25 +751,46 @@ class Simulation:
             else:  # pragma: no cover - Node only records the classes above
                 raise SimulationError(f"node {name!r} recorded an unknown action {act!r}")
 
-    def _fire(self, timer: tuple[Any, ...]) -> None:
+    def _fire(self, timer: tuple[_Slot, int, str, int, Any, float | None]) -> None:
         slot, incarnation, tname, token, payload, due = timer
         if slot.incarnation != incarnation or not slot.up or slot.timers.get(tname) != token:
             return  # cancelled, replaced, or the node crashed since
         del slot.timers[tname]
         self._timers += 1
-        self._log((self._now, "timer", slot.name, None, None, None, tname, None))
-        on_timer = slot.node.on_timer
-        # On a skewed clock, rounding can leave the reading a hair before the timer's due time;
-        # the node must see its timer as due (else "not yet: wait the rest" never ends).
-        clock = None
-        if due is not None:
-            reading = slot.clock(self._now)
-            if due - 1e-9 < reading < due:
-                clock = due
-        if payload is None:
-            self._handle(slot, "on_timer", on_timer, tname, clock=clock)
-        else:
-            self._handle(slot, "on_timer", on_timer, tname, payload, clock=clock)
+        now = self._now
+        self._log((now, "timer", slot.name, None, None, None, tname, None))
+        if due is not None or payload is not None:
+            # On a skewed clock, rounding can leave the reading a hair before the timer's due
+            # time; the node must see its timer as due (else "not yet: wait the rest" never
+            # ends).
+            clock = None
+            if due is not None:
+                reading = slot.clock(now)
+                if due - 1e-9 < reading < due:
+                    clock = due
+            on_timer = slot.node.on_timer  # type: ignore[union-attr]
+            if payload is None:
+                self._handle(slot, "on_timer", on_timer, tname, clock=clock)
+            else:
+                self._handle(slot, "on_timer", on_timer, tname, payload, clock=clock)
+            return
+        # The common case, _handle inlined: a plain timer on a clock that is not skewed.
+        node = slot.node
+        slot.ctx.now = slot.clock(now) if slot.skewed else now
+        try:
+            node.on_timer(tname)  # type: ignore[union-attr]
+        except CrashPoint as point:
+            self._crash_point(slot, point)
+            return
+        except Exception as exc:
+            self._failed(slot, "on_timer", (tname,), exc)
+        actions = node._actions  # type: ignore[union-attr]
+        if actions:
+            node._actions = []  # type: ignore[union-attr]
+            self._perform(slot, actions)
+        if self._observers and node is slot.node:
+            for observer in tuple(self._observers):
+                observer(slot.name, node, "on_timer")  # type: ignore[arg-type]
 
     def inject(self, src: str, dst: str, msg: Any, *, reason: str = "injected") -> None:
         """Put ``msg`` on the network now as if ``src`` had sent it to ``dst``.
@@ -802,18 +828,8 @@ class Simulation:
                 log((now, "drop", src, dst, mid, msg, "intercepted", None))
                 return
             if out is not msg:
-                log(
-                    (
-                        now,
-                        "net",
-                        None,
-                        None,
-                        None,
-                        None,
-                        f"interceptor rewrites {msg_type(msg)} {src}->{dst} #{mid}",
-                        None,
-                    )
-                )
+                what = f"interceptor rewrites {msg_type(msg)} {src}->{dst} #{mid}"
+                log((now, "net", None, None, None, None, what, None))
                 msg = out
                 sent = (now, "send", src, dst, mid, msg, "", None)
         net = self.network
@@ -825,11 +841,16 @@ class Simulation:
                 return
         link = net.links.get((src, dst), net.default) if net.links else net.default
         rng = self.rng
-        if link.loss and rng.random() < link.loss:
+        loss = link.loss
+        if loss and rng.random() < loss:
             self._dropped += 1
             log((now, "drop", src, dst, mid, msg, "loss", None))
             return
-        delay = link.latency.sample(rng)
+        latency = link.latency
+        if latency.__class__ is Uniform:  # Uniform.sample, inlined: the same draw, the same sum
+            delay = latency.low + (latency.high - latency.low) * rng.random()
+        else:
+            delay = latency.sample(rng)
         if link.reorder and rng.random() < link.reorder:
             delay += link.reorder_delay.sample(rng)
         queue = self._queue
@@ -837,7 +858,7 @@ class Simulation:
         if link.duplicate and rng.random() < link.duplicate:
             self._duplicated += 1
             log((now, "dup", src, dst, mid, msg, "", None))
-            delay = link.latency.sample(rng)
+            delay = latency.sample(rng)
             heappush(queue, (now + delay, next(self._seq), self._deliver_cb, sent))
 
     def _deliver_self(self, arg: tuple[tuple[Any, ...], int]) -> None:
@@ -865,7 +886,7 @@ class Simulation:
                 return
         self._delivered += 1
         self._log((now, "deliver", src, dst, mid, msg, "", None))
-        # Inlined _handle: this runs once per delivered message.
+        # _handle inlined: this runs once per delivered message.
         node = slot.node
         slot.ctx.now = slot.clock(now) if slot.skewed else now
         try:
