@@ -251,6 +251,54 @@ def test_raw_simpy_processes_share_the_clock():
     assert seen == [1.5]
 
 
+def test_a_scheduled_call_runs_on_simpys_clock():
+    """A call scheduled with sim.at runs when simpy's clock reads its time, so a simpy process it
+    starts runs from that moment, even while node events fill the runtime's own queue."""
+    sim = Simulation(seed=1)
+    sim.add_nodes(["a", "b"], lambda: Echo(chatty=True, period=0.03))
+    seen = []
+
+    def proc(env):
+        seen.append(env.now)
+        yield env.timeout(0.5)
+        seen.append((env.now, sim.now))
+
+    sim.at(1.25, lambda: sim.env.process(proc(sim.env)))
+    sim.run(until=3.0)
+    assert seen == [1.25, (1.75, 1.75)]
+    assert sim.env.now == sim.now == 3.0
+
+
+def test_node_events_and_simpy_events_interleave_in_time_order():
+    """The runtime's events and raw simpy events happen in time order, whichever queue holds
+    them; a simpy process that pokes a node with sim.call sees the node's state of that time."""
+    sim = Simulation(seed=2, latency=Constant(0.1))
+    sim.add_nodes(["a", "b"], lambda: Echo(chatty=True, period=0.26))
+    log = []
+
+    def poll(env):
+        for _ in range(8):
+            yield env.timeout(0.3)
+            log.append((env.now, sim.now, sim.node("a").sent))
+
+    sim.env.process(poll(sim.env))
+    sim.run(until=2.5)
+    # "a" pings at 0.26, 0.52, 0.78, ...: at t = 0.3 k it has pinged floor(0.3 k / 0.26) times.
+    assert [sent for _, _, sent in log] == [int(0.3 * k / 0.26) for k in range(1, 9)]
+    assert all(env_now == now for env_now, now, _ in log)
+
+
+def test_running_simpy_alone_is_refused():
+    """sim.env.run() does not see the runtime's queue: a later sim.run() says so instead of
+    running nodes in the past."""
+    sim = Simulation(seed=1)
+    sim.add_node("a", Echo)
+    sim.env.timeout(1.0)
+    sim.env.run(until=2.0)
+    with pytest.raises(SimulationError, match=r"sim.env.run\(\)"):
+        sim.run(until=3.0)
+
+
 def test_clients_record_a_history():
     """A Workload client's operations land in sim.history with call and return times."""
 
