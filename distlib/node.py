@@ -251,7 +251,9 @@ class Node:
 
     def broadcast(self, msg: Any, *, to: Iterable[str] | None = None) -> None:
         """Send ``msg`` to every peer (or to the names in ``to``), not to this node."""
-        ctx = self.context
+        ctx = self._ctx
+        if ctx is None:
+            raise self._unattached()
         me = ctx.id
         if to is None:  # the runtime's peers: names already
             self._actions += [Send(dst, msg) for dst in ctx.peers if dst != me]
@@ -272,11 +274,15 @@ class Node:
         """
         if not isinstance(name, str):
             raise TypeError(f"{self.id}: a timer name must be a string, not {name!r}")
-        if not isinstance(delay, int | float) or delay != delay:
-            raise TypeError(f"{self.id}: timer {name!r} needs a number of seconds, not {delay!r}")
-        if delay < 0:
-            raise ValueError(f"{self.id}: timer {name!r} has a negative delay ({delay})")
-        self._actions.append(SetTimer(name, float(delay), payload))
+        if delay.__class__ is not float or not delay >= 0.0:  # (a float >= 0 needs no check)
+            if not isinstance(delay, int | float) or delay != delay:
+                raise TypeError(
+                    f"{self.id}: timer {name!r} needs a number of seconds, not {delay!r}"
+                )
+            if delay < 0:
+                raise ValueError(f"{self.id}: timer {name!r} has a negative delay ({delay})")
+            delay = float(delay)
+        self._actions.append(SetTimer(name, delay, payload))
 
     def cancel_timer(self, name: str) -> None:
         """Cancel the pending timer ``name``, if any."""

@@ -477,7 +477,7 @@ class Simulation:
         predicate, stop as soon as ``pred()`` holds after an event and return True."""
         queue = self._queue
         env = self.env
-        call, deliver = self._call_cb, self._deliver_cb
+        call, deliver, fire = self._call_cb, self._deliver_cb, self._fire_cb
         slots, log = self._slots, self._log
         while True:
             t_env = env.peek()
@@ -503,6 +503,8 @@ class Simulation:
                             node.on_message(src, msg)  # type: ignore[union-attr]
                         except CrashPoint as point:
                             self._crash_point(slot, point)
+                            if pred is not None and pred():
+                                return True
                             continue
                         except Exception as exc:
                             self._failed(slot, "on_message", (src, msg), exc)
@@ -513,6 +515,43 @@ class Simulation:
                         if self._observers and node is slot.node:
                             for observer in tuple(self._observers):
                                 observer(dst, node, "on_message")  # type: ignore[arg-type]
+                    if pred is not None and pred():
+                        return True
+                    continue
+                if fn is fire:
+                    # The common case of _fire, inlined likewise: a live timer without payload
+                    # on a clock that is not skewed.
+                    slot, incarnation, tname, token, payload, due = arg
+                    if (
+                        payload is not None
+                        or due is not None
+                        or slot.incarnation != incarnation
+                        or not slot.up
+                        or slot.timers.get(tname) != token
+                    ):
+                        fn(arg)
+                    else:
+                        del slot.timers[tname]
+                        self._timers += 1
+                        log((time, "timer", slot.name, None, None, None, tname, None))
+                        node = slot.node
+                        slot.ctx.now = slot.clock(time) if slot.skewed else time
+                        try:
+                            node.on_timer(tname)
+                        except CrashPoint as point:
+                            self._crash_point(slot, point)
+                            if pred is not None and pred():
+                                return True
+                            continue
+                        except Exception as exc:
+                            self._failed(slot, "on_timer", (tname,), exc)
+                        actions = node._actions
+                        if actions:
+                            node._actions = []
+                            self._perform(slot, actions)
+                        if self._observers and node is slot.node:
+                            for observer in tuple(self._observers):
+                                observer(slot.name, node, "on_timer")
                     if pred is not None and pred():
                         return True
                     continue
@@ -792,40 +831,19 @@ class Simulation:
             return  # cancelled, replaced, or the node crashed since
         del slot.timers[tname]
         self._timers += 1
-        now = self._now
-        self._log((now, "timer", slot.name, None, None, None, tname, None))
-        if due is not None or payload is not None:
-            # On a skewed clock, rounding can leave the reading a hair before the timer's due
-            # time; the node must see its timer as due (else "not yet: wait the rest" never
-            # ends).
-            clock = None
-            if due is not None:
-                reading = slot.clock(now)
-                if due - 1e-9 < reading < due:
-                    clock = due
-            on_timer = slot.node.on_timer  # type: ignore[union-attr]
-            if payload is None:
-                self._handle(slot, "on_timer", on_timer, tname, clock=clock)
-            else:
-                self._handle(slot, "on_timer", on_timer, tname, payload, clock=clock)
-            return
-        # The common case, _handle inlined: a plain timer on a clock that is not skewed.
-        node = slot.node
-        slot.ctx.now = slot.clock(now) if slot.skewed else now
-        try:
-            node.on_timer(tname)  # type: ignore[union-attr]
-        except CrashPoint as point:
-            self._crash_point(slot, point)
-            return
-        except Exception as exc:
-            self._failed(slot, "on_timer", (tname,), exc)
-        actions = node._actions  # type: ignore[union-attr]
-        if actions:
-            node._actions = []  # type: ignore[union-attr]
-            self._perform(slot, actions)
-        if self._observers and node is slot.node:
-            for observer in tuple(self._observers):
-                observer(slot.name, node, "on_timer")  # type: ignore[arg-type]
+        self._log((self._now, "timer", slot.name, None, None, None, tname, None))
+        on_timer = slot.node.on_timer  # type: ignore[union-attr]
+        # On a skewed clock, rounding can leave the reading a hair before the timer's due time;
+        # the node must see its timer as due (else "not yet: wait the rest" never ends).
+        clock = None
+        if due is not None:
+            reading = slot.clock(self._now)
+            if due - 1e-9 < reading < due:
+                clock = due
+        if payload is None:
+            self._handle(slot, "on_timer", on_timer, tname, clock=clock)
+        else:
+            self._handle(slot, "on_timer", on_timer, tname, payload, clock=clock)
 
     def inject(self, src: str, dst: str, msg: Any, *, reason: str = "injected") -> None:
         """Put ``msg`` on the network now as if ``src`` had sent it to ``dst``.
@@ -846,6 +864,7 @@ class Simulation:
         log = self._log
         net = self.network
         rng = self.rng
+        random = rng.random
         queue = self._queue
         seq = self._seq
         deliver = self._deliver_cb
@@ -890,19 +909,19 @@ class Simulation:
                     continue
             link = net.links.get((src, dst), net.default) if net.links else net.default
             loss = link.loss
-            if loss and rng.random() < loss:
+            if loss and random() < loss:
                 self._dropped += 1
                 log((now, "drop", src, dst, mid, msg, "loss", None))
                 continue
             latency = link.latency
             if latency.__class__ is Uniform:  # Uniform.sample inlined: the same draw, same sum
-                delay = latency.low + (latency.high - latency.low) * rng.random()
+                delay = latency.low + (latency.high - latency.low) * random()
             else:
                 delay = latency.sample(rng)
-            if link.reorder and rng.random() < link.reorder:
+            if link.reorder and random() < link.reorder:
                 delay += link.reorder_delay.sample(rng)
             heappush(queue, (now + delay, next(seq), deliver, sent))
-            if link.duplicate and rng.random() < link.duplicate:
+            if link.duplicate and random() < link.duplicate:
                 self._duplicated += 1
                 log((now, "dup", src, dst, mid, msg, "", None))
                 delay = latency.sample(rng)
