@@ -45,6 +45,7 @@ from distlib.sim.network import (
     DEFAULT_LATENCY,
     DEFAULT_REORDER_DELAY,
     Latency,
+    Link,
     Network,
     Uniform,
 )
@@ -224,7 +225,7 @@ class Simulation:
         self._fire_cb = self._fire
         self._call_cb = self._call
         self._log: Callable[[RawEvent], None] = self.trace.recorder() if trace else _ignore
-        self._observers: list[Observer] = []
+        self._observers: list[Observer] = []  # changed in place only (the event loop holds it)
 
     def observe(self, fn: Observer) -> Observer:
         """Call ``fn(name, node, event)`` after every handler step of every node, from now on.
@@ -478,9 +479,10 @@ class Simulation:
         queue = self._queue
         env = self.env
         call, deliver, fire = self._call_cb, self._deliver_cb, self._fire_cb
-        slots, log = self._slots, self._log
+        slots, log, observers = self._slots, self._log, self._observers
         while True:
             t_env = env.peek()
+            net = self.network
             # The runtime's events before both simpy's next event and the limit: the hot loop.
             bound = t_env if t_env < limit else limit
             while queue and queue[0][0] < bound:
@@ -491,7 +493,6 @@ class Simulation:
                     # a run): the receiver is up, and no partition, cut or isolation is in force.
                     _, _, src, dst, mid, msg, _, _ = arg
                     slot = slots[dst]
-                    net = self.network
                     if not slot.up or net.groups is not None or net.cuts or net.isolated:
                         fn(arg)
                     else:
@@ -512,8 +513,8 @@ class Simulation:
                         if actions:
                             node._actions = []  # type: ignore[union-attr]
                             self._perform(slot, actions)
-                        if self._observers and node is slot.node:
-                            for observer in tuple(self._observers):
+                        if observers and node is slot.node:
+                            for observer in tuple(observers):
                                 observer(dst, node, "on_message")  # type: ignore[arg-type]
                     if pred is not None and pred():
                         return True
@@ -549,8 +550,8 @@ class Simulation:
                         if actions:
                             node._actions = []
                             self._perform(slot, actions)
-                        if self._observers and node is slot.node:
-                            for observer in tuple(self._observers):
+                        if observers and node is slot.node:
+                            for observer in tuple(observers):
                                 observer(slot.name, node, "on_timer")
                     if pred is not None and pred():
                         return True
@@ -862,13 +863,22 @@ class Simulation:
         # every message needs looked up once).
         slots = self._slots
         log = self._log
-        net = self.network
         rng = self.rng
         random = rng.random
         queue = self._queue
         seq = self._seq
         deliver = self._deliver_cb
         now = self._now
+        mid = self._mid
+        net = self.network
+        # Only an interceptor (code outside the runtime) can change the network during a batch:
+        # these are looked up again after it runs.
+        links, default = net.links, net.default
+        connected = net.groups is None and not net.cuts and not net.isolated
+        last: Link | None = None
+        loss = reorder = duplicate = low = span = 0.0
+        latency: Latency = default.latency
+        uniform = False
         n = len(actions)
         while i < n:
             act = actions[i]
@@ -881,7 +891,8 @@ class Simulation:
                 raise SimulationError(
                     f"node {src!r} sent {msg_type(msg)} to unknown node {dst!r} (known: {known})"
                 )
-            self._mid = mid = self._mid + 1
+            mid += 1
+            self._mid = mid
             # The send event doubles as the message in flight (one tuple fewer per message).
             sent = (now, "send", src, dst, mid, msg, "", None)
             log(sent)
@@ -892,6 +903,8 @@ class Simulation:
                 continue
             if intercept and self.interceptor is not None:
                 out = self.interceptor(src, dst, msg)
+                links, default = net.links, net.default
+                connected = net.groups is None and not net.cuts and not net.isolated
                 if out is None:
                     self._dropped += 1
                     log((now, "drop", src, dst, mid, msg, "intercepted", None))
@@ -901,27 +914,29 @@ class Simulation:
                     log((now, "net", None, None, None, None, what, None))
                     msg = out
                     sent = (now, "send", src, dst, mid, msg, "", None)
-            if net.groups is not None or net.cuts or net.isolated:
+            if not connected:
                 reason = net.blocked(src, dst)
                 if reason is not None:
                     self._dropped += 1
                     log((now, "drop", src, dst, mid, msg, reason, None))
                     continue
-            link = net.links.get((src, dst), net.default) if net.links else net.default
-            loss = link.loss
+            link = links.get((src, dst), default) if links else default
+            if link is not last:  # (a handler's messages mostly share one link's settings)
+                last, latency = link, link.latency
+                loss, reorder, duplicate = link.loss, link.reorder, link.duplicate
+                # Uniform.sample is inlined below: the same draw, the same sum.
+                uniform = latency.__class__ is Uniform
+                if isinstance(latency, Uniform):
+                    low, span = latency.low, latency.high - latency.low
             if loss and random() < loss:
                 self._dropped += 1
                 log((now, "drop", src, dst, mid, msg, "loss", None))
                 continue
-            latency = link.latency
-            if latency.__class__ is Uniform:  # Uniform.sample inlined: the same draw, same sum
-                delay = latency.low + (latency.high - latency.low) * random()
-            else:
-                delay = latency.sample(rng)
-            if link.reorder and random() < link.reorder:
+            delay = low + span * random() if uniform else latency.sample(rng)
+            if reorder and random() < reorder:
                 delay += link.reorder_delay.sample(rng)
             heappush(queue, (now + delay, next(seq), deliver, sent))
-            if link.duplicate and random() < link.duplicate:
+            if duplicate and random() < duplicate:
                 self._duplicated += 1
                 log((now, "dup", src, dst, mid, msg, "", None))
                 delay = latency.sample(rng)
