@@ -299,6 +299,38 @@ def test_running_simpy_alone_is_refused():
         sim.run(until=3.0)
 
 
+class Recorder(Node):
+    """Node "a" writes its ticks to storage and pings "b" on each; "b" writes what it hears."""
+
+    def on_start(self) -> None:
+        if self.id == "a":
+            self.set_timer("tick", 0.1)
+
+    def on_timer(self, name: str) -> None:
+        self.storage["ticks"] = self.storage.get("ticks", 0) + 1
+        self.send("b", "ping")
+        self.set_timer("tick", 0.1)
+
+    def on_message(self, src: str, msg: str) -> None:
+        self.storage["heard"] = self.storage.get("heard", 0) + 1
+
+
+@pytest.mark.parametrize(("victim", "kind"), [("a", "timer"), ("b", "deliver")])
+def test_run_until_stops_at_the_event_whose_crash_point_fired(victim, kind):
+    """A crash point that fires inside a handler (a timer's or a message's) crashes the node at
+    that event, and run(until=predicate) stops right after it: the predicate is checked after
+    every event, a crash included."""
+    sim = Simulation(seed=1, latency=Constant(0.01))
+    sim.add_nodes(["a", "b"], Recorder)
+    sim.storage(victim).crash_at(5)
+    sim.run(until=0.05)  # both are up
+    assert sim.run(until=lambda: not sim.is_up(victim), limit=10.0)
+    last, crash = sim.trace[-2], sim.trace[-1]
+    assert (crash.kind, crash.node) == ("crash", victim) and "crash point" in crash.detail
+    assert (last.kind, last.time) == (kind, sim.now)
+    assert (last.node if kind == "timer" else last.peer) == victim
+
+
 def test_clients_record_a_history():
     """A Workload client's operations land in sim.history with call and return times."""
 
