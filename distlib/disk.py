@@ -67,7 +67,10 @@ def _shared(t: type) -> bool:
 
 
 def _all_shared(items: Iterable[Any]) -> bool:
-    return all(_shared(t) for t in set(map(type, items)))
+    types = list(map(type, items))
+    if types and types.count(types[0]) == len(types):  # one type (a log of entries): no set
+        return _shared(types[0])
+    return all(_shared(t) for t in set(types))
 
 
 def durable_copy(value: Any) -> Any:
