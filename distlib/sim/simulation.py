@@ -887,12 +887,12 @@ class Simulation:
             i += 1
             dst, msg = act.dst, act.msg
             if dst not in slots:
+                self._mid = mid
                 known = ", ".join(slots)
                 raise SimulationError(
                     f"node {src!r} sent {msg_type(msg)} to unknown node {dst!r} (known: {known})"
                 )
             mid += 1
-            self._mid = mid
             # The send event doubles as the message in flight (one tuple fewer per message).
             sent = (now, "send", src, dst, mid, msg, "", None)
             log(sent)
@@ -902,6 +902,7 @@ class Simulation:
                 heappush(queue, (now + 0.0, next(seq), self._deliver_self_cb, arg))
                 continue
             if intercept and self.interceptor is not None:
+                self._mid = mid  # (the count is stored at the end of the batch, and before this)
                 out = self.interceptor(src, dst, msg)
                 links, default = net.links, net.default
                 connected = net.groups is None and not net.cuts and not net.isolated
@@ -941,6 +942,7 @@ class Simulation:
                 log((now, "dup", src, dst, mid, msg, "", None))
                 delay = latency.sample(rng)
                 heappush(queue, (now + delay, next(seq), deliver, sent))
+        self._mid = mid
         return i
 
     def _deliver_self(self, arg: tuple[tuple[Any, ...], int]) -> None:
