@@ -424,8 +424,8 @@ class Simulation:
             finally:
                 self._sync_env(self._now)
             if until is not None:
-                if self._now < horizon:
-                    self._move_clock(horizon)
+                if self._now < horizon:  # (by the difference, as simpy's run(until=...) would)
+                    self._move_clock(self._now + (horizon - self._now))
                 return bool(until())
             if not quiet:
                 raise SimulationError(
