@@ -288,6 +288,24 @@ def test_node_events_and_simpy_events_interleave_in_time_order():
     assert all(env_now == now for env_now, now, _ in log)
 
 
+def test_a_simpy_process_started_by_an_observer_is_refused():
+    """simpy's clock is set for calls made with sim.at/after, not for observers: a simpy process
+    an observer starts would run in the past, so the run stops and says where to start it."""
+    sim = Simulation(seed=1)
+    sim.add_nodes(["a", "b"], lambda: Echo(chatty=True))
+
+    def proc(env):
+        yield env.timeout(0.0)
+
+    def observer(name, node, event):
+        if sim.now > 0.5:
+            sim.env.process(proc(sim.env))
+
+    sim.observe(observer)
+    with pytest.raises(SimulationError, match="start simpy processes there"):
+        sim.run(until=2.0)
+
+
 def test_running_simpy_alone_is_refused():
     """sim.env.run() does not see the runtime's queue: a later sim.run() says so instead of
     running nodes in the past."""

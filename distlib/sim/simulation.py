@@ -233,7 +233,8 @@ class Simulation:
         The step's actions are already performed (its messages are in flight, its timers set), so
         ``fn`` sees the node as the rest of the system will. Harnesses and checkers watch nodes
         this way; they never patch a node's methods. Returns ``fn`` (usable as a decorator);
-        :meth:`unobserve` removes it.
+        :meth:`unobserve` removes it. An observer may schedule calls (:meth:`after`), not simpy
+        events: simpy's clock is set for calls, not for observers.
         """
         if not callable(fn):
             raise TypeError(f"an observer must be callable as fn(name, node, event), not {fn!r}")
@@ -567,9 +568,17 @@ class Simulation:
                     return True
             else:
                 t_own = queue[0][0] if queue else math.inf
+                t_env = env.peek()  # (outside code may have scheduled simpy events meanwhile)
                 if t_env <= t_own:
                     if t_env > limit or (t_env == limit and not inclusive) or t_env == math.inf:
                         return False
+                    if t_env < self._now:
+                        raise SimulationError(
+                            f"a simpy event is due at t={t_env:g}, before now (t={self._now:g}): "
+                            "simpy's clock is set only for calls made with sim.at or sim.after, "
+                            "so start simpy processes there (or between runs), not in an "
+                            "observer, a predicate or an interceptor"
+                        )
                     self._now = t_env
                     env.step()
                 else:
