@@ -269,6 +269,19 @@ def test_a_scheduled_call_runs_on_simpys_clock():
     assert sim.env.now == sim.now == 3.0
 
 
+def test_simpys_clock_lands_exactly_where_a_difference_cannot_reach():
+    """simpy moves its clock by a difference, now + (t - now), which from t=0.0332191624007808
+    lands a rounding step off 0.10526440604795097 whatever t is: a call due there still sees
+    simpy's clock read exactly the simulation's time, and the run goes on."""
+    sim = Simulation(seed=1)
+    seen = []
+    sim.at(0.10526440604795097, lambda: seen.append((sim.env.now, sim.now)))
+    sim.run(until=0.0332191624007808)  # simpy's clock is set here, then left behind
+    sim.run(until=1.0)
+    assert seen == [(0.10526440604795097, 0.10526440604795097)]
+    assert sim.env.now == sim.now == 1.0
+
+
 def test_node_events_and_simpy_events_interleave_in_time_order():
     """The runtime's events and raw simpy events happen in time order, whichever queue holds
     them; a simpy process that pokes a node with sim.call sees the node's state of that time."""
