@@ -67,7 +67,10 @@ def _shared(t: type) -> bool:
 
 
 def _all_shared(items: Iterable[Any]) -> bool:
-    return all(_shared(t) for t in set(map(type, items)))
+    types = list(map(type, items))
+    if types and types.count(types[0]) == len(types):  # one type (a log of entries): no set
+        return _shared(types[0])
+    return all(_shared(t) for t in set(types))
 
 
 def durable_copy(value: Any) -> Any:
@@ -78,7 +81,7 @@ def durable_copy(value: Any) -> Any:
     not inspected); anything else is deep-copied.
     """
     t = type(value)
-    if _shared(t):
+    if t in _ATOMS or _shared(t):
         return value
     if t is list:
         return list(value) if _all_shared(value) else [durable_copy(v) for v in value]
@@ -125,7 +128,7 @@ class Disk(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         if self._crash_in:
             self._operation(key)
-        self._live[key] = durable_copy(value)
+        self._live[key] = value if type(value) in _ATOMS else durable_copy(value)
         self.stats["writes"] += 1
         if self._synced is not None:
             self._unsynced.add(key)

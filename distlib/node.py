@@ -159,6 +159,9 @@ class Node:
         if not isinstance(ctx.id, str):
             raise TypeError(f"a node's name must be a string, not {ctx.id!r}")
         ctx.peers = tuple(ctx.peers)
+        for peer in ctx.peers:
+            if not isinstance(peer, str):
+                raise TypeError(f"a peer's name must be a string, not {peer!r}")
         self._ctx = ctx
         return self
 
@@ -169,34 +172,52 @@ class Node:
 
     @property
     def context(self) -> NodeContext:
-        if self._ctx is None:
-            raise RuntimeError(
-                f"{type(self).__name__} is not attached to a runtime yet: add it to a "
-                "Simulation, or call node.attach(id=..., peers=...) in a test"
-            )
-        return self._ctx
+        ctx = self._ctx
+        if ctx is None:
+            raise self._unattached()
+        return ctx
+
+    def _unattached(self) -> RuntimeError:
+        return RuntimeError(
+            f"{type(self).__name__} is not attached to a runtime yet: add it to a "
+            "Simulation, or call node.attach(id=..., peers=...) in a test"
+        )
 
     # -- what handlers read ------------------------------------------------------------------
+    # (Each reads the context directly rather than through ``self.context``: handlers read
+    # these all the time, and a property calling a property costs twice.)
 
     @property
     def id(self) -> str:
         """This node's name."""
-        return self.context.id
+        ctx = self._ctx
+        if ctx is None:
+            raise self._unattached()
+        return ctx.id
 
     @property
     def peers(self) -> tuple[str, ...]:
         """The other nodes of the system (not clients, not this node), in a fixed order."""
-        return self.context.peers
+        ctx = self._ctx
+        if ctx is None:
+            raise self._unattached()
+        return ctx.peers
 
     @property
     def now(self) -> float:
         """The current time, in seconds, as the runtime's clock says."""
-        return self.context.now
+        ctx = self._ctx
+        if ctx is None:
+            raise self._unattached()
+        return ctx.now
 
     @property
     def rng(self) -> random.Random:
         """This node's own seeded random number generator."""
-        return self.context.rng
+        ctx = self._ctx
+        if ctx is None:
+            raise self._unattached()
+        return ctx.rng
 
     @property
     def storage(self) -> MutableMapping[str, Any]:
@@ -204,12 +225,15 @@ class Node:
 
         In a runtime it is a :class:`~distlib.disk.Disk`: a write stores a copy of the value (so
         a later change to the node's own object is not durable until written again)."""
-        return self.context.storage
+        ctx = self._ctx
+        if ctx is None:
+            raise self._unattached()
+        return ctx.storage
 
     def sync(self) -> None:
         """Force storage to disk (``fsync``): needed where a simulation runs with
         ``durability="sync"``, harmless elsewhere. Call it after the writes a reply relies on."""
-        sync = getattr(self.context.storage, "sync", None)
+        sync = getattr(self.storage, "sync", None)
         if sync is not None:
             sync()
 
@@ -227,9 +251,15 @@ class Node:
 
     def broadcast(self, msg: Any, *, to: Iterable[str] | None = None) -> None:
         """Send ``msg`` to every peer (or to the names in ``to``), not to this node."""
-        me = self.id
+        ctx = self._ctx
+        if ctx is None:
+            raise self._unattached()
+        me = ctx.id
+        if to is None:  # the runtime's peers: names already
+            self._actions += [Send(dst, msg) for dst in ctx.peers if dst != me]
+            return
         actions = self._actions
-        for dst in self.peers if to is None else to:
+        for dst in to:
             if dst != me:
                 if not isinstance(dst, str):
                     raise TypeError(f"{me}: broadcast() needs node names, not {dst!r}")
@@ -244,11 +274,15 @@ class Node:
         """
         if not isinstance(name, str):
             raise TypeError(f"{self.id}: a timer name must be a string, not {name!r}")
-        if not isinstance(delay, int | float) or delay != delay:
-            raise TypeError(f"{self.id}: timer {name!r} needs a number of seconds, not {delay!r}")
-        if delay < 0:
-            raise ValueError(f"{self.id}: timer {name!r} has a negative delay ({delay})")
-        self._actions.append(SetTimer(name, float(delay), payload))
+        if delay.__class__ is not float or not delay >= 0.0:  # (a float >= 0 needs no check)
+            if not isinstance(delay, int | float) or delay != delay:
+                raise TypeError(
+                    f"{self.id}: timer {name!r} needs a number of seconds, not {delay!r}"
+                )
+            if delay < 0:
+                raise ValueError(f"{self.id}: timer {name!r} has a negative delay ({delay})")
+            delay = float(delay)
+        self._actions.append(SetTimer(name, delay, payload))
 
     def cancel_timer(self, name: str) -> None:
         """Cancel the pending timer ``name``, if any."""

@@ -37,6 +37,7 @@ __all__ = ["Event", "RawEvent", "Trace", "msg_type"]
 #: What a runtime records, cheaply, before anyone reads the trace:
 #: ``(time, kind, node, peer, mid, msg, detail, data)``, the fields of :class:`Event` in order.
 RawEvent = tuple[float, str, str | None, str | None, int | None, Any, str, dict[str, Any] | None]
+RAW_FIELDS = 8
 
 MESSAGE_KINDS = frozenset({"send", "deliver", "drop", "dup"})
 
@@ -108,8 +109,10 @@ class Trace:
 
     def __init__(self, events: Iterable[Event] = (), *, enabled: bool = True) -> None:
         self._events: list[Event] = list(events)
-        # A runtime's own trace records raw tuples (cheap) and builds Events when read.
-        self._raw: list[RawEvent] | None = None if self._events else []
+        # A runtime's own trace records raw events (cheap) and builds Events when read. They are
+        # kept flat, RAW_FIELDS values per event, in one list: a list of tuples would hand the
+        # garbage collector one more object to scan per event, again and again as a run grows.
+        self._raw: list[Any] | None = None if self._events else []
         self.enabled = enabled
 
     # -- recording (runtimes) ---------------------------------------------------------------
@@ -134,15 +137,18 @@ class Trace:
         data)`` tuples."""
         if self._raw is None:
             raise RuntimeError("a filtered trace is read-only")
-        return self._raw.append
+        return self._raw.extend
 
     @property
     def events(self) -> list[Event]:
         """The events, in the order they happened."""
         raw = self._raw
-        if raw is not None and len(self._events) < len(raw):
+        if raw is not None and len(self._events) < len(raw) // RAW_FIELDS:
             events = self._events
-            events.extend(Event(i, *raw[i]) for i in range(len(events), len(raw)))
+            n = RAW_FIELDS
+            events.extend(
+                Event(i, *raw[i * n : i * n + n]) for i in range(len(events), len(raw) // n)
+            )
         return self._events
 
     # -- reading -----------------------------------------------------------------------------
@@ -151,7 +157,7 @@ class Trace:
         return iter(self.events)
 
     def __len__(self) -> int:
-        return len(self._raw) if self._raw is not None else len(self._events)
+        return len(self._raw) // RAW_FIELDS if self._raw is not None else len(self._events)
 
     def __getitem__(self, i: int) -> Event:
         return self.events[i]

@@ -49,6 +49,24 @@ def test_unchangeable_values_are_shared_not_copied():
     assert durable_copy(([1],))[0] is not durable_copy(([1],))[0]
 
 
+def test_a_copy_reaches_every_element_that_can_change():
+    """Whatever mix of element types a list, tuple or dict holds (one type or several), a later
+    change to an element that can change does not reach the disk, and the elements that cannot
+    change are shared, not copied."""
+    entry = Record(1, "a")
+    mixed, same, nested, mapping = [entry, entry, [1]], [[1], [2]], [entry, (1, [2])], {"x": [1]}
+    disk = Disk()
+    disk["mixed"], disk["same"], disk["nested"], disk["mapping"] = mixed, same, nested, mapping
+    mixed[2].append(9)
+    same[1].append(9)
+    nested[1][1].append(9)
+    mapping["x"].append(9)
+    assert disk["mixed"] == [entry, entry, [1]] and disk["mixed"][0] is entry
+    assert disk["same"] == [[1], [2]]
+    assert disk["nested"] == [entry, (1, [2])] and disk["nested"][0] is entry
+    assert disk["mapping"] == {"x": [1]}
+
+
 def test_sync_mode_keeps_only_what_was_synced():
     """With sync=True a crash brings back the state of the last sync; later writes, and later
     updates in place, are lost and reported."""

@@ -251,6 +251,117 @@ def test_raw_simpy_processes_share_the_clock():
     assert seen == [1.5]
 
 
+def test_a_scheduled_call_runs_on_simpys_clock():
+    """A call scheduled with sim.at runs when simpy's clock reads its time, so a simpy process it
+    starts runs from that moment, even while node events fill the runtime's own queue."""
+    sim = Simulation(seed=1)
+    sim.add_nodes(["a", "b"], lambda: Echo(chatty=True, period=0.03))
+    seen = []
+
+    def proc(env):
+        seen.append(env.now)
+        yield env.timeout(0.5)
+        seen.append((env.now, sim.now))
+
+    sim.at(1.25, lambda: sim.env.process(proc(sim.env)))
+    sim.run(until=3.0)
+    assert seen == [1.25, (1.75, 1.75)]
+    assert sim.env.now == sim.now == 3.0
+
+
+def test_simpys_clock_lands_exactly_where_a_difference_cannot_reach():
+    """simpy moves its clock by a difference, now + (t - now), which from t=0.0332191624007808
+    lands a rounding step off 0.10526440604795097 whatever t is: a call due there still sees
+    simpy's clock read exactly the simulation's time, and the run goes on."""
+    sim = Simulation(seed=1)
+    seen = []
+    sim.at(0.10526440604795097, lambda: seen.append((sim.env.now, sim.now)))
+    sim.run(until=0.0332191624007808)  # simpy's clock is set here, then left behind
+    sim.run(until=1.0)
+    assert seen == [(0.10526440604795097, 0.10526440604795097)]
+    assert sim.env.now == sim.now == 1.0
+
+
+def test_node_events_and_simpy_events_interleave_in_time_order():
+    """The runtime's events and raw simpy events happen in time order, whichever queue holds
+    them; a simpy process that pokes a node with sim.call sees the node's state of that time."""
+    sim = Simulation(seed=2, latency=Constant(0.1))
+    sim.add_nodes(["a", "b"], lambda: Echo(chatty=True, period=0.26))
+    log = []
+
+    def poll(env):
+        for _ in range(8):
+            yield env.timeout(0.3)
+            log.append((env.now, sim.now, sim.node("a").sent))
+
+    sim.env.process(poll(sim.env))
+    sim.run(until=2.5)
+    # "a" pings at 0.26, 0.52, 0.78, ...: at t = 0.3 k it has pinged floor(0.3 k / 0.26) times.
+    assert [sent for _, _, sent in log] == [int(0.3 * k / 0.26) for k in range(1, 9)]
+    assert all(env_now == now for env_now, now, _ in log)
+
+
+def test_a_simpy_process_started_by_an_observer_is_refused():
+    """simpy's clock is set for calls made with sim.at/after, not for observers: a simpy process
+    an observer starts would run in the past, so the run stops and says where to start it."""
+    sim = Simulation(seed=1)
+    sim.add_nodes(["a", "b"], lambda: Echo(chatty=True))
+
+    def proc(env):
+        yield env.timeout(0.0)
+
+    def observer(name, node, event):
+        if sim.now > 0.5:
+            sim.env.process(proc(sim.env))
+
+    sim.observe(observer)
+    with pytest.raises(SimulationError, match="start simpy processes there"):
+        sim.run(until=2.0)
+
+
+def test_running_simpy_alone_is_refused():
+    """sim.env.run() does not see the runtime's queue: a later sim.run() says so instead of
+    running nodes in the past."""
+    sim = Simulation(seed=1)
+    sim.add_node("a", Echo)
+    sim.env.timeout(1.0)
+    sim.env.run(until=2.0)
+    with pytest.raises(SimulationError, match=r"sim.env.run\(\)"):
+        sim.run(until=3.0)
+
+
+class Recorder(Node):
+    """Node "a" writes its ticks to storage and pings "b" on each; "b" writes what it hears."""
+
+    def on_start(self) -> None:
+        if self.id == "a":
+            self.set_timer("tick", 0.1)
+
+    def on_timer(self, name: str) -> None:
+        self.storage["ticks"] = self.storage.get("ticks", 0) + 1
+        self.send("b", "ping")
+        self.set_timer("tick", 0.1)
+
+    def on_message(self, src: str, msg: str) -> None:
+        self.storage["heard"] = self.storage.get("heard", 0) + 1
+
+
+@pytest.mark.parametrize(("victim", "kind"), [("a", "timer"), ("b", "deliver")])
+def test_run_until_stops_at_the_event_whose_crash_point_fired(victim, kind):
+    """A crash point that fires inside a handler (a timer's or a message's) crashes the node at
+    that event, and run(until=predicate) stops right after it: the predicate is checked after
+    every event, a crash included."""
+    sim = Simulation(seed=1, latency=Constant(0.01))
+    sim.add_nodes(["a", "b"], Recorder)
+    sim.storage(victim).crash_at(5)
+    sim.run(until=0.05)  # both are up
+    assert sim.run(until=lambda: not sim.is_up(victim), limit=10.0)
+    last, crash = sim.trace[-2], sim.trace[-1]
+    assert (crash.kind, crash.node) == ("crash", victim) and "crash point" in crash.detail
+    assert (last.kind, last.time) == (kind, sim.now)
+    assert (last.node if kind == "timer" else last.peer) == victim
+
+
 def test_clients_record_a_history():
     """A Workload client's operations land in sim.history with call and return times."""
 

@@ -1,37 +1,54 @@
 """The Simulation runtime: drives :class:`~distlib.node.Node` objects over a simulated network.
 
-Built on simpy: a message in flight is a simpy timeout whose callback delivers it, a timer is a
-timeout whose callback fires it (unless it was cancelled or the node crashed meanwhile). One
-seeded RNG per concern (the network, each node incarnation) makes a run reproducible: the same
-seed gives the same trace, byte for byte. ``sim.env`` is the simpy environment, free for raw
-simpy processes (queueing models, workload generators).
+The runtime keeps its own event queue, a heap of ``(time, seq, callback, argument)`` entries: a
+message in flight is an entry whose callback delivers it, a timer one whose callback fires it
+(unless it was cancelled or the node crashed meanwhile), a call scheduled with
+:meth:`Simulation.after` one whose callback makes the call. ``seq`` counts entries as they are
+scheduled, so events at the same instant happen in the order they were scheduled. One seeded RNG
+per concern (the network, each node incarnation) makes a run reproducible: the same seed gives the
+same trace, byte for byte.
+
+``sim.env`` is a simpy environment that shares the simulation's clock, free for raw simpy
+processes (queueing models, workload generators): :meth:`Simulation.run` takes the next event of
+either queue in time order (simpy's first when both fall at the same instant) and sets simpy's
+clock before anything outside the runtime can read it (a scheduled call, a simpy process, the end
+of a run). Run the system with ``sim.run``, never ``sim.env.run``: simpy alone does not see the
+runtime's queue.
 
 The simulation performs what handlers decide; it never decides protocol behaviour itself. It
 keeps the runtime contract of :mod:`distlib.node`: a node's message to itself is delivered by the
 runtime (never lost or partitioned), timers carry payloads, and observers registered with
 :meth:`Simulation.observe` see every node after every handler step.
 
-Only simpy's public API is used (``env.now``, ``env.peek()``, ``env.step()``, ``event.value``).
+Only simpy's public API is used (``env.now``, ``env.peek()``, ``env.step()``, ``env.run()``).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import simpy
-from simpy.events import Timeout
 
 from distlib.disk import CrashPoint, Disk
 from distlib.history import History, Operation
 from distlib.node import CancelTimer, Complete, Invoke, Node, NodeContext, Note, Send, SetTimer
-from distlib.sim.network import DEFAULT_LATENCY, DEFAULT_REORDER_DELAY, Latency, Network
+from distlib.sim.network import (
+    DEFAULT_LATENCY,
+    DEFAULT_REORDER_DELAY,
+    Latency,
+    Link,
+    Network,
+    Uniform,
+)
 from distlib.trace import RawEvent, Trace, msg_type
 
 __all__ = ["NodeError", "Observer", "Simulation", "SimulationError"]
@@ -106,11 +123,9 @@ N = TypeVar("N", bound=Node)
 Observer = Callable[[str, Node, str], None]
 
 
-def _value(ev: Timeout) -> Any:
-    """What a timeout carries (simpy types it as optional; ours always carry a tuple)."""
-    value = ev.value
-    assert value is not None
-    return value
+#: One entry of the runtime's event queue: ``(time, seq, callback, argument)``; the event is
+#: ``callback(argument)`` at ``time``. ``seq`` (unique, increasing) orders entries of one instant.
+Entry = tuple[float, int, Callable[[Any], None], Any]
 
 
 def _ignore(_event: RawEvent) -> None:
@@ -130,7 +145,7 @@ class _Slot:
     incarnation: int = 0
     timers: dict[str, int] = field(default_factory=dict)
     ops: dict[int, Operation] = field(default_factory=dict)
-    # The node's own clock: ``base + rate * (env.now - anchor)`` once skewed, else env.now.
+    # The node's own clock: ``base + rate * (now - anchor)`` once skewed, else now.
     skewed: bool = False
     rate: float = 1.0
     base: float = 0.0
@@ -184,6 +199,9 @@ class Simulation:
         self.durability = durability
         self.torn = torn
         self.env = simpy.Environment()
+        self._queue: list[Entry] = []  # the runtime's own events, a heap (see the module doc)
+        self._seq = itertools.count()
+        self._now: float = self.env.now
         self.network = Network(
             latency=latency,
             loss=loss,
@@ -203,9 +221,11 @@ class Simulation:
         #: None to drop it. It models an adversary who owns the network (see sim.adversary).
         self.interceptor: Callable[[str, str, Any], Any] | None = None
         self._deliver_cb = self._deliver  # one bound method each, reused for every event
+        self._deliver_self_cb = self._deliver_self
         self._fire_cb = self._fire
+        self._call_cb = self._call
         self._log: Callable[[RawEvent], None] = self.trace.recorder() if trace else _ignore
-        self._observers: list[Observer] = []
+        self._observers: list[Observer] = []  # changed in place only (the event loop holds it)
 
     def observe(self, fn: Observer) -> Observer:
         """Call ``fn(name, node, event)`` after every handler step of every node, from now on.
@@ -213,7 +233,8 @@ class Simulation:
         The step's actions are already performed (its messages are in flight, its timers set), so
         ``fn`` sees the node as the rest of the system will. Harnesses and checkers watch nodes
         this way; they never patch a node's methods. Returns ``fn`` (usable as a decorator);
-        :meth:`unobserve` removes it.
+        :meth:`unobserve` removes it. An observer may schedule calls (:meth:`after`), not simpy
+        events: simpy's clock is set for calls, not for observers.
         """
         if not callable(fn):
             raise TypeError(f"an observer must be callable as fn(name, node, event), not {fn!r}")
@@ -324,7 +345,7 @@ class Simulation:
     @property
     def now(self) -> float:
         """The current simulated time, in seconds."""
-        return self.env.now
+        return self._now
 
     def _slot(self, name: str) -> _Slot:
         try:
@@ -354,8 +375,13 @@ class Simulation:
             raise SimulationError(
                 f"cannot schedule {getattr(fn, '__name__', fn)} with a negative delay ({delay})"
             )
-        ev = Timeout(self.env, delay)
-        ev.callbacks.append(lambda _ev: fn(*args))
+        heappush(self._queue, (self._now + delay, next(self._seq), self._call_cb, (fn, args)))
+
+    def _call(self, call: tuple[Callable[..., Any], tuple[Any, ...]]) -> None:
+        """The event of a call scheduled with :meth:`after` (simpy's clock is set first: the
+        call may start simpy processes)."""
+        fn, args = call
+        fn(*args)
 
     def at(self, time: float, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` at simulated time ``time`` (not in the past)."""
@@ -379,7 +405,11 @@ class Simulation:
         * ``run()``: until nothing is left to happen (quiescence). A system whose timers keep
           firing never quiesces: after ``limit`` (default 1000 s from now) this raises.
         """
-        env = self.env
+        if self.env.now != self._now:
+            raise SimulationError(
+                f"sim.env's clock reads t={self.env.now:g}, the simulation's t={self._now:g}: "
+                "run the system with sim.run(), not sim.env.run()"
+            )
         if duration is not None:
             if until is not None:
                 raise TypeError("give either until= or duration=, not both")
@@ -388,20 +418,17 @@ class Simulation:
             horizon = self.now + 1000.0 if limit is None else limit
             if horizon < self.now:
                 raise SimulationError(f"limit t={horizon} is in the past (now t={self.now})")
-            pred = until
-            inf = math.inf
-            while True:
-                nxt = env.peek()
-                if nxt == inf or nxt > horizon:
-                    break
-                env.step()
-                if pred is not None and pred():
+            try:
+                if self._advance(horizon, True, until):
                     return True
-            if pred is not None:
-                if env.now < horizon:
-                    env.run(until=horizon)
-                return bool(pred())
-            if env.peek() != inf:
+                quiet = not self._queue and self.env.peek() == math.inf
+            finally:
+                self._sync_env(self._now)
+            if until is not None:
+                if self._now < horizon:  # (by the difference, as simpy's run(until=...) would)
+                    self._move_clock(self._now + (horizon - self._now))
+                return bool(until())
+            if not quiet:
                 raise SimulationError(
                     f"the run did not quiesce by t={horizon:g}: timers keep firing. "
                     "Pass until=<time> or until=<predicate> instead."
@@ -411,9 +438,156 @@ class Simulation:
             raise TypeError(f"until must be a time, a predicate or None, not {until!r}")
         if until < self.now:
             raise SimulationError(f"cannot run until t={until}: it is already t={self.now}")
-        if until > self.now:  # (simpy refuses to run until the current time: nothing to do)
-            env.run(until=until)
+        if until > self.now:
+            # Time moves by the difference, as simpy's run(until=...) moves its clock.
+            now = self._now
+            end = now + (until - now)
+            try:
+                self._advance(end, False, None)
+            except BaseException:
+                self._sync_env(self._now)
+                raise
+            self._move_clock(end)
         return True
+
+    def _move_clock(self, time: float) -> None:
+        """Move the clock to ``time`` (no event is due before it)."""
+        self._now = time
+        self._sync_env(time)
+
+    def _sync_env(self, time: float) -> None:
+        """Set simpy's clock to ``time``, the runtime's, before code outside the runtime reads it.
+
+        No simpy event is due before ``time``. simpy's ``run(until=t)`` moves its clock by the
+        difference, to ``now + (t - now)``, which from some ``now`` lands a rounding step off
+        ``time`` whatever ``t`` is; from anywhere past ``time / 2`` the difference is exact
+        (Sterbenz's lemma), so a clock further back goes three quarters of the way first."""
+        env = self.env
+        now = env.now
+        if time <= now:
+            return
+        if now + (time - now) != time:
+            env.run(until=0.75 * time)  # (now < time / 2 here: the difference would be exact)
+        env.run(until=time)
+
+    def _advance(self, limit: float, inclusive: bool, pred: Callable[[], bool] | None) -> bool:
+        """Perform events in time order, both the runtime's and simpy's (simpy's first at the same
+        instant), while they fall before ``limit`` (or at it, if ``inclusive``); with a
+        predicate, stop as soon as ``pred()`` holds after an event and return True."""
+        queue = self._queue
+        env = self.env
+        call, deliver, fire = self._call_cb, self._deliver_cb, self._fire_cb
+        slots, log, observers = self._slots, self._log, self._observers
+        while True:
+            t_env = env.peek()
+            net = self.network
+            # The runtime's events before both simpy's next event and the limit: the hot loop.
+            bound = t_env if t_env < limit else limit
+            while queue and queue[0][0] < bound:
+                time, _, fn, arg = heappop(queue)
+                self._now = time
+                if fn is deliver:
+                    # The common case of _deliver, inlined (a call per message costs a tenth of
+                    # a run): the receiver is up, and no partition, cut or isolation is in force.
+                    _, _, src, dst, mid, msg, _, _ = arg
+                    slot = slots[dst]
+                    if not slot.up or net.groups is not None or net.cuts or net.isolated:
+                        fn(arg)
+                    else:
+                        self._delivered += 1
+                        log((time, "deliver", src, dst, mid, msg, "", None))
+                        node = slot.node
+                        slot.ctx.now = slot.clock(time) if slot.skewed else time
+                        try:
+                            node.on_message(src, msg)  # type: ignore[union-attr]
+                        except CrashPoint as point:
+                            self._crash_point(slot, point)
+                            if pred is not None and pred():
+                                return True
+                            continue
+                        except Exception as exc:
+                            self._failed(slot, "on_message", (src, msg), exc)
+                        actions = node._actions  # type: ignore[union-attr]
+                        if actions:
+                            node._actions = []  # type: ignore[union-attr]
+                            self._perform(slot, actions)
+                        if observers and node is slot.node:
+                            for observer in tuple(observers):
+                                observer(dst, node, "on_message")  # type: ignore[arg-type]
+                    if pred is not None and pred():
+                        return True
+                    continue
+                if fn is fire:
+                    # The common case of _fire, inlined likewise: a live timer without payload
+                    # on a clock that is not skewed.
+                    slot, incarnation, tname, token, payload, due = arg
+                    if (
+                        payload is not None
+                        or due is not None
+                        or slot.incarnation != incarnation
+                        or not slot.up
+                        or slot.timers.get(tname) != token
+                    ):
+                        fn(arg)
+                    else:
+                        del slot.timers[tname]
+                        self._timers += 1
+                        log((time, "timer", slot.name, None, None, None, tname, None))
+                        node = slot.node
+                        slot.ctx.now = slot.clock(time) if slot.skewed else time
+                        try:
+                            node.on_timer(tname)
+                        except CrashPoint as point:
+                            self._crash_point(slot, point)
+                            if pred is not None and pred():
+                                return True
+                            continue
+                        except Exception as exc:
+                            self._failed(slot, "on_timer", (tname,), exc)
+                        actions = node._actions
+                        if actions:
+                            node._actions = []
+                            self._perform(slot, actions)
+                        if observers and node is slot.node:
+                            for observer in tuple(observers):
+                                observer(slot.name, node, "on_timer")
+                    if pred is not None and pred():
+                        return True
+                    continue
+                if fn is call:  # code outside the runtime: it may read or use simpy's clock
+                    self._sync_env(time)
+                    fn(arg)
+                    if pred is not None and pred():
+                        return True
+                    break  # it may have scheduled simpy events: look at simpy's queue again
+                fn(arg)
+                if pred is not None and pred():
+                    return True
+            else:
+                t_own = queue[0][0] if queue else math.inf
+                t_env = env.peek()  # (outside code may have scheduled simpy events meanwhile)
+                if t_env <= t_own:
+                    if t_env > limit or (t_env == limit and not inclusive) or t_env == math.inf:
+                        return False
+                    if t_env < self._now:
+                        raise SimulationError(
+                            f"a simpy event is due at t={t_env:g}, before now (t={self._now:g}): "
+                            "simpy's clock is set only for calls made with sim.at or sim.after, "
+                            "so start simpy processes there (or between runs), not in an "
+                            "observer, a predicate or an interceptor"
+                        )
+                    self._now = t_env
+                    env.step()
+                else:
+                    if t_own > limit or (t_own == limit and not inclusive):
+                        return False
+                    time, _, fn, arg = heappop(queue)
+                    self._now = time
+                    if fn is call:
+                        self._sync_env(time)
+                    fn(arg)
+                if pred is not None and pred():
+                    return True
 
     def call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` inside node ``name`` now, as if it were one of its handlers.
@@ -473,7 +647,7 @@ class Simulation:
             raise ValueError(f"a clock rate must be a positive number, not {rate!r}")
         if not isinstance(jump, int | float) or isinstance(jump, bool) or jump != jump:
             raise TypeError(f"a clock jump must be a number of seconds, not {jump!r}")
-        now = self.env.now
+        now = self._now
         slot.base = slot.clock(now) + jump
         slot.anchor = now
         if rate is not None:
@@ -484,7 +658,7 @@ class Simulation:
 
     def clock(self, name: str) -> float:
         """What node ``name``'s clock reads now (``sim.now`` unless :meth:`set_clock` skewed it)."""
-        return self._slot(name).clock(self.env.now)
+        return self._slot(name).clock(self._now)
 
     def partition(self, *groups: Iterable[str]) -> None:
         """Split the servers into groups that cannot reach each other.
@@ -546,13 +720,13 @@ class Simulation:
         ctx = slot.ctx
         ctx.peers = tuple(s.name for s in self._slots.values() if not s.client and s.name != name)
         ctx.rng = random.Random(f"{self.seed}/{name}/{slot.incarnation}")
-        ctx.now = slot.clock(self.env.now)
+        ctx.now = slot.clock(self._now)
         node.attach(ctx)
         slot.node = node
         slot.up = True
         slot.timers.clear()
         self.trace.record(
-            self.env.now,
+            self._now,
             kind,
             name,
             detail="started" if kind == "start" else f"restarted (incarnation {slot.incarnation})",
@@ -572,7 +746,7 @@ class Simulation:
         if clock is not None:
             slot.ctx.now = clock
         else:
-            slot.ctx.now = slot.clock(self.env.now) if slot.skewed else self.env.now
+            slot.ctx.now = slot.clock(self._now) if slot.skewed else self._now
         try:
             fn(*args)
         except CrashPoint as point:
@@ -602,7 +776,7 @@ class Simulation:
     def _failed(self, slot: _Slot, what: str, args: tuple[Any, ...], exc: Exception) -> None:
         """Trace a handler's exception and raise it as a NodeError naming node and event."""
         where = what if not args else f"{what}{args!r}"
-        now = self.env.now
+        now = self._now
         self.trace.record(
             now, "error", slot.name, detail=f"{where} raised {type(exc).__name__}: {exc}"
         )
@@ -615,42 +789,42 @@ class Simulation:
 
     def _perform(self, slot: _Slot, actions: list[Any]) -> None:
         name = slot.name
-        transmit = self._transmit
-        for act in actions:
+        i, n = 0, len(actions)
+        while i < n:
+            act = actions[i]
             cls = act.__class__
-            if cls is Send:
-                transmit(name, act.dst, act.msg)
-            elif cls is SetTimer:
-                self._timer_token += 1
-                token = self._timer_token
+            if cls is Send:  # this send and the ones right after it
+                i = self._transmit(name, actions, i)
+                continue
+            i += 1
+            if cls is SetTimer:
+                self._timer_token = token = self._timer_token + 1
                 slot.timers[act.name] = token
                 if slot.skewed:  # the timer runs on the node's own clock: a fast one fires early
                     due = slot.ctx.now + act.delay  # by the clock the handler read
                     delay = act.delay / slot.rate
                 else:
                     due, delay = None, act.delay
-                ev = Timeout(
-                    self.env, delay, (slot, slot.incarnation, act.name, token, act.payload, due)
-                )
-                ev.callbacks.append(self._fire_cb)
+                timer = (slot, slot.incarnation, act.name, token, act.payload, due)
+                heappush(self._queue, (self._now + delay, next(self._seq), self._fire_cb, timer))
             elif cls is CancelTimer:
                 slot.timers.pop(act.name, None)
             elif cls is Note:
-                self.trace.record(self.env.now, "note", name, detail=act.text, data=act.data)
+                self._log((self._now, "note", name, None, None, None, act.text, act.data))
             elif cls is Invoke:
-                op = self.history.invoke(name, act.f, act.input, time=self.env.now)
+                op = self.history.invoke(name, act.f, act.input, time=self._now)
                 slot.ops[act.op] = op
                 self.trace.record(
-                    self.env.now,
+                    self._now,
                     "invoke",
                     name,
                     detail=f"op {op.id}: {op.f}({'' if op.input is None else repr(op.input)})",
                 )
             elif cls is Complete:
                 op = slot.ops.pop(act.op)
-                self.history.complete(op, act.output, time=self.env.now, status=act.status)
+                self.history.complete(op, act.output, time=self._now, status=act.status)
                 self.trace.record(
-                    self.env.now,
+                    self._now,
                     "complete",
                     name,
                     detail=f"op {op.id}: {op.f} -> {op.output!r} ({op.status})",
@@ -658,19 +832,19 @@ class Simulation:
             else:  # pragma: no cover - Node only records the classes above
                 raise SimulationError(f"node {name!r} recorded an unknown action {act!r}")
 
-    def _fire(self, ev: Timeout) -> None:
-        slot, incarnation, tname, token, payload, due = _value(ev)
+    def _fire(self, timer: tuple[_Slot, int, str, int, Any, float | None]) -> None:
+        slot, incarnation, tname, token, payload, due = timer
         if slot.incarnation != incarnation or not slot.up or slot.timers.get(tname) != token:
             return  # cancelled, replaced, or the node crashed since
         del slot.timers[tname]
         self._timers += 1
-        self._log((self.env.now, "timer", slot.name, None, None, None, tname, None))
-        on_timer = slot.node.on_timer
+        self._log((self._now, "timer", slot.name, None, None, None, tname, None))
+        on_timer = slot.node.on_timer  # type: ignore[union-attr]
         # On a skewed clock, rounding can leave the reading a hair before the timer's due time;
         # the node must see its timer as due (else "not yet: wait the rest" never ends).
         clock = None
         if due is not None:
-            reading = slot.clock(self.env.now)
+            reading = slot.clock(self._now)
             if due - 1e-9 < reading < due:
                 clock = due
         if payload is None:
@@ -686,82 +860,109 @@ class Simulation:
         """
         self._check_names([src, dst], "inject")
         self.trace.record(self.now, "net", detail=f"{reason} {msg_type(msg)} {src}->{dst}")
-        self._transmit(src, dst, msg, intercept=False)
+        self._transmit(src, [Send(dst, msg)], 0, intercept=False)
 
-    def _transmit(self, src: str, dst: str, msg: Any, intercept: bool = True) -> None:
-        # The hot path of every run: keep it lean (no per-message closures or dict updates).
-        if dst not in self._slots:
-            known = ", ".join(self._slots)
-            raise SimulationError(
-                f"node {src!r} sent {msg_type(msg)} to unknown node {dst!r} (known: {known})"
-            )
-        self._mid = mid = self._mid + 1
-        env = self.env
-        now = env.now
+    def _transmit(self, src: str, actions: list[Any], i: int, intercept: bool = True) -> int:
+        """Put ``actions[i]`` and the :class:`Send` actions right after it on the network, as
+        ``src`` sent them; return the index of the first action after them."""
+        # The hot path of every run: keep it lean (no per-message closures or dict updates, what
+        # every message needs looked up once).
+        slots = self._slots
         log = self._log
-        # The send event doubles as the message in flight (one tuple fewer per message).
-        sent = (now, "send", src, dst, mid, msg, "", None)
-        log(sent)
-        if src == dst:  # the runtime delivers a node's message to itself: no network, no loss
-            self._local += 1
-            slot = self._slots[src]
-            Timeout(env, 0.0, (sent, slot.incarnation)).callbacks.append(self._deliver_self)
-            return
-        if intercept and self.interceptor is not None:
-            out = self.interceptor(src, dst, msg)
-            if out is None:
-                self._dropped += 1
-                log((now, "drop", src, dst, mid, msg, "intercepted", None))
-                return
-            if out is not msg:
-                log(
-                    (
-                        now,
-                        "net",
-                        None,
-                        None,
-                        None,
-                        None,
-                        f"interceptor rewrites {msg_type(msg)} {src}->{dst} #{mid}",
-                        None,
-                    )
-                )
-                msg = out
-                sent = (now, "send", src, dst, mid, msg, "", None)
-        net = self.network
-        if net.groups is not None or net.cuts or net.isolated:
-            reason = net.blocked(src, dst)
-            if reason is not None:
-                self._dropped += 1
-                log((now, "drop", src, dst, mid, msg, reason, None))
-                return
-        link = net.links.get((src, dst), net.default) if net.links else net.default
         rng = self.rng
-        if link.loss and rng.random() < link.loss:
-            self._dropped += 1
-            log((now, "drop", src, dst, mid, msg, "loss", None))
-            return
-        delay = link.latency.sample(rng)
-        if link.reorder and rng.random() < link.reorder:
-            delay += link.reorder_delay.sample(rng)
-        Timeout(env, delay, sent).callbacks.append(self._deliver_cb)
-        if link.duplicate and rng.random() < link.duplicate:
-            self._duplicated += 1
-            log((now, "dup", src, dst, mid, msg, "", None))
-            Timeout(env, link.latency.sample(rng), sent).callbacks.append(self._deliver_cb)
+        random = rng.random
+        queue = self._queue
+        seq = self._seq
+        deliver = self._deliver_cb
+        now = self._now
+        mid = self._mid
+        net = self.network
+        # Only an interceptor (code outside the runtime) can change the network during a batch:
+        # these are looked up again after it runs.
+        links, default = net.links, net.default
+        connected = net.groups is None and not net.cuts and not net.isolated
+        last: Link | None = None
+        loss = reorder = duplicate = low = span = 0.0
+        latency: Latency = default.latency
+        uniform = False
+        n = len(actions)
+        while i < n:
+            act = actions[i]
+            if act.__class__ is not Send:
+                break
+            i += 1
+            dst, msg = act.dst, act.msg
+            if dst not in slots:
+                self._mid = mid
+                known = ", ".join(slots)
+                raise SimulationError(
+                    f"node {src!r} sent {msg_type(msg)} to unknown node {dst!r} (known: {known})"
+                )
+            mid += 1
+            # The send event doubles as the message in flight (one tuple fewer per message).
+            sent = (now, "send", src, dst, mid, msg, "", None)
+            log(sent)
+            if src == dst:  # the runtime delivers a node's message to itself: no network, no loss
+                self._local += 1
+                arg = (sent, slots[src].incarnation)
+                heappush(queue, (now + 0.0, next(seq), self._deliver_self_cb, arg))
+                continue
+            if intercept and self.interceptor is not None:
+                self._mid = mid  # (the count is stored at the end of the batch, and before this)
+                out = self.interceptor(src, dst, msg)
+                links, default = net.links, net.default
+                connected = net.groups is None and not net.cuts and not net.isolated
+                if out is None:
+                    self._dropped += 1
+                    log((now, "drop", src, dst, mid, msg, "intercepted", None))
+                    continue
+                if out is not msg:
+                    what = f"interceptor rewrites {msg_type(msg)} {src}->{dst} #{mid}"
+                    log((now, "net", None, None, None, None, what, None))
+                    msg = out
+                    sent = (now, "send", src, dst, mid, msg, "", None)
+            if not connected:
+                reason = net.blocked(src, dst)
+                if reason is not None:
+                    self._dropped += 1
+                    log((now, "drop", src, dst, mid, msg, reason, None))
+                    continue
+            link = links.get((src, dst), default) if links else default
+            if link is not last:  # (a handler's messages mostly share one link's settings)
+                last, latency = link, link.latency
+                loss, reorder, duplicate = link.loss, link.reorder, link.duplicate
+                # Uniform.sample is inlined below: the same draw, the same sum.
+                uniform = latency.__class__ is Uniform
+                if isinstance(latency, Uniform):
+                    low, span = latency.low, latency.high - latency.low
+            if loss and random() < loss:
+                self._dropped += 1
+                log((now, "drop", src, dst, mid, msg, "loss", None))
+                continue
+            delay = low + span * random() if uniform else latency.sample(rng)
+            if reorder and random() < reorder:
+                delay += link.reorder_delay.sample(rng)
+            heappush(queue, (now + delay, next(seq), deliver, sent))
+            if duplicate and random() < duplicate:
+                self._duplicated += 1
+                log((now, "dup", src, dst, mid, msg, "", None))
+                delay = latency.sample(rng)
+                heappush(queue, (now + delay, next(seq), deliver, sent))
+        self._mid = mid
+        return i
 
-    def _deliver_self(self, ev: Timeout) -> None:
-        sent, incarnation = _value(ev)
+    def _deliver_self(self, arg: tuple[tuple[Any, ...], int]) -> None:
+        sent, incarnation = arg
         _, _, src, dst, mid, msg, _, _ = sent
         if self._slots[dst].incarnation != incarnation:  # it crashed since: the message died too
-            self._log((self.env.now, "drop", src, dst, mid, msg, "node restarted", None))
+            self._log((self._now, "drop", src, dst, mid, msg, "node restarted", None))
             return
-        self._deliver(ev, sent)
+        self._deliver(sent)
 
-    def _deliver(self, ev: Timeout, sent: tuple[Any, ...] | None = None) -> None:
-        _, _, src, dst, mid, msg, _, _ = _value(ev) if sent is None else sent
+    def _deliver(self, sent: tuple[Any, ...]) -> None:
+        _, _, src, dst, mid, msg, _, _ = sent
         slot = self._slots[dst]
-        now = self.env.now
+        now = self._now
         if not slot.up:
             self._dropped += 1
             self._log((now, "drop", src, dst, mid, msg, "node down", None))
@@ -775,7 +976,7 @@ class Simulation:
                 return
         self._delivered += 1
         self._log((now, "deliver", src, dst, mid, msg, "", None))
-        # Inlined _handle: this runs once per delivered message.
+        # _handle inlined: this runs once per delivered message.
         node = slot.node
         slot.ctx.now = slot.clock(now) if slot.skewed else now
         try:
