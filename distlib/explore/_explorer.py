@@ -348,6 +348,12 @@ class Explorer:
         self._keys: dict[bytes, Any] = {}  # frozen node or disk -> its canonical key
         self._rng_start = self._rng.getstate()
         self._listen: Callable[[str, str, list[Any]], None] | None = None  # replay's recorder
+        # Enabled steps with their moves (see _enabled), made once: by (message head, whether
+        # its destination is up, whether a drop / a duplicate is left), by (node index, armed
+        # timers) and by (kind, node index) for crashes and restarts.
+        self._pairs: dict[Any, Any] = {}
+        # The armed timers after a handler's timer operations: by (timers before, clock, ops).
+        self._armed: dict[Any, frozenset[Timer]] = {}
 
     def _check_symmetry(self) -> None:
         seen: set[str] = set()
@@ -532,7 +538,8 @@ class Explorer:
         """The state after node ``i`` handles ``event`` (("m", src, message number) or ("t",
         timer name, payload number)): from the transition cache when the node, its storage and
         its clock were met with this event before, else by running the handler on a copy.
-        ``network``: the messages in flight, if not ``state``'s (the delivered one taken out)."""
+        ``network``: the messages in flight, if not ``state``'s (the delivered one taken out: a
+        fresh dict, which the handler's sends are added to in place)."""
         frozen = state.frozen[i]
         ident = frozen if frozen is not None else state.node_keys[i]
         key = (i, ident, state.disk_keys[i], state.clocks[i], event)
@@ -660,10 +667,11 @@ class Explorer:
         itself are handled, within the same step (the runtime contract: a message to oneself
         arrives before anything from the network, which takes time)."""
         name = self.names[i]
-        if network is None:
+        if network is None:  # (else a fresh dict, the caller's: changed in place)
             network = state.network
+            if outcome.sends:
+                network = dict(network)
         if outcome.sends:
-            network = dict(network)
             if self.fifo:
                 for dst, number in outcome.sends:
                     network[(name, dst)] = (*network.get((name, dst), ()), number)
@@ -673,14 +681,18 @@ class Explorer:
                     network[link] = network.get(link, 0) + 1
         timers = state.timers[i]
         if outcome.timer_ops:
-            armed = {t.name: t for t in timers}
             clock = state.clocks[i]
-            for tname, pid, delay in outcome.timer_ops:
-                if delay is None:
-                    armed.pop(tname, None)
-                else:
-                    armed[tname] = Timer(tname, pid, clock + delay)
-            timers = frozenset(armed.values())
+            memo = (timers, clock, outcome.timer_ops)
+            after = self._armed.get(memo)
+            if after is None:
+                armed = {t.name: t for t in timers}
+                for tname, pid, delay in outcome.timer_ops:
+                    if delay is None:
+                        armed.pop(tname, None)
+                    else:
+                        armed[tname] = Timer(tname, pid, clock + delay)
+                after = self._armed[memo] = frozenset(armed.values())
+            timers = after
         j = i + 1  # (the tuples are rebuilt inline: this runs for every step taken)
         new = State(
             (*state.nodes[:i], outcome.node, *state.nodes[j:]),
@@ -724,109 +736,150 @@ class Explorer:
 
     def steps(self, state: State) -> list[Step]:
         """Every step enabled in ``state``, in a fixed order."""
-        out: list[Step] = []
+        return [step for step, _ in self._enabled(state)]
+
+    # A move is how the explorer takes a step: the step's kind, the node's index and, for a
+    # message, its link (the network's key: (src, dst, number), or (src, dst) with ``fifo``),
+    # its number and its source; for a timer, the armed Timer. The (step, move) pairs are made
+    # once and kept (a Step is immutable), so listing a state's steps builds no new objects
+    # and taking one parses nothing.
+
+    def _enabled(self, state: State) -> list[tuple[Step, tuple[Any, ...]]]:
+        """Every step enabled in ``state`` with its move, in the order of :meth:`steps`."""
+        out: list[tuple[Step, tuple[Any, ...]]] = []
         drops, dups, crashes, fired = state.spent
-        objects = self._message_objects
+        can_drop, can_dup = drops < self.drops, dups < self.duplicates
+        nodes, index, pairs = state.nodes, self.index, self._pairs
         if self.fifo:
             heads = [(src, dst, queue[0]) for (src, dst), queue in sorted(state.network.items())]
         else:
             heads = sorted(state.network)
-        for src, dst, number in heads:
-            msg = objects[number]
-            if state.nodes[self.index[dst]] is not None:
-                out.append(Step("deliver", dst, src, msg))
-            if drops < self.drops:
-                out.append(Step("drop", dst, src, msg))
-            if dups < self.duplicates:
-                out.append(Step("duplicate", dst, src, msg))
+        for head in heads:
+            up = nodes[index[head[1]]] is not None
+            key: Any = (head, up, can_drop, can_dup)
+            entry = pairs.get(key)
+            if entry is None:
+                entry = pairs[key] = self._message_pairs(head, up, can_drop, can_dup)
+            out.extend(entry)
+        can_crash = crashes < self.crashes
         for i, name in enumerate(self.names):
-            if state.nodes[i] is None:
-                out.append(Step("restart", name))
+            if nodes[i] is None:
+                out.append(self._node_pair("restart", i))
                 continue
             budget = self.timer_budget[i]
             if budget is None or fired[i] < budget:
-                for t in sorted(state.timers[i], key=_timer_order):
-                    payload = None if t.payload is None else objects[t.payload]
-                    out.append(Step("timer", name, timer=t.name, payload=payload))
-            if crashes < self.crashes and name in self.crashable:
-                out.append(Step("crash", name))
+                timers = state.timers[i]
+                if timers:
+                    key = (i, timers)
+                    entry = pairs.get(key)
+                    if entry is None:
+                        entry = pairs[key] = self._timer_pairs(i, timers)
+                    out.extend(entry)
+            if can_crash and name in self.crashable:
+                out.append(self._node_pair("crash", i))
         return out
+
+    def _message_pairs(
+        self, head: tuple[str, str, int], up: bool, can_drop: bool, can_dup: bool
+    ) -> list[tuple[Step, tuple[Any, ...]]]:
+        src, dst, number = head
+        msg = self._message_objects[number]
+        link = (src, dst) if self.fifo else head
+        i = self.index[dst]
+        kinds = [k for k, on in (("deliver", up), ("drop", can_drop), ("duplicate", can_dup)) if on]
+        return [(Step(kind, dst, src, msg), (kind, i, link, number, src)) for kind in kinds]
+
+    def _timer_pairs(self, i: int, timers: frozenset[Timer]) -> list[tuple[Step, tuple[Any, ...]]]:
+        name, objects = self.names[i], self._message_objects
+        out = []
+        for t in sorted(timers, key=_timer_order):
+            payload = None if t.payload is None else objects[t.payload]
+            out.append((Step("timer", name, timer=t.name, payload=payload), ("timer", i, t)))
+        return out
+
+    def _node_pair(self, kind: str, i: int) -> tuple[Step, tuple[Any, ...]]:
+        key = (kind, i)
+        pair: tuple[Step, tuple[Any, ...]] | None = self._pairs.get(key)
+        if pair is None:
+            pair = self._pairs[key] = (Step(kind, self.names[i]), key)
+        return pair
 
     def take(self, state: State, step: Step) -> State:
         """The state after ``step`` (``state`` is unchanged)."""
-        self._chain = 0
+        self._stamp_for(state)
+        return self._after(state, self._move(state, step))
+
+    def _stamp_for(self, state: State) -> None:
         if self.keep_history:
             # A history's events are timed by rank: one past the latest event so far, so two
             # paths whose histories order their events alike reach the same state.
             self._stamp = 1 + max(
                 (fact[-1] for fact in state.ghost if fact[0] == "history"), default=-1
             )
-        new = self._take(state, step)
+
+    def _after(self, state: State, move: tuple[Any, ...]) -> State:
+        """The state after ``move`` (``self._stamp`` set for ``state``), one step deeper."""
+        self._chain = 0
+        new = self._do(state, move)
         new.depth = state.depth + 1
         return self._remember(new)
 
-    def _take(self, state: State, step: Step) -> State:
+    def _move(self, state: State, step: Step) -> tuple[Any, ...]:
+        """``step``'s move, once it is checked to be enabled in ``state``."""
         kind = step.kind
         i = self.index.get(step.node)
         if i is None:
             raise ExploreError(f"step {step} names unknown node {step.node!r}")
-        drops, dups, crashes, fired = state.spent
-        if kind in ("deliver", "drop", "duplicate") and self.fifo:
-            number = self._message_id(step.msg, "a message")
-            queue = state.network.get((step.src or "", step.node), ())
-            if not queue or queue[0] != number:
-                raise ExploreError(f"step {step}: not the oldest message on its link")
-            network = dict(state.network)
-            if kind == "duplicate":
-                network[(step.src or "", step.node)] = (*queue, number)
-                return _with(state, network=network, spent=(drops, dups + 1, crashes, fired))
-            if len(queue) == 1:
-                del network[(step.src or "", step.node)]
-            else:
-                network[(step.src or "", step.node)] = queue[1:]
-            if kind == "drop":
-                return _with(state, network=network, spent=(drops + 1, dups, crashes, fired))
-            if state.nodes[i] is None:
-                raise ExploreError(f"step {step}: {step.node} is down")
-            return self._handle(state, i, ("m", step.src, number), network)
         if kind in ("deliver", "drop", "duplicate"):
             number = self._message_id(step.msg, "a message")
-            link = (step.src or "", step.node, number)
-            count = state.network.get(link, 0)
-            if not count:
-                raise ExploreError(f"step {step}: no such message in flight")
-            network = dict(state.network)
-            if kind == "duplicate":
-                network[link] = count + 1
-                return _with(state, network=network, spent=(drops, dups + 1, crashes, fired))
-            if count == 1:
-                del network[link]
+            src = step.src or ""
+            if self.fifo:
+                link: tuple[Any, ...] = (src, step.node)
+                queue = state.network.get(link, ())
+                if not queue or queue[0] != number:
+                    raise ExploreError(f"step {step}: not the oldest message on its link")
             else:
-                network[link] = count - 1
-            if kind == "drop":
-                return _with(state, network=network, spent=(drops + 1, dups, crashes, fired))
-            if state.nodes[i] is None:
+                link = (src, step.node, number)
+                if not state.network.get(link, 0):
+                    raise ExploreError(f"step {step}: no such message in flight")
+            if kind == "deliver" and state.nodes[i] is None:
                 raise ExploreError(f"step {step}: {step.node} is down")
-            return self._handle(state, i, ("m", step.src, number), network)
+            return (kind, i, link, number, step.src)
         if kind == "timer":
             timer = next((t for t in state.timers[i] if t.name == step.timer), None)
             if state.nodes[i] is None or timer is None:
                 raise ExploreError(f"step {step}: no such timer armed")
+            return (kind, i, timer)
+        if kind == "crash":
+            if state.nodes[i] is None:
+                raise ExploreError(f"step {step}: {step.node} is already down")
+            return (kind, i)
+        if kind == "restart":
+            if state.nodes[i] is not None:
+                raise ExploreError(f"step {step}: {step.node} is up")
+            return (kind, i)
+        raise ExploreError(f"unknown step kind {kind!r}")
+
+    def _do(self, state: State, move: tuple[Any, ...]) -> State:
+        """The state after ``move``, an enabled one (depth and recorded facts not updated)."""
+        kind, i = move[0], move[1]
+        drops, dups, crashes, fired = state.spent
+        if kind == "timer":
+            timer = move[2]
             timers = _replace(state.timers, i, state.timers[i] - {timer})
             clocks = _replace(state.clocks, i, max(state.clocks[i], timer.due))
             spent = (drops, dups, crashes, _replace(fired, i, fired[i] + 1))
             before = _with(state, timers=timers, clocks=clocks, spent=spent)
             return self._handle(before, i, ("t", timer.name, timer.payload))
         if kind == "crash":
-            if state.nodes[i] is None:
-                raise ExploreError(f"step {step}: {step.node} is already down")
+            name = self.names[i]
             if state.synced is not None:  # the writes since the last sync are lost
                 kept = durable_copy(state.synced[i])
                 state = _with(
                     state,
                     disks=_replace(state.disks, i, kept),
                     disk_keys=_replace(
-                        state.disk_keys, i, self._disk_number(kept, state.synced[i], step.node)
+                        state.disk_keys, i, self._disk_number(kept, state.synced[i], name)
                     ),
                 )
             return _with(
@@ -839,10 +892,30 @@ class Explorer:
                 incarnations=_replace(state.incarnations, i, state.incarnations[i] + 1),
             )
         if kind == "restart":
-            if state.nodes[i] is not None:
-                raise ExploreError(f"step {step}: {step.node} is up")
-            return self._boot(state, step.node)
-        raise ExploreError(f"unknown step kind {kind!r}")
+            return self._boot(state, self.names[i])
+        _, _, link, number, src = move
+        network = dict(state.network)  # a fresh copy: _apply adds the sends to it in place
+        if self.fifo:
+            queue = network[link]
+            if kind == "duplicate":
+                network[link] = (*queue, number)
+                return _with(state, network=network, spent=(drops, dups + 1, crashes, fired))
+            if len(queue) == 1:
+                del network[link]
+            else:
+                network[link] = queue[1:]
+        else:
+            count = network[link]
+            if kind == "duplicate":
+                network[link] = count + 1
+                return _with(state, network=network, spent=(drops, dups + 1, crashes, fired))
+            if count == 1:
+                del network[link]
+            else:
+                network[link] = count - 1
+        if kind == "drop":
+            return _with(state, network=network, spent=(drops + 1, dups, crashes, fired))
+        return self._handle(state, i, ("m", src, number), network)
 
     @staticmethod
     def _copy(state: State, i: int, old: Node) -> Node:
@@ -970,9 +1043,10 @@ class Explorer:
                 exhausted = False
                 continue
             skey = self.identity(state)
-            for step in self.steps(state):
+            self._stamp_for(state)
+            for step, move in self._enabled(state):
                 try:
-                    nxt = self.take(state, step)
+                    nxt = self._after(state, move)
                 except _HandlerFailed as failed:
                     return self._failed_result(
                         [*path(skey), step], failed, start, goals, visited + 1, len(parents)
