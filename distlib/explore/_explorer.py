@@ -28,6 +28,7 @@ from typing import Any
 from distlib.disk import Disk, durable_copy
 from distlib.explore._state import (
     ExploreError,
+    Slot,
     State,
     Step,
     Timer,
@@ -77,10 +78,10 @@ class View:
         self.trace = _Note(notes)
 
     def storage(self, name: str) -> Mapping[str, Any]:
-        return MappingProxyType(self.state.disks[self._explorer.index[name]])
+        return MappingProxyType(self.state.slots[self._explorer.index[name]].disk)
 
     def is_up(self, name: str) -> bool:
-        return self.state.nodes[self._explorer.index[name]] is not None
+        return self.state.slots[self._explorer.index[name]].node is not None
 
     def history(self) -> History:
         """The clients' operations so far (kept when a property has ``history=True``), timed
@@ -336,6 +337,10 @@ class Explorer:
         # Node and disk states are numbered the same way (by their canonical encodings).
         self._value_ids: dict[Any, int] = {}
         self._values: list[Any] = []
+        # A node's part of a state (its number and its storage's) is numbered too: a state's
+        # key holds one number per node.
+        self._slot_ids: dict[tuple[int | None, int], int] = {}
+        self._slot_parts: list[tuple[int | None, int]] = []  # number -> (node, storage)
         # The transition cache: a handler's outcome depends only on the node's fields, its
         # storage, its clock and the event, so each distinct (node state, event) pair runs once.
         self._outcomes: dict[Any, _Outcome] = {}
@@ -416,16 +421,17 @@ class Explorer:
                 self._renamed[(rid, kind, value_id)] = cached
             return cached
 
-        node_keys: list[Any] = [None] * n
-        disk_keys: list[Any] = [None] * n
+        numbers: list[Any] = [None] * n
         timers: list[Any] = [None] * n
         clocks: list[float] = [0.0] * n
         fired_old = state.spent[3]
         fired: list[int] = [0] * n
         for i in range(n):
             j = where[i]
-            node_keys[j] = number("value", state.node_keys[i])
-            disk_keys[j] = number("value", state.disk_keys[i])
+            slot = state.slots[i]
+            disk_key = number("value", slot.disk_key)
+            assert disk_key is not None
+            numbers[j] = self._slot_number(number("value", slot.node_key), disk_key)
             timers[j] = frozenset(
                 Timer(renaming.get(t.name, t.name), number("message", t.payload), t.due)
                 for t in state.timers[i]
@@ -457,8 +463,7 @@ class Explorer:
             )
         drops, dups, crashes, _ = state.spent
         return (
-            tuple(node_keys),
-            tuple(disk_keys),
+            tuple(numbers),
             tuple(timers),
             tuple(clocks),
             network,
@@ -471,24 +476,20 @@ class Explorer:
     def initial(self) -> State:
         """Every node built and started (``on_start``, in name order); nothing in flight."""
         n = len(self.names)
-        disks = tuple(Disk(self.storage[name].items())._live for name in self.names)
-        synced = None if self.durability == "always" else tuple(durable_copy(d) for d in disks)
+        slots = []
+        for name in self.names:
+            disk = Disk(self.storage[name].items())._live
+            synced = None if self.durability == "always" else durable_copy(disk)
+            slots.append(self._down(disk, synced, self._disk_number(disk, synced, name)))
         state = State(
-            nodes=(None,) * n,
-            frozen=(None,) * n,
-            node_keys=(None,) * n,
-            disks=disks,
-            disk_keys=tuple(
-                self._disk_number(d, None if synced is None else synced[i], name)
-                for i, (name, d) in enumerate(zip(self.names, disks, strict=True))
-            ),
+            slots=tuple(slots),
+            numbers=tuple(slot.number for slot in slots),
             timers=(frozenset(),) * n,
             clocks=(0.0,) * n,
             network={},
             ghost=frozenset(),
             spent=(0, 0, 0, (0,) * n),
             incarnations=(0,) * n,
-            synced=synced,
         )
         for name in self.names:
             self._chain = 0
@@ -502,6 +503,19 @@ class Explorer:
             number = self._value_ids[value] = len(self._values)
             self._values.append(value)
         return number
+
+    def _slot_number(self, node_key: int | None, disk_key: int) -> int:
+        """The number of a node's part of a state: of its number and its storage's."""
+        pair = (node_key, disk_key)
+        number = self._slot_ids.get(pair)
+        if number is None:
+            number = self._slot_ids[pair] = len(self._slot_parts)
+            self._slot_parts.append(pair)
+        return number
+
+    def _down(self, disk: dict[str, Any], synced: dict[str, Any] | None, disk_key: int) -> Slot:
+        """The slot of a node that is down, with this storage."""
+        return Slot(None, None, None, disk, disk_key, synced, self._slot_number(None, disk_key))
 
     def _message_id(self, msg: Any, where: str) -> int:
         """The number of ``msg`` (by its canonical encoding), numbering it if it is new."""
@@ -540,13 +554,14 @@ class Explorer:
         its clock were met with this event before, else by running the handler on a copy.
         ``network``: the messages in flight, if not ``state``'s (the delivered one taken out: a
         fresh dict, which the handler's sends are added to in place)."""
-        frozen = state.frozen[i]
-        ident = frozen if frozen is not None else state.node_keys[i]
-        key = (i, ident, state.disk_keys[i], state.clocks[i], event)
+        slot = state.slots[i]
+        frozen = slot.frozen
+        ident = frozen if frozen is not None else slot.node_key
+        key = (i, ident, slot.disk_key, state.clocks[i], event)
         fresh = self._fresh or self._listen is not None
         outcome = None if fresh else self._outcomes.get(key)
         if outcome is None:
-            old = state.nodes[i]
+            old = slot.node
             assert old is not None
             node = self._copy(state, i, old)
             if event[0] == "m":
@@ -572,9 +587,10 @@ class Explorer:
     ) -> _Outcome:
         """Run one handler of node ``i`` (already a private copy): what it changed and did."""
         name = self.names[i]
-        disk = Disk(state.disks[i].items(), sync=state.synced is not None)
-        if state.synced is not None:
-            disk._synced = durable_copy(state.synced[i])
+        slot = state.slots[i]
+        disk = Disk(slot.disk.items(), sync=slot.synced is not None)
+        if slot.synced is not None:
+            disk._synced = durable_copy(slot.synced)
         node._ctx = self._context(state, i, disk)
         node._actions = []
         try:
@@ -635,16 +651,11 @@ class Explorer:
         live, synced = disk._live, disk._synced
         dkey = self._disk_number(live, synced, name)
         return _Outcome(
-            node,
-            frozen,
-            nkey,
-            live,
-            dkey,
+            Slot(node, frozen, nkey, live, dkey, synced, self._slot_number(nkey, dkey)),
             tuple(sends),
             tuple(timer_ops),
             frozenset(facts),
             local,
-            synced,
             tuple(history),
         )
 
@@ -694,21 +705,16 @@ class Explorer:
                 after = self._armed[memo] = frozenset(armed.values())
             timers = after
         j = i + 1  # (the tuples are rebuilt inline: this runs for every step taken)
+        slot = outcome.slot
         new = State(
-            (*state.nodes[:i], outcome.node, *state.nodes[j:]),
-            (*state.frozen[:i], outcome.frozen, *state.frozen[j:]),
-            (*state.node_keys[:i], outcome.node_key, *state.node_keys[j:]),
-            (*state.disks[:i], outcome.disk, *state.disks[j:]),
-            (*state.disk_keys[:i], outcome.disk_key, *state.disk_keys[j:]),
+            (*state.slots[:i], slot, *state.slots[j:]),
+            (*state.numbers[:i], slot.number, *state.numbers[j:]),
             (*state.timers[:i], timers, *state.timers[j:]),
             state.clocks,
             network,
             state.ghost | outcome.facts if outcome.facts else state.ghost,
             state.spent,
             state.incarnations,
-            None
-            if state.synced is None or outcome.synced is None
-            else _replace(state.synced, i, outcome.synced),
             state.depth,
         )
         if outcome.history:
@@ -722,7 +728,7 @@ class Explorer:
         """Add the facts ``record`` sees in ``state`` to its ghost."""
         if self.record is None:
             return state
-        key = (state.node_keys, state.disk_keys)
+        key = state.numbers
         facts = self._facts.get(key)
         if facts is None:
             facts = self._facts[key] = frozenset(self.record(View(self, state)))
@@ -749,13 +755,13 @@ class Explorer:
         out: list[tuple[Step, tuple[Any, ...]]] = []
         drops, dups, crashes, fired = state.spent
         can_drop, can_dup = drops < self.drops, dups < self.duplicates
-        nodes, index, pairs = state.nodes, self.index, self._pairs
+        slots, index, pairs = state.slots, self.index, self._pairs
         if self.fifo:
             heads = [(src, dst, queue[0]) for (src, dst), queue in sorted(state.network.items())]
         else:
             heads = sorted(state.network)
         for head in heads:
-            up = nodes[index[head[1]]] is not None
+            up = slots[index[head[1]]].node is not None
             key: Any = (head, up, can_drop, can_dup)
             entry = pairs.get(key)
             if entry is None:
@@ -763,7 +769,7 @@ class Explorer:
             out.extend(entry)
         can_crash = crashes < self.crashes
         for i, name in enumerate(self.names):
-            if nodes[i] is None:
+            if slots[i].node is None:
                 out.append(self._node_pair("restart", i))
                 continue
             budget = self.timer_budget[i]
@@ -842,20 +848,20 @@ class Explorer:
                 link = (src, step.node, number)
                 if not state.network.get(link, 0):
                     raise ExploreError(f"step {step}: no such message in flight")
-            if kind == "deliver" and state.nodes[i] is None:
+            if kind == "deliver" and state.slots[i].node is None:
                 raise ExploreError(f"step {step}: {step.node} is down")
             return (kind, i, link, number, step.src)
         if kind == "timer":
             timer = next((t for t in state.timers[i] if t.name == step.timer), None)
-            if state.nodes[i] is None or timer is None:
+            if state.slots[i].node is None or timer is None:
                 raise ExploreError(f"step {step}: no such timer armed")
             return (kind, i, timer)
         if kind == "crash":
-            if state.nodes[i] is None:
+            if state.slots[i].node is None:
                 raise ExploreError(f"step {step}: {step.node} is already down")
             return (kind, i)
         if kind == "restart":
-            if state.nodes[i] is not None:
+            if state.slots[i].node is not None:
                 raise ExploreError(f"step {step}: {step.node} is up")
             return (kind, i)
         raise ExploreError(f"unknown step kind {kind!r}")
@@ -872,21 +878,17 @@ class Explorer:
             before = _with(state, timers=timers, clocks=clocks, spent=spent)
             return self._handle(before, i, ("t", timer.name, timer.payload))
         if kind == "crash":
-            name = self.names[i]
-            if state.synced is not None:  # the writes since the last sync are lost
-                kept = durable_copy(state.synced[i])
-                state = _with(
-                    state,
-                    disks=_replace(state.disks, i, kept),
-                    disk_keys=_replace(
-                        state.disk_keys, i, self._disk_number(kept, state.synced[i], name)
-                    ),
-                )
+            slot = state.slots[i]
+            if slot.synced is None:
+                down = self._down(slot.disk, None, slot.disk_key)
+            else:  # the writes since the last sync are lost
+                kept = durable_copy(slot.synced)
+                dkey = self._disk_number(kept, slot.synced, self.names[i])
+                down = self._down(kept, slot.synced, dkey)
             return _with(
                 state,
-                nodes=_replace(state.nodes, i, None),
-                frozen=_replace(state.frozen, i, None),
-                node_keys=_replace(state.node_keys, i, None),
+                slots=_replace(state.slots, i, down),
+                numbers=_replace(state.numbers, i, down.number),
                 timers=_replace(state.timers, i, frozenset()),
                 spent=(drops, dups, crashes + 1, fired),
                 incarnations=_replace(state.incarnations, i, state.incarnations[i] + 1),
@@ -919,7 +921,7 @@ class Explorer:
 
     @staticmethod
     def _copy(state: State, i: int, old: Node) -> Node:
-        frozen = state.frozen[i]
+        frozen = state.slots[i].frozen
         return clone(old) if frozen is None else thaw(type(old), frozen)
 
     # -- checking ----------------------------------------------------------------------------
@@ -936,7 +938,7 @@ class Explorer:
             if p.reads == "storage":
                 key: Any = (index, state.disk_keys, state.ghost)
             elif p.reads == "nodes":
-                key = (index, state.node_keys, state.disk_keys, state.ghost)
+                key = (index, state.numbers, state.ghost)
             else:
                 key = None
             verdict = None if key is None else self._verdicts.get(key)
@@ -1105,7 +1107,7 @@ class Explorer:
             name = step.node
             i = self.index[name]
             values = self._values
-            first, second = key[0][i], again[0][i]
+            first, second = self._slot_parts[key[0][i]][0], self._slot_parts[again[0][i]][0]
             first = values[first] if first is not None else None
             second = values[second] if second is not None else None
             field_ = _first_difference(first, second)
@@ -1205,18 +1207,14 @@ def _replace(values: tuple[Any, ...], i: int, value: Any) -> tuple[Any, ...]:
 
 def _with(state: State, **changes: Any) -> State:
     fields_: dict[str, Any] = {
-        "nodes": state.nodes,
-        "frozen": state.frozen,
-        "node_keys": state.node_keys,
-        "disks": state.disks,
-        "disk_keys": state.disk_keys,
+        "slots": state.slots,
+        "numbers": state.numbers,
         "timers": state.timers,
         "clocks": state.clocks,
         "network": state.network,
         "ghost": state.ghost,
         "spent": state.spent,
         "incarnations": state.incarnations,
-        "synced": state.synced,
         "depth": state.depth,
     }
     fields_.update(changes)
@@ -1294,22 +1292,17 @@ def _timer_order(timer: Timer) -> tuple[float, str]:
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """What one handler did, from one node state, storage, clock and event: the node after it
-    (never changed again: states share it), its frozen copy and number, its storage after it
-    and that storage's number, the messages sent to others as (destination, message number),
+    """What one handler did, from one node state, storage, clock and event: the node's slot
+    after it (the node, its frozen copy and number, its storage and that storage's number; never
+    changed again: states share it), the messages sent to others as (destination, message number),
     the timers set as (name, payload number, delay) or cancelled as (name, None, None), the
     note facts kept, and the messages it sent itself (numbers), which are handled next."""
 
-    node: Node
-    frozen: bytes | None
-    node_key: int
-    disk: dict[str, Any]
-    disk_key: int
+    slot: Slot  # the node's part of the states it leads to (never changed again)
     sends: tuple[tuple[str, int], ...]
     timer_ops: tuple[tuple[str, int | None, float | None], ...]
     facts: frozenset[Any]
     local: list[int]
-    synced: dict[str, Any] | None  # in sync mode, the disk as of its last sync
     history: tuple[tuple[Any, ...], ...]  # invocations and completions, without their times
 
 
