@@ -341,6 +341,7 @@ class Explorer:
         # key holds one number per node.
         self._slot_ids: dict[tuple[int | None, int], int] = {}
         self._slot_parts: list[tuple[int | None, int]] = []  # number -> (node, storage)
+        self._disk_keys: dict[tuple[int, ...], tuple[int, ...]] = {}  # slot numbers -> disks
         # The transition cache: a handler's outcome depends only on the node's fields, its
         # storage, its clock and the event, so each distinct (node state, event) pair runs once.
         self._outcomes: dict[Any, _Outcome] = {}
@@ -357,8 +358,6 @@ class Explorer:
         # its destination is up, whether a drop / a duplicate is left), by (node index, armed
         # timers) and by (kind, node index) for crashes and restarts.
         self._pairs: dict[Any, Any] = {}
-        # The armed timers after a handler's timer operations: by (timers before, clock, ops).
-        self._armed: dict[Any, frozenset[Timer]] = {}
 
     def _check_symmetry(self) -> None:
         seen: set[str] = set()
@@ -650,9 +649,15 @@ class Explorer:
                 self._keys[frozen] = nkey
         live, synced = disk._live, disk._synced
         dkey = self._disk_number(live, synced, name)
+        links: tuple[Any, ...]
+        if self.fifo:
+            links = tuple(((name, dst), number) for dst, number in sends)
+        else:
+            links = tuple((name, dst, number) for dst, number in sends)
         return _Outcome(
             Slot(node, frozen, nkey, live, dkey, synced, self._slot_number(nkey, dkey)),
             tuple(sends),
+            links,
             tuple(timer_ops),
             frozenset(facts),
             local,
@@ -684,32 +689,25 @@ class Explorer:
                 network = dict(network)
         if outcome.sends:
             if self.fifo:
-                for dst, number in outcome.sends:
-                    network[(name, dst)] = (*network.get((name, dst), ()), number)
+                for link, number in outcome.links:
+                    network[link] = (*network.get(link, ()), number)
             else:
-                for dst, number in outcome.sends:
-                    link = (name, dst, number)
+                for link in outcome.links:
                     network[link] = network.get(link, 0) + 1
-        timers = state.timers[i]
+        all_timers = state.timers
         if outcome.timer_ops:
-            clock = state.clocks[i]
-            memo = (timers, clock, outcome.timer_ops)
-            after = self._armed.get(memo)
+            timers = all_timers[i]
+            after = outcome.armed.get(timers)
             if after is None:
-                armed = {t.name: t for t in timers}
-                for tname, pid, delay in outcome.timer_ops:
-                    if delay is None:
-                        armed.pop(tname, None)
-                    else:
-                        armed[tname] = Timer(tname, pid, clock + delay)
-                after = self._armed[memo] = frozenset(armed.values())
-            timers = after
+                after = outcome.armed[timers] = self._arm(timers, state.clocks[i], outcome)
+            if after is not timers:
+                all_timers = (*all_timers[:i], after, *all_timers[i + 1 :])
         j = i + 1  # (the tuples are rebuilt inline: this runs for every step taken)
         slot = outcome.slot
         new = State(
             (*state.slots[:i], slot, *state.slots[j:]),
             (*state.numbers[:i], slot.number, *state.numbers[j:]),
-            (*state.timers[:i], timers, *state.timers[j:]),
+            all_timers,
             state.clocks,
             network,
             state.ghost | outcome.facts if outcome.facts else state.ghost,
@@ -723,6 +721,18 @@ class Explorer:
             _depth_guard(self, name)
             new = self._handle(new, i, ("m", name, number))
         return new
+
+    @staticmethod
+    def _arm(timers: frozenset[Timer], clock: float, outcome: _Outcome) -> frozenset[Timer]:
+        """The armed timers after ``outcome``'s timer operations, at ``clock``."""
+        armed = {t.name: t for t in timers}
+        for tname, pid, delay in outcome.timer_ops:
+            if delay is None:
+                armed.pop(tname, None)
+            else:
+                armed[tname] = Timer(tname, pid, clock + delay)
+        after = frozenset(armed.values())
+        return timers if after == timers else after
 
     def _remember(self, state: State) -> State:
         """Add the facts ``record`` sees in ``state`` to its ghost."""
@@ -936,7 +946,10 @@ class Explorer:
             if p.kind != "invariant":
                 continue
             if p.reads == "storage":
-                key: Any = (index, state.disk_keys, state.ghost)
+                disks = self._disk_keys.get(state.numbers)
+                if disks is None:
+                    disks = self._disk_keys[state.numbers] = state.disk_keys
+                key: Any = (index, disks, state.ghost)
             elif p.reads == "nodes":
                 key = (index, state.numbers, state.ghost)
             else:
@@ -1038,6 +1051,7 @@ class Explorer:
             goals[name] = []
             pending.discard(name)
         pop = frontier.popleft if strategy == "bfs" else frontier.pop
+        plain = not self._renamings  # no symmetry: a state's identity is its key
         while frontier:
             state = pop()
             deepest = max(deepest, state.depth)
@@ -1054,10 +1068,11 @@ class Explorer:
                         [*path(skey), step], failed, start, goals, visited + 1, len(parents)
                     )
                 visited += 1
-                key = self.identity(nxt)
-                if key in parents:
+                key = nxt.key if plain else self.identity(nxt)
+                known = len(parents)
+                parents.setdefault(key, (skey, step))  # (hashes the key once)
+                if len(parents) == known:  # seen before
                     continue
-                parents[key] = (skey, step)
                 self._check_determinism(state, step, nxt.key)
                 prop, problem = self.check(nxt, state)
                 if prop:
@@ -1300,10 +1315,14 @@ class _Outcome:
 
     slot: Slot  # the node's part of the states it leads to (never changed again)
     sends: tuple[tuple[str, int], ...]
+    #: the sends as the network's keys: (src, dst, number), or with fifo ((src, dst), number)
+    links: tuple[Any, ...]
     timer_ops: tuple[tuple[str, int | None, float | None], ...]
     facts: frozenset[Any]
     local: list[int]
     history: tuple[tuple[Any, ...], ...]  # invocations and completions, without their times
+    #: the node's armed timers after the handler, by those before it (the clock is the same)
+    armed: dict[frozenset[Timer], frozenset[Timer]] = field(default_factory=dict)
 
 
 def _thaw_items(data: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
