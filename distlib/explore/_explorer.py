@@ -756,7 +756,8 @@ class Explorer:
 
     # A move is how the explorer takes a step: the step's kind, the node's index and, for a
     # message, its link (the network's key: (src, dst, number), or (src, dst) with ``fifo``),
-    # its number and its source; for a timer, the armed Timer. The (step, move) pairs are made
+    # its number, its source and the event its delivery is (see _handle); for a timer, the
+    # armed Timer and the event its firing is. The (step, move) pairs are made
     # once and kept (a Step is immutable), so listing a state's steps builds no new objects
     # and taking one parses nothing.
 
@@ -803,14 +804,16 @@ class Explorer:
         link = (src, dst) if self.fifo else head
         i = self.index[dst]
         kinds = [k for k, on in (("deliver", up), ("drop", can_drop), ("duplicate", can_dup)) if on]
-        return [(Step(kind, dst, src, msg), (kind, i, link, number, src)) for kind in kinds]
+        event = ("m", src, number)
+        return [(Step(kind, dst, src, msg), (kind, i, link, number, src, event)) for kind in kinds]
 
     def _timer_pairs(self, i: int, timers: frozenset[Timer]) -> list[tuple[Step, tuple[Any, ...]]]:
         name, objects = self.names[i], self._message_objects
         out = []
         for t in sorted(timers, key=_timer_order):
             payload = None if t.payload is None else objects[t.payload]
-            out.append((Step("timer", name, timer=t.name, payload=payload), ("timer", i, t)))
+            move = ("timer", i, t, ("t", t.name, t.payload))
+            out.append((Step("timer", name, timer=t.name, payload=payload), move))
         return out
 
     def _node_pair(self, kind: str, i: int) -> tuple[Step, tuple[Any, ...]]:
@@ -860,12 +863,12 @@ class Explorer:
                     raise ExploreError(f"step {step}: no such message in flight")
             if kind == "deliver" and state.slots[i].node is None:
                 raise ExploreError(f"step {step}: {step.node} is down")
-            return (kind, i, link, number, step.src)
+            return (kind, i, link, number, step.src, ("m", step.src, number))
         if kind == "timer":
             timer = next((t for t in state.timers[i] if t.name == step.timer), None)
             if state.slots[i].node is None or timer is None:
                 raise ExploreError(f"step {step}: no such timer armed")
-            return (kind, i, timer)
+            return (kind, i, timer, ("t", timer.name, timer.payload))
         if kind == "crash":
             if state.slots[i].node is None:
                 raise ExploreError(f"step {step}: {step.node} is already down")
@@ -879,14 +882,38 @@ class Explorer:
     def _do(self, state: State, move: tuple[Any, ...]) -> State:
         """The state after ``move``, an enabled one (depth and recorded facts not updated)."""
         kind, i = move[0], move[1]
+        if kind == "deliver":  # (the commonest move first)
+            network = dict(state.network)  # a fresh copy: _apply adds the sends to it in place
+            link = move[2]
+            if self.fifo:
+                queue = network[link]
+                if len(queue) == 1:
+                    del network[link]
+                else:
+                    network[link] = queue[1:]
+            else:
+                count = network[link]
+                if count == 1:
+                    del network[link]
+                else:
+                    network[link] = count - 1
+            return self._handle(state, i, move[5], network)
         drops, dups, crashes, fired = state.spent
         if kind == "timer":
             timer = move[2]
-            timers = _replace(state.timers, i, state.timers[i] - {timer})
-            clocks = _replace(state.clocks, i, max(state.clocks[i], timer.due))
-            spent = (drops, dups, crashes, _replace(fired, i, fired[i] + 1))
-            before = _with(state, timers=timers, clocks=clocks, spent=spent)
-            return self._handle(before, i, ("t", timer.name, timer.payload))
+            j = i + 1
+            before = State(
+                state.slots,
+                state.numbers,
+                (*state.timers[:i], state.timers[i] - {timer}, *state.timers[j:]),
+                (*state.clocks[:i], max(state.clocks[i], timer.due), *state.clocks[j:]),
+                state.network,
+                state.ghost,
+                (drops, dups, crashes, (*fired[:i], fired[i] + 1, *fired[j:])),
+                state.incarnations,
+                state.depth,
+            )
+            return self._handle(before, i, move[3])
         if kind == "crash":
             slot = state.slots[i]
             if slot.synced is None:
@@ -905,29 +932,38 @@ class Explorer:
             )
         if kind == "restart":
             return self._boot(state, self.names[i])
-        _, _, link, number, src = move
-        network = dict(state.network)  # a fresh copy: _apply adds the sends to it in place
-        if self.fifo:
-            queue = network[link]
-            if kind == "duplicate":
-                network[link] = (*queue, number)
-                return _with(state, network=network, spent=(drops, dups + 1, crashes, fired))
-            if len(queue) == 1:
-                del network[link]
+        # a drop or a duplicate
+        network = dict(state.network)
+        link, number = move[2], move[3]
+        if kind == "duplicate":
+            spent = (drops, dups + 1, crashes, fired)
+            if self.fifo:
+                network[link] = (*network[link], number)
             else:
-                network[link] = queue[1:]
+                network[link] += 1
         else:
-            count = network[link]
-            if kind == "duplicate":
-                network[link] = count + 1
-                return _with(state, network=network, spent=(drops, dups + 1, crashes, fired))
-            if count == 1:
+            spent = (drops + 1, dups, crashes, fired)
+            if self.fifo:
+                queue = network[link]
+                if len(queue) == 1:
+                    del network[link]
+                else:
+                    network[link] = queue[1:]
+            elif network[link] == 1:
                 del network[link]
             else:
-                network[link] = count - 1
-        if kind == "drop":
-            return _with(state, network=network, spent=(drops + 1, dups, crashes, fired))
-        return self._handle(state, i, ("m", src, number), network)
+                network[link] -= 1
+        return State(
+            state.slots,
+            state.numbers,
+            state.timers,
+            state.clocks,
+            network,
+            state.ghost,
+            spent,
+            state.incarnations,
+            state.depth,
+        )
 
     @staticmethod
     def _copy(state: State, i: int, old: Node) -> Node:
@@ -1052,6 +1088,7 @@ class Explorer:
             pending.discard(name)
         pop = frontier.popleft if strategy == "bfs" else frontier.pop
         plain = not self._renamings  # no symmetry: a state's identity is its key
+        record = self.record is not None
         while frontier:
             state = pop()
             deepest = max(deepest, state.depth)
@@ -1060,9 +1097,14 @@ class Explorer:
                 continue
             skey = self.identity(state)
             self._stamp_for(state)
+            depth = state.depth + 1
             for step, move in self._enabled(state):
-                try:
-                    nxt = self._after(state, move)
+                try:  # (what _after does)
+                    self._chain = 0
+                    nxt = self._do(state, move)
+                    nxt.depth = depth
+                    if record:
+                        nxt = self._remember(nxt)
                 except _HandlerFailed as failed:
                     return self._failed_result(
                         [*path(skey), step], failed, start, goals, visited + 1, len(parents)
