@@ -341,6 +341,7 @@ class Explorer:
         # key holds one number per node.
         self._slot_ids: dict[tuple[int | None, int], int] = {}
         self._slot_parts: list[tuple[int | None, int]] = []  # number -> (node, storage)
+        self._unions: dict[Any, frozenset[Any]] = {}  # (facts, facts added) -> all of them
         self._disk_keys: dict[tuple[int, ...], tuple[int, ...]] = {}  # slot numbers -> disks
         # The transition cache: a handler's outcome depends only on the node's fields, its
         # storage, its clock and the event, so each distinct (node state, event) pair runs once.
@@ -604,7 +605,7 @@ class Explorer:
         ctx.storage = MappingProxyType(disk._live)
         ctx.rng = _IDLE_RNG  # (properties draw nothing)
         sends: list[tuple[str, int]] = []
-        local: list[int] = []
+        local: list[tuple[str, str, int]] = []
         timer_ops: list[tuple[str, int | None, float | None]] = []
         facts: list[Any] = []
         history: list[tuple[Any, ...]] = []
@@ -619,7 +620,7 @@ class Explorer:
                     )
                 number = self._message_id(act.msg, f"a message {name} sent")
                 if act.dst == name:  # delivered by the runtime right after this handler
-                    local.append(number)
+                    local.append(("m", name, number))
                 else:
                     sends.append((act.dst, number))
             elif cls is SetTimer:
@@ -683,10 +684,12 @@ class Explorer:
         itself are handled, within the same step (the runtime contract: a message to oneself
         arrives before anything from the network, which takes time)."""
         name = self.names[i]
-        if network is None:  # (else a fresh dict, the caller's: changed in place)
+        owned = network is not None  # a fresh dict, the caller's: changed in place
+        if network is None:
             network = state.network
             if outcome.sends:
                 network = dict(network)
+                owned = True
         if outcome.sends:
             if self.fifo:
                 for link, number in outcome.links:
@@ -710,17 +713,29 @@ class Explorer:
             all_timers,
             state.clocks,
             network,
-            state.ghost | outcome.facts if outcome.facts else state.ghost,
+            self._union(state.ghost, outcome.facts) if outcome.facts else state.ghost,
             state.spent,
             state.incarnations,
             state.depth,
         )
         if outcome.history:
             new.ghost = new.ghost | {("history", *event, self._stamp) for event in outcome.history}
-        for number in outcome.local:
+        for event in outcome.local:
             _depth_guard(self, name)
-            new = self._handle(new, i, ("m", name, number))
+            # The state in between is dropped: its network, if ours, is the next one's.
+            new = self._handle(new, i, event, new.network if owned else None)
         return new
+
+    def _union(self, ghost: frozenset[Any], facts: frozenset[Any]) -> frozenset[Any]:
+        """``ghost | facts``, one object for each pair met (whose hash is then computed once)."""
+        pair = (ghost, facts)
+        union = self._unions.get(pair)
+        if union is None:
+            union = ghost | facts
+            if union == ghost:
+                union = ghost
+            self._unions[pair] = union
+        return union
 
     @staticmethod
     def _arm(timers: frozenset[Timer], clock: float, outcome: _Outcome) -> frozenset[Timer]:
@@ -1361,7 +1376,7 @@ class _Outcome:
     links: tuple[Any, ...]
     timer_ops: tuple[tuple[str, int | None, float | None], ...]
     facts: frozenset[Any]
-    local: list[int]
+    local: list[tuple[str, str, int]]  # the events of the messages it sent itself
     history: tuple[tuple[Any, ...], ...]  # invocations and completions, without their times
     #: the node's armed timers after the handler, by those before it (the clock is the same)
     armed: dict[frozenset[Timer], frozenset[Timer]] = field(default_factory=dict)
