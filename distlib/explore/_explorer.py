@@ -772,9 +772,9 @@ class Explorer:
     # A move is how the explorer takes a step: the step's kind, the node's index and, for a
     # message, its link (the network's key: (src, dst, number), or (src, dst) with ``fifo``),
     # its number, its source and the event its delivery is (see _handle); for a timer, the
-    # armed Timer and the event its firing is. The (step, move) pairs are made
-    # once and kept (a Step is immutable), so listing a state's steps builds no new objects
-    # and taking one parses nothing.
+    # armed Timer and the event its firing is. The (step, move) pairs are made once and kept
+    # (a Step is immutable), so listing a state's steps builds no new objects, and the search
+    # takes a move without parsing its step (take() parses and checks a caller's step).
 
     def _enabled(self, state: State) -> list[tuple[Step, tuple[Any, ...]]]:
         """Every step enabled in ``state`` with its move, in the order of :meth:`steps`."""
