@@ -593,3 +593,116 @@ def test_an_invariant_of_ones_own_reads_the_nodes():
     explorer.properties.append(invariant("first round only", low_rounds))
     result = explorer.search()
     assert result.violated == "first round only" and "round 2" in result.violation
+
+
+# -- the search's own way of taking steps is the public one's ------------------------------------
+
+
+def search_by_steps_and_take(explorer: Explorer, max_depth: int | None = None) -> tuple:
+    """Breadth-first search written with the public steps(), take(), identity() and check()
+    only (each step parsed, checked to be enabled and taken as a caller would): (verdict,
+    visited, distinct, depth, trace as text), as Explorer.search reports them."""
+    from collections import deque
+
+    root = explorer.initial()
+    parents: dict[Any, Any] = {explorer.identity(root): (None, None)}
+
+    def path(key: Any) -> list[str]:
+        steps: list[str] = []
+        while parents[key][1] is not None:
+            key, step = parents[key]
+            steps.append(str(step))
+        return steps[::-1]
+
+    if explorer.check(root)[0]:
+        return ("violated", 1, 1, 0, [])
+    frontier, visited, deepest, exhausted = deque([root]), 1, 0, True
+    while frontier:
+        state = frontier.popleft()
+        deepest = max(deepest, state.depth)
+        if max_depth is not None and state.depth >= max_depth:
+            exhausted = False
+            continue
+        skey = explorer.identity(state)
+        for step in explorer.steps(state):
+            nxt = explorer.take(state, step)
+            visited += 1
+            key = explorer.identity(nxt)
+            if key in parents:
+                continue
+            parents[key] = (skey, step)
+            if explorer.check(nxt)[0]:
+                return ("violated", visited, len(parents), nxt.depth, path(key))
+            frontier.append(nxt)
+    return ("ok" if exhausted else "incomplete", visited, len(parents), deepest, [])
+
+
+@pytest.mark.parametrize(
+    ("make", "max_depth"),
+    [
+        pytest.param(lambda: paxos(drops=1, duplicates=1), 6, id="paxos-drops-duplicates"),
+        pytest.param(lambda: paxos(fifo=True), 9, id="paxos-fifo"),
+        pytest.param(lambda: paxos(fifo=True, duplicates=1, drops=1), 7, id="fifo-faults"),
+        pytest.param(lambda: paxos(acceptor=ForgetfulAcceptor, crashes=1), None, id="crash"),
+        pytest.param(
+            lambda: raft(UnsyncedRaft, {"s1": 1, "s3": 1}, crashes=1, durability="sync"),
+            None,
+            id="sync-durability",
+        ),
+        pytest.param(
+            lambda: raft(RaftNode, {"s1": 1, "s2": 1}, symmetry=[("s1", "s2")]), 9, id="symmetry"
+        ),
+        pytest.param(
+            lambda: raft(
+                UnsyncedRaft,
+                {"s1": 1, "s2": 1},
+                symmetry=[("s1", "s2")],
+                crashes=1,
+                durability="sync",
+            ),
+            None,
+            id="symmetry-sync-crash",
+        ),
+        pytest.param(lambda: replicated_register(LazyPrimary), None, id="linearizable-bug"),
+        pytest.param(lambda: replicated_register(WaitingPrimary), None, id="linearizable"),
+        pytest.param(lambda: twopc(crashes=1, crashable=("p1",)), 8, id="2pc-crash"),
+    ],
+)
+def test_search_takes_the_same_steps_as_steps_and_take(make, max_depth):
+    """Explorer.search lists and takes steps by moves it keeps (no Step parsed or built per
+    transition): it visits as many states, finds as many distinct ones, reaches the same depth
+    and verdict, and reports the same shortest counterexample as a search that calls steps()
+    and take() for every step, with faults, fifo links, sync durability, crashes, symmetry
+    and clients' histories."""
+    result = make().search(max_depth=max_depth)
+    reference = search_by_steps_and_take(make(), max_depth)
+    assert (
+        result.verdict,
+        result.states,
+        result.distinct,
+        result.depth,
+        [str(s) for s in result.trace],
+    ) == reference
+
+
+def test_a_states_per_node_views_agree_with_its_slots():
+    """A state keeps each node's part in one slot; its nodes, frozen copies, node and disk
+    numbers, disks and synced disks read from the slots agree with one another: a node is down
+    (None) exactly where its number is, and synced disks exist only with durability="sync"."""
+    for durability in ("always", "sync"):
+        explorer = raft(UnsyncedRaft, {"s1": 1, "s3": 1}, crashes=1, durability=durability)
+        state = explorer.initial()
+        seen = 0
+        while True:
+            n = len(explorer.names)
+            assert len(state.nodes) == len(state.frozen) == len(state.node_keys) == n
+            assert len(state.disks) == len(state.disk_keys) == n
+            for node, key in zip(state.nodes, state.node_keys, strict=True):
+                assert (node is None) == (key is None)
+            assert (state.synced is None) == (durability == "always")
+            steps = explorer.steps(state)
+            crash = [s for s in steps if s.kind in ("crash", "restart")]
+            if seen >= 12 or not steps:
+                break
+            state = explorer.take(state, crash[0] if crash and seen % 3 == 2 else steps[0])
+            seen += 1

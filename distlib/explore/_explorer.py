@@ -28,6 +28,7 @@ from typing import Any
 from distlib.disk import Disk, durable_copy
 from distlib.explore._state import (
     ExploreError,
+    Slot,
     State,
     Step,
     Timer,
@@ -77,10 +78,10 @@ class View:
         self.trace = _Note(notes)
 
     def storage(self, name: str) -> Mapping[str, Any]:
-        return MappingProxyType(self.state.disks[self._explorer.index[name]])
+        return MappingProxyType(self.state.slots[self._explorer.index[name]].disk)
 
     def is_up(self, name: str) -> bool:
-        return self.state.nodes[self._explorer.index[name]] is not None
+        return self.state.slots[self._explorer.index[name]].node is not None
 
     def history(self) -> History:
         """The clients' operations so far (kept when a property has ``history=True``), timed
@@ -336,6 +337,12 @@ class Explorer:
         # Node and disk states are numbered the same way (by their canonical encodings).
         self._value_ids: dict[Any, int] = {}
         self._values: list[Any] = []
+        # A node's part of a state (its number and its storage's) is numbered too: a state's
+        # key holds one number per node.
+        self._slot_ids: dict[tuple[int | None, int], int] = {}
+        self._slot_parts: list[tuple[int | None, int]] = []  # number -> (node, storage)
+        self._unions: dict[Any, frozenset[Any]] = {}  # (facts, facts added) -> all of them
+        self._disk_keys: dict[tuple[int, ...], tuple[int, ...]] = {}  # slot numbers -> disks
         # The transition cache: a handler's outcome depends only on the node's fields, its
         # storage, its clock and the event, so each distinct (node state, event) pair runs once.
         self._outcomes: dict[Any, _Outcome] = {}
@@ -348,6 +355,10 @@ class Explorer:
         self._keys: dict[bytes, Any] = {}  # frozen node or disk -> its canonical key
         self._rng_start = self._rng.getstate()
         self._listen: Callable[[str, str, list[Any]], None] | None = None  # replay's recorder
+        # Enabled steps with their moves (see _enabled), made once: by (message head, whether
+        # its destination is up, whether a drop / a duplicate is left), by (node index, armed
+        # timers) and by (kind, node index) for crashes and restarts.
+        self._pairs: dict[Any, Any] = {}
 
     def _check_symmetry(self) -> None:
         seen: set[str] = set()
@@ -410,16 +421,17 @@ class Explorer:
                 self._renamed[(rid, kind, value_id)] = cached
             return cached
 
-        node_keys: list[Any] = [None] * n
-        disk_keys: list[Any] = [None] * n
+        numbers: list[Any] = [None] * n
         timers: list[Any] = [None] * n
         clocks: list[float] = [0.0] * n
         fired_old = state.spent[3]
         fired: list[int] = [0] * n
         for i in range(n):
             j = where[i]
-            node_keys[j] = number("value", state.node_keys[i])
-            disk_keys[j] = number("value", state.disk_keys[i])
+            slot = state.slots[i]
+            disk_key = number("value", slot.disk_key)
+            assert disk_key is not None
+            numbers[j] = self._slot_number(number("value", slot.node_key), disk_key)
             timers[j] = frozenset(
                 Timer(renaming.get(t.name, t.name), number("message", t.payload), t.due)
                 for t in state.timers[i]
@@ -451,8 +463,7 @@ class Explorer:
             )
         drops, dups, crashes, _ = state.spent
         return (
-            tuple(node_keys),
-            tuple(disk_keys),
+            tuple(numbers),
             tuple(timers),
             tuple(clocks),
             network,
@@ -465,24 +476,20 @@ class Explorer:
     def initial(self) -> State:
         """Every node built and started (``on_start``, in name order); nothing in flight."""
         n = len(self.names)
-        disks = tuple(Disk(self.storage[name].items())._live for name in self.names)
-        synced = None if self.durability == "always" else tuple(durable_copy(d) for d in disks)
+        slots = []
+        for name in self.names:
+            disk = Disk(self.storage[name].items())._live
+            synced = None if self.durability == "always" else durable_copy(disk)
+            slots.append(self._down(disk, synced, self._disk_number(disk, synced, name)))
         state = State(
-            nodes=(None,) * n,
-            frozen=(None,) * n,
-            node_keys=(None,) * n,
-            disks=disks,
-            disk_keys=tuple(
-                self._disk_number(d, None if synced is None else synced[i], name)
-                for i, (name, d) in enumerate(zip(self.names, disks, strict=True))
-            ),
+            slots=tuple(slots),
+            numbers=tuple(slot.number for slot in slots),
             timers=(frozenset(),) * n,
             clocks=(0.0,) * n,
             network={},
             ghost=frozenset(),
             spent=(0, 0, 0, (0,) * n),
             incarnations=(0,) * n,
-            synced=synced,
         )
         for name in self.names:
             self._chain = 0
@@ -496,6 +503,19 @@ class Explorer:
             number = self._value_ids[value] = len(self._values)
             self._values.append(value)
         return number
+
+    def _slot_number(self, node_key: int | None, disk_key: int) -> int:
+        """The number of a node's part of a state: of its number and its storage's."""
+        pair = (node_key, disk_key)
+        number = self._slot_ids.get(pair)
+        if number is None:
+            number = self._slot_ids[pair] = len(self._slot_parts)
+            self._slot_parts.append(pair)
+        return number
+
+    def _down(self, disk: dict[str, Any], synced: dict[str, Any] | None, disk_key: int) -> Slot:
+        """The slot of a node that is down, with this storage."""
+        return Slot(None, None, None, disk, disk_key, synced, self._slot_number(None, disk_key))
 
     def _message_id(self, msg: Any, where: str) -> int:
         """The number of ``msg`` (by its canonical encoding), numbering it if it is new."""
@@ -532,14 +552,16 @@ class Explorer:
         """The state after node ``i`` handles ``event`` (("m", src, message number) or ("t",
         timer name, payload number)): from the transition cache when the node, its storage and
         its clock were met with this event before, else by running the handler on a copy.
-        ``network``: the messages in flight, if not ``state``'s (the delivered one taken out)."""
-        frozen = state.frozen[i]
-        ident = frozen if frozen is not None else state.node_keys[i]
-        key = (i, ident, state.disk_keys[i], state.clocks[i], event)
+        ``network``: the messages in flight, if not ``state``'s (the delivered one taken out: a
+        fresh dict, which the handler's sends are added to in place)."""
+        slot = state.slots[i]
+        frozen = slot.frozen
+        ident = frozen if frozen is not None else slot.node_key
+        key = (i, ident, slot.disk_key, state.clocks[i], event)
         fresh = self._fresh or self._listen is not None
         outcome = None if fresh else self._outcomes.get(key)
         if outcome is None:
-            old = state.nodes[i]
+            old = slot.node
             assert old is not None
             node = self._copy(state, i, old)
             if event[0] == "m":
@@ -565,9 +587,10 @@ class Explorer:
     ) -> _Outcome:
         """Run one handler of node ``i`` (already a private copy): what it changed and did."""
         name = self.names[i]
-        disk = Disk(state.disks[i].items(), sync=state.synced is not None)
-        if state.synced is not None:
-            disk._synced = durable_copy(state.synced[i])
+        slot = state.slots[i]
+        disk = Disk(slot.disk.items(), sync=slot.synced is not None)
+        if slot.synced is not None:
+            disk._synced = durable_copy(slot.synced)
         node._ctx = self._context(state, i, disk)
         node._actions = []
         try:
@@ -582,7 +605,7 @@ class Explorer:
         ctx.storage = MappingProxyType(disk._live)
         ctx.rng = _IDLE_RNG  # (properties draw nothing)
         sends: list[tuple[str, int]] = []
-        local: list[int] = []
+        local: list[tuple[str, str, int]] = []
         timer_ops: list[tuple[str, int | None, float | None]] = []
         facts: list[Any] = []
         history: list[tuple[Any, ...]] = []
@@ -597,7 +620,7 @@ class Explorer:
                     )
                 number = self._message_id(act.msg, f"a message {name} sent")
                 if act.dst == name:  # delivered by the runtime right after this handler
-                    local.append(number)
+                    local.append(("m", name, number))
                 else:
                     sends.append((act.dst, number))
             elif cls is SetTimer:
@@ -627,17 +650,18 @@ class Explorer:
                 self._keys[frozen] = nkey
         live, synced = disk._live, disk._synced
         dkey = self._disk_number(live, synced, name)
+        links: tuple[Any, ...]
+        if self.fifo:
+            links = tuple(((name, dst), number) for dst, number in sends)
+        else:
+            links = tuple((name, dst, number) for dst, number in sends)
         return _Outcome(
-            node,
-            frozen,
-            nkey,
-            live,
-            dkey,
+            Slot(node, frozen, nkey, live, dkey, synced, self._slot_number(nkey, dkey)),
             tuple(sends),
+            links,
             tuple(timer_ops),
             frozenset(facts),
             local,
-            synced,
             tuple(history),
         )
 
@@ -660,57 +684,76 @@ class Explorer:
         itself are handled, within the same step (the runtime contract: a message to oneself
         arrives before anything from the network, which takes time)."""
         name = self.names[i]
+        owned = network is not None  # a fresh dict, the caller's: changed in place
         if network is None:
             network = state.network
+            if outcome.sends:
+                network = dict(network)
+                owned = True
         if outcome.sends:
-            network = dict(network)
             if self.fifo:
-                for dst, number in outcome.sends:
-                    network[(name, dst)] = (*network.get((name, dst), ()), number)
+                for link, number in outcome.links:
+                    network[link] = (*network.get(link, ()), number)
             else:
-                for dst, number in outcome.sends:
-                    link = (name, dst, number)
+                for link in outcome.links:
                     network[link] = network.get(link, 0) + 1
-        timers = state.timers[i]
+        all_timers = state.timers
         if outcome.timer_ops:
-            armed = {t.name: t for t in timers}
-            clock = state.clocks[i]
-            for tname, pid, delay in outcome.timer_ops:
-                if delay is None:
-                    armed.pop(tname, None)
-                else:
-                    armed[tname] = Timer(tname, pid, clock + delay)
-            timers = frozenset(armed.values())
+            timers = all_timers[i]
+            after = outcome.armed.get(timers)
+            if after is None:
+                after = outcome.armed[timers] = self._arm(timers, state.clocks[i], outcome)
+            if after is not timers:
+                all_timers = (*all_timers[:i], after, *all_timers[i + 1 :])
         j = i + 1  # (the tuples are rebuilt inline: this runs for every step taken)
+        slot = outcome.slot
         new = State(
-            (*state.nodes[:i], outcome.node, *state.nodes[j:]),
-            (*state.frozen[:i], outcome.frozen, *state.frozen[j:]),
-            (*state.node_keys[:i], outcome.node_key, *state.node_keys[j:]),
-            (*state.disks[:i], outcome.disk, *state.disks[j:]),
-            (*state.disk_keys[:i], outcome.disk_key, *state.disk_keys[j:]),
-            (*state.timers[:i], timers, *state.timers[j:]),
+            (*state.slots[:i], slot, *state.slots[j:]),
+            (*state.numbers[:i], slot.number, *state.numbers[j:]),
+            all_timers,
             state.clocks,
             network,
-            state.ghost | outcome.facts if outcome.facts else state.ghost,
+            self._union(state.ghost, outcome.facts) if outcome.facts else state.ghost,
             state.spent,
             state.incarnations,
-            None
-            if state.synced is None or outcome.synced is None
-            else _replace(state.synced, i, outcome.synced),
             state.depth,
         )
         if outcome.history:
             new.ghost = new.ghost | {("history", *event, self._stamp) for event in outcome.history}
-        for number in outcome.local:
+        for event in outcome.local:
             _depth_guard(self, name)
-            new = self._handle(new, i, ("m", name, number))
+            # The state in between is dropped: its network, if ours, is the next one's.
+            new = self._handle(new, i, event, new.network if owned else None)
         return new
+
+    def _union(self, ghost: frozenset[Any], facts: frozenset[Any]) -> frozenset[Any]:
+        """``ghost | facts``, one object for each pair met (whose hash is then computed once)."""
+        pair = (ghost, facts)
+        union = self._unions.get(pair)
+        if union is None:
+            union = ghost | facts
+            if union == ghost:
+                union = ghost
+            self._unions[pair] = union
+        return union
+
+    @staticmethod
+    def _arm(timers: frozenset[Timer], clock: float, outcome: _Outcome) -> frozenset[Timer]:
+        """The armed timers after ``outcome``'s timer operations, at ``clock``."""
+        armed = {t.name: t for t in timers}
+        for tname, pid, delay in outcome.timer_ops:
+            if delay is None:
+                armed.pop(tname, None)
+            else:
+                armed[tname] = Timer(tname, pid, clock + delay)
+        after = frozenset(armed.values())
+        return timers if after == timers else after
 
     def _remember(self, state: State) -> State:
         """Add the facts ``record`` sees in ``state`` to its ghost."""
         if self.record is None:
             return state
-        key = (state.node_keys, state.disk_keys)
+        key = state.numbers
         facts = self._facts.get(key)
         if facts is None:
             facts = self._facts[key] = frozenset(self.record(View(self, state)))
@@ -724,129 +767,222 @@ class Explorer:
 
     def steps(self, state: State) -> list[Step]:
         """Every step enabled in ``state``, in a fixed order."""
-        out: list[Step] = []
+        return [step for step, _ in self._enabled(state)]
+
+    # A move is how the explorer takes a step: the step's kind, the node's index and, for a
+    # message, its link (the network's key: (src, dst, number), or (src, dst) with ``fifo``),
+    # its number, its source and the event its delivery is (see _handle); for a timer, the
+    # armed Timer and the event its firing is. The (step, move) pairs are made once and kept
+    # (a Step is immutable), so listing a state's steps builds no new objects, and the search
+    # takes a move without parsing its step (take() parses and checks a caller's step).
+
+    def _enabled(self, state: State) -> list[tuple[Step, tuple[Any, ...]]]:
+        """Every step enabled in ``state`` with its move, in the order of :meth:`steps`."""
+        out: list[tuple[Step, tuple[Any, ...]]] = []
         drops, dups, crashes, fired = state.spent
-        objects = self._message_objects
+        can_drop, can_dup = drops < self.drops, dups < self.duplicates
+        slots, index, pairs = state.slots, self.index, self._pairs
         if self.fifo:
             heads = [(src, dst, queue[0]) for (src, dst), queue in sorted(state.network.items())]
         else:
             heads = sorted(state.network)
-        for src, dst, number in heads:
-            msg = objects[number]
-            if state.nodes[self.index[dst]] is not None:
-                out.append(Step("deliver", dst, src, msg))
-            if drops < self.drops:
-                out.append(Step("drop", dst, src, msg))
-            if dups < self.duplicates:
-                out.append(Step("duplicate", dst, src, msg))
+        for head in heads:
+            up = slots[index[head[1]]].node is not None
+            key: Any = (head, up, can_drop, can_dup)
+            entry = pairs.get(key)
+            if entry is None:
+                entry = pairs[key] = self._message_pairs(head, up, can_drop, can_dup)
+            out.extend(entry)
+        can_crash = crashes < self.crashes
         for i, name in enumerate(self.names):
-            if state.nodes[i] is None:
-                out.append(Step("restart", name))
+            if slots[i].node is None:
+                out.append(self._node_pair("restart", i))
                 continue
             budget = self.timer_budget[i]
             if budget is None or fired[i] < budget:
-                for t in sorted(state.timers[i], key=_timer_order):
-                    payload = None if t.payload is None else objects[t.payload]
-                    out.append(Step("timer", name, timer=t.name, payload=payload))
-            if crashes < self.crashes and name in self.crashable:
-                out.append(Step("crash", name))
+                timers = state.timers[i]
+                if timers:
+                    key = (i, timers)
+                    entry = pairs.get(key)
+                    if entry is None:
+                        entry = pairs[key] = self._timer_pairs(i, timers)
+                    out.extend(entry)
+            if can_crash and name in self.crashable:
+                out.append(self._node_pair("crash", i))
         return out
+
+    def _message_pairs(
+        self, head: tuple[str, str, int], up: bool, can_drop: bool, can_dup: bool
+    ) -> list[tuple[Step, tuple[Any, ...]]]:
+        src, dst, number = head
+        msg = self._message_objects[number]
+        link = (src, dst) if self.fifo else head
+        i = self.index[dst]
+        kinds = [k for k, on in (("deliver", up), ("drop", can_drop), ("duplicate", can_dup)) if on]
+        event = ("m", src, number)
+        return [(Step(kind, dst, src, msg), (kind, i, link, number, src, event)) for kind in kinds]
+
+    def _timer_pairs(self, i: int, timers: frozenset[Timer]) -> list[tuple[Step, tuple[Any, ...]]]:
+        name, objects = self.names[i], self._message_objects
+        out = []
+        for t in sorted(timers, key=_timer_order):
+            payload = None if t.payload is None else objects[t.payload]
+            move = ("timer", i, t, ("t", t.name, t.payload))
+            out.append((Step("timer", name, timer=t.name, payload=payload), move))
+        return out
+
+    def _node_pair(self, kind: str, i: int) -> tuple[Step, tuple[Any, ...]]:
+        key = (kind, i)
+        pair: tuple[Step, tuple[Any, ...]] | None = self._pairs.get(key)
+        if pair is None:
+            pair = self._pairs[key] = (Step(kind, self.names[i]), key)
+        return pair
 
     def take(self, state: State, step: Step) -> State:
         """The state after ``step`` (``state`` is unchanged)."""
-        self._chain = 0
+        self._stamp_for(state)
+        return self._after(state, self._move(state, step))
+
+    def _stamp_for(self, state: State) -> None:
         if self.keep_history:
             # A history's events are timed by rank: one past the latest event so far, so two
             # paths whose histories order their events alike reach the same state.
             self._stamp = 1 + max(
                 (fact[-1] for fact in state.ghost if fact[0] == "history"), default=-1
             )
-        new = self._take(state, step)
+
+    def _after(self, state: State, move: tuple[Any, ...]) -> State:
+        """The state after ``move`` (``self._stamp`` set for ``state``), one step deeper."""
+        self._chain = 0
+        new = self._do(state, move)
         new.depth = state.depth + 1
         return self._remember(new)
 
-    def _take(self, state: State, step: Step) -> State:
+    def _move(self, state: State, step: Step) -> tuple[Any, ...]:
+        """``step``'s move, once it is checked to be enabled in ``state``."""
         kind = step.kind
         i = self.index.get(step.node)
         if i is None:
             raise ExploreError(f"step {step} names unknown node {step.node!r}")
-        drops, dups, crashes, fired = state.spent
-        if kind in ("deliver", "drop", "duplicate") and self.fifo:
-            number = self._message_id(step.msg, "a message")
-            queue = state.network.get((step.src or "", step.node), ())
-            if not queue or queue[0] != number:
-                raise ExploreError(f"step {step}: not the oldest message on its link")
-            network = dict(state.network)
-            if kind == "duplicate":
-                network[(step.src or "", step.node)] = (*queue, number)
-                return _with(state, network=network, spent=(drops, dups + 1, crashes, fired))
-            if len(queue) == 1:
-                del network[(step.src or "", step.node)]
-            else:
-                network[(step.src or "", step.node)] = queue[1:]
-            if kind == "drop":
-                return _with(state, network=network, spent=(drops + 1, dups, crashes, fired))
-            if state.nodes[i] is None:
-                raise ExploreError(f"step {step}: {step.node} is down")
-            return self._handle(state, i, ("m", step.src, number), network)
         if kind in ("deliver", "drop", "duplicate"):
             number = self._message_id(step.msg, "a message")
-            link = (step.src or "", step.node, number)
-            count = state.network.get(link, 0)
-            if not count:
-                raise ExploreError(f"step {step}: no such message in flight")
-            network = dict(state.network)
-            if kind == "duplicate":
-                network[link] = count + 1
-                return _with(state, network=network, spent=(drops, dups + 1, crashes, fired))
-            if count == 1:
-                del network[link]
+            src = step.src or ""
+            if self.fifo:
+                link: tuple[Any, ...] = (src, step.node)
+                queue = state.network.get(link, ())
+                if not queue or queue[0] != number:
+                    raise ExploreError(f"step {step}: not the oldest message on its link")
             else:
-                network[link] = count - 1
-            if kind == "drop":
-                return _with(state, network=network, spent=(drops + 1, dups, crashes, fired))
-            if state.nodes[i] is None:
+                link = (src, step.node, number)
+                if not state.network.get(link, 0):
+                    raise ExploreError(f"step {step}: no such message in flight")
+            if kind == "deliver" and state.slots[i].node is None:
                 raise ExploreError(f"step {step}: {step.node} is down")
-            return self._handle(state, i, ("m", step.src, number), network)
+            return (kind, i, link, number, step.src, ("m", step.src, number))
         if kind == "timer":
             timer = next((t for t in state.timers[i] if t.name == step.timer), None)
-            if state.nodes[i] is None or timer is None:
+            if state.slots[i].node is None or timer is None:
                 raise ExploreError(f"step {step}: no such timer armed")
-            timers = _replace(state.timers, i, state.timers[i] - {timer})
-            clocks = _replace(state.clocks, i, max(state.clocks[i], timer.due))
-            spent = (drops, dups, crashes, _replace(fired, i, fired[i] + 1))
-            before = _with(state, timers=timers, clocks=clocks, spent=spent)
-            return self._handle(before, i, ("t", timer.name, timer.payload))
+            return (kind, i, timer, ("t", timer.name, timer.payload))
         if kind == "crash":
-            if state.nodes[i] is None:
+            if state.slots[i].node is None:
                 raise ExploreError(f"step {step}: {step.node} is already down")
-            if state.synced is not None:  # the writes since the last sync are lost
-                kept = durable_copy(state.synced[i])
-                state = _with(
-                    state,
-                    disks=_replace(state.disks, i, kept),
-                    disk_keys=_replace(
-                        state.disk_keys, i, self._disk_number(kept, state.synced[i], step.node)
-                    ),
-                )
+            return (kind, i)
+        if kind == "restart":
+            if state.slots[i].node is not None:
+                raise ExploreError(f"step {step}: {step.node} is up")
+            return (kind, i)
+        raise ExploreError(f"unknown step kind {kind!r}")
+
+    def _do(self, state: State, move: tuple[Any, ...]) -> State:
+        """The state after ``move``, an enabled one (depth and recorded facts not updated)."""
+        kind, i = move[0], move[1]
+        if kind == "deliver":  # (the commonest move first)
+            network = dict(state.network)  # a fresh copy: _apply adds the sends to it in place
+            link = move[2]
+            if self.fifo:
+                queue = network[link]
+                if len(queue) == 1:
+                    del network[link]
+                else:
+                    network[link] = queue[1:]
+            else:
+                count = network[link]
+                if count == 1:
+                    del network[link]
+                else:
+                    network[link] = count - 1
+            return self._handle(state, i, move[5], network)
+        drops, dups, crashes, fired = state.spent
+        if kind == "timer":
+            timer = move[2]
+            j = i + 1
+            before = State(
+                state.slots,
+                state.numbers,
+                (*state.timers[:i], state.timers[i] - {timer}, *state.timers[j:]),
+                (*state.clocks[:i], max(state.clocks[i], timer.due), *state.clocks[j:]),
+                state.network,
+                state.ghost,
+                (drops, dups, crashes, (*fired[:i], fired[i] + 1, *fired[j:])),
+                state.incarnations,
+                state.depth,
+            )
+            return self._handle(before, i, move[3])
+        if kind == "crash":
+            slot = state.slots[i]
+            if slot.synced is None:
+                down = self._down(slot.disk, None, slot.disk_key)
+            else:  # the writes since the last sync are lost
+                kept = durable_copy(slot.synced)
+                dkey = self._disk_number(kept, slot.synced, self.names[i])
+                down = self._down(kept, slot.synced, dkey)
             return _with(
                 state,
-                nodes=_replace(state.nodes, i, None),
-                frozen=_replace(state.frozen, i, None),
-                node_keys=_replace(state.node_keys, i, None),
+                slots=_replace(state.slots, i, down),
+                numbers=_replace(state.numbers, i, down.number),
                 timers=_replace(state.timers, i, frozenset()),
                 spent=(drops, dups, crashes + 1, fired),
                 incarnations=_replace(state.incarnations, i, state.incarnations[i] + 1),
             )
         if kind == "restart":
-            if state.nodes[i] is not None:
-                raise ExploreError(f"step {step}: {step.node} is up")
-            return self._boot(state, step.node)
-        raise ExploreError(f"unknown step kind {kind!r}")
+            return self._boot(state, self.names[i])
+        # a drop or a duplicate
+        network = dict(state.network)
+        link, number = move[2], move[3]
+        if kind == "duplicate":
+            spent = (drops, dups + 1, crashes, fired)
+            if self.fifo:
+                network[link] = (*network[link], number)
+            else:
+                network[link] += 1
+        else:
+            spent = (drops + 1, dups, crashes, fired)
+            if self.fifo:
+                queue = network[link]
+                if len(queue) == 1:
+                    del network[link]
+                else:
+                    network[link] = queue[1:]
+            elif network[link] == 1:
+                del network[link]
+            else:
+                network[link] -= 1
+        return State(
+            state.slots,
+            state.numbers,
+            state.timers,
+            state.clocks,
+            network,
+            state.ghost,
+            spent,
+            state.incarnations,
+            state.depth,
+        )
 
     @staticmethod
     def _copy(state: State, i: int, old: Node) -> Node:
-        frozen = state.frozen[i]
+        frozen = state.slots[i].frozen
         return clone(old) if frozen is None else thaw(type(old), frozen)
 
     # -- checking ----------------------------------------------------------------------------
@@ -861,9 +997,12 @@ class Explorer:
             if p.kind != "invariant":
                 continue
             if p.reads == "storage":
-                key: Any = (index, state.disk_keys, state.ghost)
+                disks = self._disk_keys.get(state.numbers)
+                if disks is None:
+                    disks = self._disk_keys[state.numbers] = state.disk_keys
+                key: Any = (index, disks, state.ghost)
             elif p.reads == "nodes":
-                key = (index, state.node_keys, state.disk_keys, state.ghost)
+                key = (index, state.numbers, state.ghost)
             else:
                 key = None
             verdict = None if key is None else self._verdicts.get(key)
@@ -963,6 +1102,8 @@ class Explorer:
             goals[name] = []
             pending.discard(name)
         pop = frontier.popleft if strategy == "bfs" else frontier.pop
+        plain = not self._renamings  # no symmetry: a state's identity is its key
+        record = self.record is not None
         while frontier:
             state = pop()
             deepest = max(deepest, state.depth)
@@ -970,18 +1111,25 @@ class Explorer:
                 exhausted = False
                 continue
             skey = self.identity(state)
-            for step in self.steps(state):
-                try:
-                    nxt = self.take(state, step)
+            self._stamp_for(state)
+            depth = state.depth + 1
+            for step, move in self._enabled(state):
+                try:  # (what _after does)
+                    self._chain = 0
+                    nxt = self._do(state, move)
+                    nxt.depth = depth
+                    if record:
+                        nxt = self._remember(nxt)
                 except _HandlerFailed as failed:
                     return self._failed_result(
                         [*path(skey), step], failed, start, goals, visited + 1, len(parents)
                     )
                 visited += 1
-                key = self.identity(nxt)
-                if key in parents:
+                key = nxt.key if plain else self.identity(nxt)
+                known = len(parents)
+                parents.setdefault(key, (skey, step))  # (hashes the key once)
+                if len(parents) == known:  # seen before
                     continue
-                parents[key] = (skey, step)
                 self._check_determinism(state, step, nxt.key)
                 prop, problem = self.check(nxt, state)
                 if prop:
@@ -1031,7 +1179,7 @@ class Explorer:
             name = step.node
             i = self.index[name]
             values = self._values
-            first, second = key[0][i], again[0][i]
+            first, second = self._slot_parts[key[0][i]][0], self._slot_parts[again[0][i]][0]
             first = values[first] if first is not None else None
             second = values[second] if second is not None else None
             field_ = _first_difference(first, second)
@@ -1131,18 +1279,14 @@ def _replace(values: tuple[Any, ...], i: int, value: Any) -> tuple[Any, ...]:
 
 def _with(state: State, **changes: Any) -> State:
     fields_: dict[str, Any] = {
-        "nodes": state.nodes,
-        "frozen": state.frozen,
-        "node_keys": state.node_keys,
-        "disks": state.disks,
-        "disk_keys": state.disk_keys,
+        "slots": state.slots,
+        "numbers": state.numbers,
         "timers": state.timers,
         "clocks": state.clocks,
         "network": state.network,
         "ghost": state.ghost,
         "spent": state.spent,
         "incarnations": state.incarnations,
-        "synced": state.synced,
         "depth": state.depth,
     }
     fields_.update(changes)
@@ -1220,23 +1364,22 @@ def _timer_order(timer: Timer) -> tuple[float, str]:
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """What one handler did, from one node state, storage, clock and event: the node after it
-    (never changed again: states share it), its frozen copy and number, its storage after it
-    and that storage's number, the messages sent to others as (destination, message number),
+    """What one handler did, from one node state, storage, clock and event: the node's slot
+    after it (the node, its frozen copy and number, its storage and that storage's number; never
+    changed again: states share it), the messages sent to others as (destination, message number),
     the timers set as (name, payload number, delay) or cancelled as (name, None, None), the
     note facts kept, and the messages it sent itself (numbers), which are handled next."""
 
-    node: Node
-    frozen: bytes | None
-    node_key: int
-    disk: dict[str, Any]
-    disk_key: int
+    slot: Slot  # the node's part of the states it leads to (never changed again)
     sends: tuple[tuple[str, int], ...]
+    #: the sends as the network's keys: (src, dst, number), or with fifo ((src, dst), number)
+    links: tuple[Any, ...]
     timer_ops: tuple[tuple[str, int | None, float | None], ...]
     facts: frozenset[Any]
-    local: list[int]
-    synced: dict[str, Any] | None  # in sync mode, the disk as of its last sync
+    local: list[tuple[str, str, int]]  # the events of the messages it sent itself
     history: tuple[tuple[Any, ...], ...]  # invocations and completions, without their times
+    #: the node's armed timers after the handler, by those before it (the clock is the same)
+    armed: dict[frozenset[Timer], frozenset[Timer]] = field(default_factory=dict)
 
 
 def _thaw_items(data: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

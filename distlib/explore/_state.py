@@ -16,7 +16,7 @@ from typing import Any
 
 from distlib.node import Node
 
-__all__ = ["ExploreError", "State", "Step", "canonical"]
+__all__ = ["ExploreError", "Slot", "State", "Step", "canonical"]
 
 
 class ExploreError(Exception):
@@ -200,20 +200,48 @@ class Timer:
     due: float
 
 
+class Slot:
+    """One node's part of a state: the node (None while down), its fields pickled (``frozen``:
+    None when down or when they cannot be pickled), its number (``node_key``: the number of its
+    canonical encoding, None when down), its storage (``disk``) and that storage's number
+    (``disk_key``), in sync mode what the storage held at its last sync (``synced``, else
+    None), and ``number``: the number of the pair (node_key, disk_key), which is what a
+    state's key holds. A handler's outcome makes one slot that every state reached by that
+    outcome shares, so taking a step replaces one slot, not five values."""
+
+    __slots__ = ("disk", "disk_key", "frozen", "node", "node_key", "number", "synced")
+
+    def __init__(
+        self,
+        node: Node | None,
+        frozen: bytes | None,
+        node_key: int | None,
+        disk: dict[str, Any],
+        disk_key: int,
+        synced: dict[str, Any] | None,
+        number: int,
+    ) -> None:
+        self.node = node
+        self.frozen = frozen
+        self.node_key = node_key
+        self.disk = disk
+        self.disk_key = disk_key
+        self.synced = synced
+        self.number = number
+
+
 @dataclass(slots=True, eq=False)
 class State:
     """Every node's state (``None`` while down) and storage, the armed timers, the messages in
     flight (a multiset: ``(src, dst, message number) -> count``), each node's logical clock, the
     facts a property records (``ghost``), and the fault budget spent so far.
 
-    Nodes, disks and messages appear in the key by numbers the explorer gives their canonical
-    encodings (equal encodings, equal numbers), so comparing two states is cheap."""
+    Each node's state and storage are held in its :class:`Slot` (``slots``; ``nodes``,
+    ``disks``, ``node_keys``... are read from them), and the key holds each slot's number
+    (``numbers``), so comparing two states is cheap."""
 
-    nodes: tuple[Node | None, ...]
-    frozen: tuple[bytes | None, ...]  # each node's fields, pickled (None: cannot be)
-    node_keys: tuple[int | None, ...]  # each node's number (None: down)
-    disks: tuple[dict[str, Any], ...]
-    disk_keys: tuple[int, ...]
+    slots: tuple[Slot, ...]
+    numbers: tuple[int, ...]  # each slot's number
     timers: tuple[frozenset[Timer], ...]
     clocks: tuple[float, ...]
     #: (src, dst, message number) -> copies; with ``fifo``, (src, dst) -> the numbers in order
@@ -221,12 +249,39 @@ class State:
     ghost: frozenset[Any]
     spent: tuple[int, int, int, tuple[int, ...]]  # drops, duplicates, crashes, timer firings
     incarnations: tuple[int, ...]
-    #: with ``durability="sync"``: what each node's disk holds at its last sync (a crash brings
-    #: it back); None when every write is durable at once
-    synced: tuple[dict[str, Any], ...] | None = None
     depth: int = 0
     _key: Any = None
     _orbit: Any = None  # the key under symmetry, once the explorer computed it
+
+    @property
+    def nodes(self) -> tuple[Node | None, ...]:
+        return tuple(s.node for s in self.slots)
+
+    @property
+    def frozen(self) -> tuple[bytes | None, ...]:
+        """Each node's fields, pickled (None: down, or they cannot be)."""
+        return tuple(s.frozen for s in self.slots)
+
+    @property
+    def node_keys(self) -> tuple[int | None, ...]:
+        """Each node's number (None: down)."""
+        return tuple(s.node_key for s in self.slots)
+
+    @property
+    def disks(self) -> tuple[dict[str, Any], ...]:
+        return tuple(s.disk for s in self.slots)
+
+    @property
+    def disk_keys(self) -> tuple[int, ...]:
+        return tuple(s.disk_key for s in self.slots)
+
+    @property
+    def synced(self) -> tuple[dict[str, Any], ...] | None:
+        """With ``durability="sync"``: what each node's disk holds at its last sync (a crash
+        brings it back); None when every write is durable at once."""
+        if self.slots[0].synced is None:
+            return None
+        return tuple(s.synced for s in self.slots)  # type: ignore[misc]
 
     @property
     def key(self) -> Any:
@@ -234,8 +289,7 @@ class State:
         if self._key is None:
             net = frozenset(self.network.items())
             self._key = (
-                self.node_keys,
-                self.disk_keys,
+                self.numbers,
                 self.timers,
                 self.clocks,
                 net,
