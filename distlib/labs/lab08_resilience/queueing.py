@@ -1,4 +1,4 @@
-"""A queueing model that runs load-balancing policies against Poisson traffic (raw simpy).
+"""A queueing model that runs load-balancing policies against Poisson traffic.
 
 The model: requests arrive as a Poisson process; a dispatcher sends each one, the moment it
 arrives, to one of ``servers`` identical servers chosen by a policy from
@@ -24,13 +24,12 @@ no failures (see :mod:`distlib.protocols.detectors` for noticing a dead server).
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import simpy
 
 from distlib.protocols.balance import POLICIES, Policy, make_policy
 
@@ -149,34 +148,30 @@ def simulate_queue(
         load=load, servers=servers, requests=requests, service_mean=service_mean, seed=seed
     )
     load = float(load)
-    env = simpy.Environment()
-    queues = [simpy.Resource(env, capacity=1) for _ in range(servers)]  # FIFO, one at a time
+    # Each server serves its queue in order, one request at a time, so the model needs no event
+    # queue: a request starts when it arrives or when its server finishes the request before
+    # it, whichever is later, and leaves ``service`` later. What a policy sees at an arrival,
+    # the requests each server holds, is the requests sent to it minus those that left by
+    # then: their departures wait in a heap, earliest first.
+    free_at = [0.0] * servers  # when each server finishes the last request sent to it
     outstanding = [0] * servers
+    departures: list[tuple[float, int]] = []  # (time a request leaves, its server)
     policy_rng = random.Random(f"{seed}/queueing/policy")
     latency = [0.0] * requests
     served_by = [0] * requests
-
-    def serve(i: int, server: int, service: float):
-        arrived = env.now
-        with queues[server].request() as turn:
-            yield turn
-            yield env.timeout(service)
-        outstanding[server] -= 1
-        latency[i] = env.now - arrived
-
-    def dispatcher():
-        for i, (arrival, service) in enumerate(work):
-            yield env.timeout(max(0.0, arrival - env.now))
-            # The policy sees a snapshot, so a policy that writes into it cannot corrupt the model.
-            server = pol.choose(tuple(outstanding), policy_rng)
-            if not isinstance(server, int) or not 0 <= server < servers:
-                raise ValueError(f"policy {pol.name!r} chose server {server!r} of {servers}")
-            outstanding[server] += 1
-            served_by[i] = server
-            env.process(serve(i, server, service))
-
-    env.process(dispatcher())
-    env.run()
+    for i, (arrival, service) in enumerate(work):
+        while departures and departures[0][0] <= arrival:
+            outstanding[heapq.heappop(departures)[1]] -= 1
+        # The policy sees a snapshot, so a policy that writes into it cannot corrupt the model.
+        server = pol.choose(tuple(outstanding), policy_rng)
+        if not isinstance(server, int) or not 0 <= server < servers:
+            raise ValueError(f"policy {pol.name!r} chose server {server!r} of {servers}")
+        outstanding[server] += 1
+        served_by[i] = server
+        done = max(arrival, free_at[server]) + service
+        free_at[server] = done
+        heapq.heappush(departures, (done, server))
+        latency[i] = done - arrival
 
     first = int(requests * warmup)
     measured = latency[first:]
