@@ -899,19 +899,7 @@ class Explorer:
         kind, i = move[0], move[1]
         if kind == "deliver":  # (the commonest move first)
             network = dict(state.network)  # a fresh copy: _apply adds the sends to it in place
-            link = move[2]
-            if self.fifo:
-                queue = network[link]
-                if len(queue) == 1:
-                    del network[link]
-                else:
-                    network[link] = queue[1:]
-            else:
-                count = network[link]
-                if count == 1:
-                    del network[link]
-                else:
-                    network[link] = count - 1
+            _take_off(network, move[2], self.fifo)
             return self._handle(state, i, move[5], network)
         drops, dups, crashes, fired = state.spent
         if kind == "timer":
@@ -958,16 +946,7 @@ class Explorer:
                 network[link] += 1
         else:
             spent = (drops + 1, dups, crashes, fired)
-            if self.fifo:
-                queue = network[link]
-                if len(queue) == 1:
-                    del network[link]
-                else:
-                    network[link] = queue[1:]
-            elif network[link] == 1:
-                del network[link]
-            else:
-                network[link] -= 1
+            _take_off(network, link, self.fifo)
         return State(
             state.slots,
             state.numbers,
@@ -1271,6 +1250,21 @@ class _HandlerFailed(Exception):
     def __init__(self, node: str, what: str, exc: Exception) -> None:
         super().__init__(f"{node}'s {what} raised {type(exc).__name__}: {exc}")
         self.node, self.what, self.exc = node, what, exc
+
+
+def _take_off(network: dict[Any, Any], link: Any, fifo: bool) -> None:
+    """Take one copy of the message on ``link`` out of ``network``, in place: the oldest of the
+    link's queue with ``fifo``, else one of the multiset's copies (delivered or dropped)."""
+    if fifo:
+        queue = network[link]
+        if len(queue) == 1:
+            del network[link]
+        else:
+            network[link] = queue[1:]
+    elif network[link] == 1:
+        del network[link]
+    else:
+        network[link] -= 1
 
 
 def _replace(values: tuple[Any, ...], i: int, value: Any) -> tuple[Any, ...]:
