@@ -976,20 +976,5 @@ class Simulation:
                 return
         self._delivered += 1
         self._log((now, "deliver", src, dst, mid, msg, "", None))
-        # _handle inlined: this runs once per delivered message.
-        node = slot.node
-        slot.ctx.now = slot.clock(now) if slot.skewed else now
-        try:
-            node.on_message(src, msg)  # type: ignore[union-attr]
-        except CrashPoint as point:
-            self._crash_point(slot, point)
-            return
-        except Exception as exc:
-            self._failed(slot, "on_message", (src, msg), exc)
-        actions = node._actions  # type: ignore[union-attr]
-        if actions:
-            node._actions = []  # type: ignore[union-attr]
-            self._perform(slot, actions)
-        if self._observers and node is slot.node:
-            for observer in tuple(self._observers):
-                observer(dst, node, "on_message")  # type: ignore[arg-type]
+        # (The common case, receiver up and no partition, is inlined in _advance.)
+        self._handle(slot, "on_message", slot.node.on_message, src, msg)  # type: ignore[union-attr]
