@@ -706,8 +706,10 @@ def measure_split_votes(
 
         def decided(sim: Simulation = sim, live: list[str] = live) -> bool:
             for name in live:
-                node = sim.nodes[name]
-                if node is not None and (_leads(node) or _term(node) >= 2):
+                if not sim.is_up(name):
+                    continue
+                node = sim.node(name)
+                if _leads(node) or _term(node) >= 2:
                     return True
             return False
 

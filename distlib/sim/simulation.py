@@ -885,6 +885,8 @@ class Simulation:
         loss = reorder = duplicate = low = span = 0.0
         latency: Latency = default.latency
         uniform = False
+        # (An interceptor may replace itself: it is looked up again after each call.)
+        interceptor = self.interceptor if intercept else None
         n = len(actions)
         while i < n:
             act = actions[i]
@@ -907,9 +909,10 @@ class Simulation:
                 arg = (sent, slots[src].incarnation)
                 heappush(queue, (now + 0.0, next(seq), self._deliver_self_cb, arg))
                 continue
-            if intercept and self.interceptor is not None:
+            if interceptor is not None:
                 self._mid = mid  # (the count is stored at the end of the batch, and before this)
-                out = self.interceptor(src, dst, msg)
+                out = interceptor(src, dst, msg)
+                interceptor = self.interceptor
                 links, default = net.links, net.default
                 connected = net.groups is None and not net.cuts and not net.isolated
                 if out is None:

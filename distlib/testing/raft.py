@@ -405,7 +405,12 @@ class RaftCluster:
 
     def node(self, name: str) -> Any:
         """The live node object ``name``, or None while it is down."""
-        return self.sim.nodes[self._check_name(name)]
+        return self._live(self._check_name(name))
+
+    def _live(self, name: str) -> Any:
+        # (Not sim.nodes[name]: that builds a dict of every node, and harness code asks often.)
+        sim = self.sim
+        return sim.node(name) if sim.is_up(name) else None
 
     def is_up(self, name: str) -> bool:
         return self.sim.is_up(name)
@@ -426,7 +431,7 @@ class RaftCluster:
         """Connected servers that think they lead, with their terms."""
         out = {}
         for name in self.names:
-            node = self.sim.nodes[name]
+            node = self._live(name)
             if node is not None and name not in self.disconnected and _role(node) == "leader":
                 out[name] = _server(node).term
         return out
@@ -603,7 +608,7 @@ class RaftCluster:
             pause = min(pause * 2, 1.0)
             if start_term is not None:
                 for name in self.names:
-                    node = self.sim.nodes[name]
+                    node = self._live(name)
                     if node is not None and _server(node).term > start_term:
                         return None
         count, cmd = self.n_committed(index)
@@ -648,7 +653,7 @@ class RaftCluster:
         """Each server's role and term, e.g. ``"s1 leader@3, s2 follower@3, s3 down"``."""
         parts = []
         for name in self.names:
-            node = self.sim.nodes[name]
+            node = self._live(name)
             if node is None:
                 parts.append(f"{name} down")
             else:
@@ -662,7 +667,7 @@ class RaftCluster:
         follower claims an entry it does not hold)."""
         out = []
         for name in self.names:
-            node = self.sim.nodes[name]
+            node = self._live(name)
             if node is None:
                 out.append(f"{name:<4} down")
                 continue

@@ -187,7 +187,7 @@ def rpc_bytes(node_factory: Any = RaftNode, *, seed: int = 0, **options: Any):
     mark = c.mark()
     sent = 0
     for index in range(2, 12):
-        command = "".join(c.rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(5000))
+        command = "".join(c.rng.choices("abcdefghijklmnopqrstuvwxyz", k=5000))
         got = c.one(command, 3)
         _expect(
             c,
