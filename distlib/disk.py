@@ -21,18 +21,19 @@ what it means on a real machine, storage must not share objects with the node's 
   handler had already done (messages it sent before the write do leave) and crashes the node:
   the way to catch a node that replies before it writes.
 
-:func:`durable_copy` is the copy a write makes. The disk counts writes, syncs and lost writes
-(:attr:`Disk.stats`), for the fault coverage a run reports.
+:func:`durable_copy` is the copy a write makes. :func:`write_log` writes a list the way a server
+writes its log file: only the entries that are not on disk yet (:meth:`Disk.write_log`). The disk
+counts writes, syncs and lost writes (:attr:`Disk.stats`), for the fault coverage a run reports.
 """
 
 from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from typing import Any
 
-__all__ = ["CrashPoint", "Disk", "durable_copy"]
+__all__ = ["CrashPoint", "Disk", "durable_copy", "write_log"]
 
 
 class CrashPoint(BaseException):
@@ -96,6 +97,44 @@ def durable_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+def _common_prefix(a: list[Any], b: Sequence[Any]) -> int:
+    """How many leading items ``a`` and ``b`` have in common (by ``==``). Each comparison is of
+    two slices, done in C (an item is first compared by identity, so the items of a log that
+    were appended, not replaced, cost almost nothing); when the lists differ, halving finds
+    where, comparing each item about once."""
+    n, m = len(a), len(b)
+    if m == n:  # (the common cases first: the same length or a longer b, one slice at most)
+        if a == b:
+            return n
+        hi = n
+    elif m > n:
+        if a == b[:n]:
+            return n
+        hi = n
+    else:
+        if a[:m] == b:
+            return m
+        hi = m
+    lo = 0  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def write_log(storage: MutableMapping[str, Any], key: str, entries: list[Any]) -> None:
+    """Write the list ``entries`` under ``key`` as a log file is written: on a :class:`Disk`,
+    only what is not stored yet (:meth:`Disk.write_log`); on any other mapping,
+    ``storage[key] = list(entries)``."""
+    if isinstance(storage, Disk):
+        storage.write_log(key, entries)
+    else:
+        storage[key] = list(entries)
+
+
 class Disk(MutableMapping[str, Any]):
     """A node's durable storage: a mapping whose writes store copies (see the module doc).
 
@@ -149,6 +188,36 @@ class Disk(MutableMapping[str, Any]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._live
+
+    def write_log(self, key: str, entries: list[Any]) -> None:
+        """Write the list ``entries`` under ``key`` as a server writes its log file: the entries
+        already stored stay, a change cuts the stored list back to it, and the new entries are
+        appended after.
+
+        What is stored afterwards equals ``entries``, as after ``disk[key] = entries``, and it
+        counts as one write (a crash point, a torn write or a sync treats it as one); but it
+        costs what changed, not the whole list, so a node can write a long log before every
+        reply. Stored entries are compared with the new ones by ``==``, so the entries must be
+        values that are equal only when they are the same, such as frozen dataclass records
+        (an equal entry already stored is kept as it is). The stored list is changed in
+        place: a list read from the disk earlier changes with it.
+        """
+        if self._crash_in:
+            self._operation(key)
+        stored = self._live.get(key)
+        if type(stored) is not list or type(entries) is not list or stored is entries:
+            # Nothing to extend (or the node's list is the stored one, read at boot): a write.
+            self._live[key] = durable_copy(entries)
+        else:
+            keep = _common_prefix(stored, entries)
+            if keep < len(stored):
+                del stored[keep:]
+            if keep < len(entries):
+                new = entries[keep:]
+                stored += new if _all_shared(new) else [durable_copy(v) for v in new]
+        self.stats["writes"] += 1
+        if self._synced is not None:
+            self._unsynced.add(key)
 
     def setdefault(self, key: str, default: Any = None) -> Any:
         """The stored value of ``key``, writing ``default`` first if there is none. Returns the

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from distlib import Node, Simulation
-from distlib.disk import CrashPoint, Disk, durable_copy
+from distlib.disk import CrashPoint, Disk, durable_copy, write_log
 
 
 @dataclass(frozen=True)
@@ -178,3 +178,127 @@ def test_the_simulation_loses_unsynced_writes_in_a_crash_and_says_so():
     assert sim.storage("n")["boots"] == 1
     (crash,) = sim.trace.filter(kind="crash")
     assert "unsynced writes lost: boots" in crash.detail
+
+
+# -- write_log: a list written as a log file is --------------------------------------------------
+
+
+def _reference_prefix(a, b):
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def test_write_log_stores_what_a_whole_write_would_store():
+    """After each write_log the disk holds a list equal to the one written, whatever changed:
+    entries appended, the same list again, a tail cut off, an entry in the middle replaced, or
+    everything replaced; each counts as one write, and the node's later appends stay off the
+    disk until it writes again."""
+    disk = Disk()
+    log = [Record(0, "")]
+    steps = [
+        lambda: log.append(Record(1, "a")),
+        lambda: log.extend([Record(1, "b"), Record(1, "c")]),
+        lambda: None,
+        lambda: log.__delitem__(slice(2, None)),
+        lambda: log.__setitem__(1, Record(2, "x")),
+        lambda: log.extend(Record(2, str(i)) for i in range(50)),
+        lambda: log.__setitem__(slice(10, None), [Record(3, "y")]),
+        lambda: log.__setitem__(slice(5, None), [Record(4, str(i)) for i in range(20)]),
+        lambda: log.__setitem__(slice(0, None), [Record(9, "z")]),
+        lambda: log.clear(),
+    ]
+    for i, change in enumerate(steps, 1):
+        change()
+        disk.write_log("log", log)
+        assert disk["log"] == log and disk["log"] is not log
+        assert disk.stats["writes"] == i
+        log.append(Record(99, "unwritten"))
+        assert disk["log"] == log[:-1], "an append after the write is not on disk"
+        log.pop()
+
+
+def test_write_log_agrees_with_a_plain_write_on_random_histories():
+    """On random edits of a log (appends, cuts, replaced entries, entries equal but not the
+    same object), write_log leaves the same stored list as disk[key] = list, and the part kept
+    is the longest common prefix."""
+    rng = random.Random(7)
+    plain, logged = Disk(), Disk()
+    log: list[Record] = []
+    for _ in range(500):
+        for _ in range(rng.randrange(1, 4)):  # a few edits between two writes
+            move = rng.random()
+            if move < 0.5:
+                log.extend(
+                    Record(rng.randrange(4), rng.choice("abc")) for _ in range(rng.randrange(4))
+                )
+            elif move < 0.7 and log:
+                del log[rng.randrange(len(log)) :]
+            elif move < 0.9 and log:
+                i = rng.randrange(len(log))
+                log[i] = Record(log[i].term, log[i].command)  # equal, not the same object
+            elif log:
+                log[rng.randrange(len(log))] = Record(9, "changed")
+        stored = list(logged["log"]) if "log" in logged else []
+        assert disk_prefix(stored, log) == _reference_prefix(stored, log)
+        plain["log"] = log
+        logged.write_log("log", log)
+        assert logged["log"] == plain["log"] == log
+
+
+def disk_prefix(a, b):
+    from distlib.disk import _common_prefix
+
+    return _common_prefix(a, b)
+
+
+def test_write_log_copies_entries_that_can_change():
+    """Entries that can change are copied, as a write copies them: changing the node's entry
+    afterwards does not change the disk; records that cannot change are shared."""
+    disk = Disk()
+    entry = Record(1, "a")
+    log = [entry, [1, 2]]
+    disk.write_log("log", log)
+    log.append([3])
+    disk.write_log("log", log)
+    log[1].append(9)
+    log[2].append(9)
+    assert disk["log"] == [entry, [1, 2], [3]]
+    assert disk["log"][0] is entry
+
+
+def test_write_log_separates_the_node_list_from_the_one_it_read_at_boot():
+    """A node that boots with the stored list as its log and writes it back gets a disk of its
+    own: its later appends reach the disk only through the next write."""
+    disk = Disk([("log", [Record(1, "a")])])
+    log = disk["log"]  # what on_start does
+    disk.write_log("log", log)
+    log.append(Record(1, "b"))
+    assert disk["log"] == [Record(1, "a")]
+    disk.write_log("log", log)
+    assert disk["log"] == [Record(1, "a"), Record(1, "b")]
+
+
+def test_write_log_is_one_operation_for_crash_points_sync_mode_and_plain_mappings():
+    """A crash point fires before a write_log as before a write (nothing of it is stored); in
+    sync mode it is lost in a crash unless synced; on a plain dict it stores a copy."""
+    disk = Disk()
+    disk.write_log("log", [Record(1, "a")])
+    disk.crash_at(1)
+    with pytest.raises(CrashPoint):
+        disk.write_log("log", [Record(1, "a"), Record(1, "b")])
+    assert disk["log"] == [Record(1, "a")]
+    synced = Disk(sync=True)
+    synced.write_log("log", [Record(1, "a")])
+    synced.sync()
+    synced.write_log("log", [Record(1, "a"), Record(2, "b")])
+    assert synced.crash() == ["log"]
+    assert synced["log"] == [Record(1, "a")]
+    plain: dict = {}
+    log = [Record(1, "a")]
+    write_log(plain, "log", log)
+    log.append(Record(1, "b"))
+    assert plain["log"] == [Record(1, "a")]
+    write_log(synced, "log", log)
+    assert synced["log"] == log

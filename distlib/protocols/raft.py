@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distlib.client import Workload
+from distlib.disk import write_log
 from distlib.node import Node
 from distlib.quorum import majority
 
@@ -254,13 +255,14 @@ class RaftNode(Node):
         """Write currentTerm, votedFor and the log to stable storage (Figure 2).
 
         Called before every reply or request that depends on them. Storage keeps a copy of what
-        is written (it behaves like a disk), so the log is written whole each time; a runtime on
-        a real disk would append only the new entries to a file, then sync.
+        is written (it behaves like a disk). The log goes out as a server appends to its log
+        file: the entries already on disk stay, a conflict cuts the file back, and only the new
+        entries are written (:func:`~distlib.disk.write_log`); then everything is synced.
         """
         storage = self.storage
         storage["term"] = self.term
         storage["voted_for"] = self.voted_for
-        storage["log"] = self.log
+        write_log(storage, "log", self.log)
         self.sync()
 
     def reset_election_timer(self, *, redraw: bool = False) -> None:
