@@ -488,11 +488,14 @@ class Simulation:
                 self._now = time
                 if fn is deliver:
                     # The common case of _deliver, inlined (a call per message costs a tenth of
-                    # a run): the receiver is up, and no partition, cut or isolation is in force.
+                    # a run): the receiver is up, and no partition, cut or isolation stops it.
                     _, _, src, dst, mid, msg, _, _ = arg
                     slot = slots[dst]
-                    if not slot.up or net.groups is not None or net.cuts or net.isolated:
-                        fn(arg)
+                    if not slot.up or (
+                        (net.groups is not None or net.cuts or net.isolated)
+                        and net.blocked(src, dst) is not None
+                    ):
+                        fn(arg)  # (_deliver drops it, saying why)
                     else:
                         self._delivered += 1
                         log((time, "deliver", src, dst, mid, msg, "", None))
@@ -600,14 +603,9 @@ class Simulation:
         slot = self._slot(name)
         if not slot.up:
             raise SimulationError(f"node {name!r} is down at t={self.now:g}: cannot call it")
-        result: list[Any] = []
-        self._handle(
-            slot,
-            f"call {getattr(fn, '__name__', 'function')}",
-            lambda: result.append(fn(*args)),
-            event="call",
+        return self._handle(
+            slot, f"call {getattr(fn, '__name__', 'function')}", fn, *args, event="call"
         )
-        return result[0] if result else None
 
     # -- faults -----------------------------------------------------------------------------
 
@@ -741,19 +739,21 @@ class Simulation:
         *args: Any,
         event: str = "",
         clock: float | None = None,
-    ) -> None:
-        """Run one handler, perform the actions it recorded, then tell the observers."""
+    ) -> Any:
+        """Run one handler, perform the actions it recorded, then tell the observers. Returns
+        what the handler returned (None if the node crashed at a crash point inside it)."""
         if clock is not None:
             slot.ctx.now = clock
         else:
             slot.ctx.now = slot.clock(self._now) if slot.skewed else self._now
         try:
-            fn(*args)
+            result = fn(*args)
         except CrashPoint as point:
             self._crash_point(slot, point)
-            return
+            return None
         except Exception as exc:
-            self._failed(slot, what, args, exc)
+            # (A call's ``what`` names it already; a handler's arguments are shown after it.)
+            self._failed(slot, what, () if event == "call" else args, exc)
         node = slot.node
         actions = node._actions  # type: ignore[union-attr]
         if actions:
@@ -762,6 +762,7 @@ class Simulation:
         if self._observers and node is slot.node:
             for observer in tuple(self._observers):
                 observer(slot.name, node, event or what)  # type: ignore[arg-type]
+        return result
 
     def _crash_point(self, slot: _Slot, point: CrashPoint) -> None:
         """An armed crash point on the node's disk fired: what the handler did before the write
