@@ -735,7 +735,7 @@ class Simulation:
         self,
         slot: _Slot,
         what: str,
-        fn: Callable[..., None],
+        fn: Callable[..., Any],
         *args: Any,
         event: str = "",
         clock: float | None = None,
