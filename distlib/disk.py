@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
 __all__ = ["CrashPoint", "Disk", "durable_copy", "write_log"]
@@ -97,24 +97,16 @@ def durable_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _common_prefix(a: list[Any], b: Sequence[Any]) -> int:
-    """How many leading items ``a`` and ``b`` have in common (by ``==``). Each comparison is of
-    two slices, done in C (an item is first compared by identity, so the items of a log that
-    were appended, not replaced, cost almost nothing); when the lists differ, halving finds
-    where, comparing each item about once."""
+def _common_prefix(a: list[Any], b: list[Any]) -> int:
+    """How many leading items the lists ``a`` and ``b`` have in common (by ``==``). Each
+    comparison is of two slices, done in C (an item is first compared by identity, so the items
+    of a log that were appended, not replaced, cost almost nothing); when the lists differ,
+    halving finds where, comparing each item about once."""
     n, m = len(a), len(b)
-    if m == n:  # (the common cases first: the same length or a longer b, one slice at most)
-        if a == b:
-            return n
-        hi = n
-    elif m > n:
-        if a == b[:n]:
-            return n
-        hi = n
-    else:
-        if a[:m] == b:
-            return m
-        hi = m
+    hi = n if n < m else m
+    # Only the longer list is sliced (the common case, a log that grew, copies one list).
+    if (a if n == hi else a[:hi]) == (b if m == hi else b[:hi]):
+        return hi
     lo = 0  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
     while hi - lo > 1:
         mid = (lo + hi) // 2

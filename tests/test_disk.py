@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from distlib import Node, Simulation
-from distlib.disk import CrashPoint, Disk, durable_copy, write_log
+from distlib.disk import CrashPoint, Disk, _common_prefix, durable_copy, write_log
 
 
 @dataclass(frozen=True)
@@ -241,16 +241,10 @@ def test_write_log_agrees_with_a_plain_write_on_random_histories():
             elif log:
                 log[rng.randrange(len(log))] = Record(9, "changed")
         stored = list(logged["log"]) if "log" in logged else []
-        assert disk_prefix(stored, log) == _reference_prefix(stored, log)
+        assert _common_prefix(stored, log) == _reference_prefix(stored, log)
         plain["log"] = log
         logged.write_log("log", log)
         assert logged["log"] == plain["log"] == log
-
-
-def disk_prefix(a, b):
-    from distlib.disk import _common_prefix
-
-    return _common_prefix(a, b)
 
 
 def test_write_log_copies_entries_that_can_change():

@@ -93,16 +93,16 @@ class Server:
         self.deadline = self.w.env.now + self.delay
         if redraw or not self.armed:
             self.armed = True
-            self.w.after(self.delay, self.election_timer, self.term, self.delay)
+            self.w.after(self.delay, self.election_timer)
 
-    def election_timer(self, term: int, delay: float) -> None:
+    def election_timer(self) -> None:
         self.armed = False
         if self.role == LEADER:
             return
         now = self.w.env.now
         if now < self.deadline:
             self.armed = True
-            self.w.after(self.deadline - now, self.election_timer, self.term, delay)
+            self.w.after(self.deadline - now, self.election_timer)
             return
         self.term += 1
         self.role, self.voted_for, self.votes = CANDIDATE, self.name, {self.name}
